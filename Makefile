@@ -1,0 +1,57 @@
+# Two commands matter: `make run` (the whole stack, app in the foreground) and `make test`.
+# Everything else is a step of those two. All targets are idempotent.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv run up down status test test-only lint fmt bench clean
+
+help:
+	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
+	@echo "make test   - the full test suite against the real services"
+	@echo "make up / make down / make status - the stack in the background"
+	@echo "make lint   - ruff and mypy"
+
+# The virtualenv, rebuilt when a requirements file changes.
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	scripts/stack run
+
+up: venv
+	scripts/stack up
+
+down:
+	scripts/stack down
+
+status:
+	scripts/stack status
+
+# Infrastructure up (installed on first use), then pytest; prints how long the whole thing took.
+test:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory venv && scripts/stack up --infra && $(BIN)/pytest; \
+	status=$$?; echo "make test: $$(( $$(date +%s) - start ))s, exit $$status"; exit $$status
+
+# pytest alone, for when the stack is already up.
+test-only: venv
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check . scripts/stack
+	$(BIN)/ruff format --check . scripts/stack
+	$(BIN)/mypy . scripts/stack
+
+fmt: venv
+	$(BIN)/ruff check --fix . scripts/stack
+	$(BIN)/ruff format . scripts/stack
+
+clean: down
+	rm -rf .stack

@@ -1,0 +1,68 @@
+"""Kafka clients shared by the process: one admin client, configured from settings.
+
+confluent-kafka clients are thread-safe and expensive to create (each owns librdkafka threads and
+broker connections), so a process builds each kind once and reuses it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+def base_config() -> dict[str, Any]:
+    return {
+        "bootstrap.servers": settings.KAFKA_BROKERS,
+        # librdkafka logs every failed reconnect at ERROR; a broker outage is reported by the
+        # health checks instead, so keep the noise to one line per failure kind.
+        "log.connection.close": False,
+    }
+
+
+@functools.cache
+def admin_client() -> AdminClient:
+    return AdminClient(base_config())
+
+
+def cluster_topics(timeout: float) -> set[str]:
+    """Names of the topics the cluster has; raises KafkaException if it does not answer in time."""
+    metadata = admin_client().list_topics(timeout=timeout)
+    return set(metadata.topics)
+
+
+def ensure_topics(*, timeout: float = 30.0) -> list[str]:
+    """Create the event topic and its dead-letter topic if missing. Returns the names created."""
+    wanted = [settings.KAFKA_TOPIC, settings.KAFKA_DLQ_TOPIC]
+    missing = [name for name in wanted if name not in cluster_topics(timeout)]
+    if not missing:
+        return []
+    futures = admin_client().create_topics(
+        [
+            NewTopic(
+                name,
+                num_partitions=settings.KAFKA_PARTITIONS,
+                replication_factor=settings.KAFKA_REPLICATION_FACTOR,
+            )
+            for name in missing
+        ],
+        operation_timeout=timeout,
+        request_timeout=timeout,
+    )
+    created = []
+    for name, future in futures.items():
+        try:
+            future.result()
+            created.append(name)
+        except KafkaException as exc:
+            # Another process created it between our metadata read and the request: fine.
+            if exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                continue
+            raise
+    return created

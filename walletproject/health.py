@@ -1,0 +1,92 @@
+"""Liveness and readiness endpoints.
+
+`/health` is the seed's liveness probe: the process answers, nothing else is checked.
+`/health/ready` asks PostgreSQL, Redis and Kafka, each with a short timeout, and answers 503 naming
+whatever is down. It is public, like `/health`, because it has to answer while the database (where
+API tokens live) is down; it tells only up/down per component, never hosts or error text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from kafka_bridge.client import cluster_topics
+
+from .errors import compact_json
+
+logger = logging.getLogger(__name__)
+
+
+def check_database() -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        # A broken persistent connection must not poison the next probe: drop it.
+        connection.close()
+        raise
+
+
+_redis_client: redis.Redis | None = None
+
+
+def check_redis() -> None:
+    global _redis_client
+    if _redis_client is None:
+        timeout = settings.HEALTH_CHECK_TIMEOUT_SECONDS
+        _redis_client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+    _redis_client.ping()
+
+
+def check_kafka() -> None:
+    topics = cluster_topics(timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS)
+    if settings.KAFKA_TOPIC not in topics:
+        raise LookupError(f"topic {settings.KAFKA_TOPIC} missing")
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": check_database,
+    "redis": check_redis,
+    "kafka": check_kafka,
+}
+
+
+def run_checks() -> dict[str, dict[str, object]]:
+    results: dict[str, dict[str, object]] = {}
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            check()
+            status = "up"
+        except Exception as exc:  # any failure of a dependency means "down", whatever its type
+            logger.warning("readiness: %s is down: %s", name, exc)
+            status = "down"
+        results[name] = {
+            "status": status,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+    return results
+
+
+@require_GET
+def health(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("OK", content_type="text/plain")
+
+
+@require_GET
+def ready(request: HttpRequest) -> JsonResponse:
+    checks = run_checks()
+    down = [name for name, result in checks.items() if result["status"] != "up"]
+    body = {"status": "ready" if not down else "unavailable", "down": down, "checks": checks}
+    return compact_json(body, status=503 if down else 200)

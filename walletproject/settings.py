@@ -1,0 +1,159 @@
+"""Settings, read from the environment (and an optional `.env`) with django-environ.
+
+Every setting has a safe default for a developer's machine, matching what `scripts/stack`
+starts on loopback. `WALLET_ENV=production` turns on the guards that refuse a development
+secret or DEBUG, so a misconfigured deployment fails at start-up instead of in front of users.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+STACK_DIR = BASE_DIR / ".stack"
+
+DEVELOPMENT_SECRET_KEY = "dev-insecure-secret-key-change-me-in-production"  # noqa: S105
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")  # silently skipped when the file is absent
+
+WALLET_ENV = env.str("WALLET_ENV", default="development")
+if WALLET_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured("WALLET_ENV must be development, test or production")
+
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+# Off unless asked for: with DEBUG on, Django answers errors with debug pages, which the API never may.
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+
+if WALLET_ENV == "production":
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off when WALLET_ENV=production")
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured("set SECRET_KEY to a long random value when WALLET_ENV=production")
+
+PORT = env.int("PORT", default=3000)
+WALLET_DEFAULT_CURRENCY = env.str("WALLET_DEFAULT_CURRENCY", default="USD")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "wallets",
+    "history",
+    "kafka_bridge",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's and the browsable API's static files from gunicorn, compressed and cached.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "walletproject.urls"
+WSGI_APPLICATION = "walletproject.wsgi.application"
+# The seed's paths have no trailing slash; the URL patterns accept both forms themselves.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# PostgreSQL through psycopg 3. Persistent connections (CONN_MAX_AGE) with health checks keep
+# the per-request cost of connecting off the hot path and recover after a database restart.
+DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://wallet:wallet@127.0.0.1:5432/wallet")}
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=3)
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_wallet")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+KAFKA_BROKERS = env.str("KAFKA_BROKERS", default="127.0.0.1:9092")
+KAFKA_TOPIC = env.str("KAFKA_TOPIC", default="wallet-events")
+KAFKA_DLQ_TOPIC = env.str("KAFKA_DLQ_TOPIC", default=f"{KAFKA_TOPIC}.dlq")
+KAFKA_GROUP_ID = env.str("KAFKA_GROUP_ID", default="history-service-group")
+KAFKA_PARTITIONS = env.int("KAFKA_PARTITIONS", default=6)
+KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR", default=1)
+
+# How long a readiness probe waits for each dependency before calling it down.
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Wallet API",
+    "DESCRIPTION": "Digital wallet transaction system: wallets, ledger, transfers, event history.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=STACK_DIR / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
