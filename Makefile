@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run up down status test test-only lint fmt bench clean
+.PHONY: help venv run up down status test test-tools test-only lint fmt clean
 
 help:
 	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
@@ -37,8 +37,16 @@ status:
 # Infrastructure up (installed on first use), then pytest; prints how long the whole thing took.
 test:
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory venv && scripts/stack up --infra && $(BIN)/pytest; \
+	$(MAKE) --no-print-directory venv test-tools && scripts/stack up --infra && $(BIN)/pytest; \
 	status=$$?; echo "make test: $$(( $$(date +%s) - start ))s, exit $$status"; exit $$status
+
+# Debian's docker-compose validates docker/docker-compose.yml without a Docker engine.
+test-tools:
+	@command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || \
+	{ [ "$$(id -u)" = 0 ] || { echo "install docker-compose: sudo apt-get install docker-compose"; exit 1; }; \
+	  echo "installing docker-compose (Debian package)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose; }
 
 # pytest alone, for when the stack is already up.
 test-only: venv

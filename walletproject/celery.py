@@ -11,7 +11,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.task(name="walletproject.ping")
+@app.task(name="walletproject.ping", ignore_result=False)
 def ping() -> str:
     """Round trip used by readiness checks and tests: proves a worker is consuming."""
     return "pong"

@@ -1,0 +1,41 @@
+"""docker/docker-compose.yml is valid for Compose and describes the whole stack."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+COMPOSE_FILE = Path(__file__).resolve().parent.parent / "docker" / "docker-compose.yml"
+SERVICES = {"postgres", "redis", "kafka", "migrate", "web", "worker", "beat", "consumer"}
+
+
+def compose_command() -> list[str]:
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    assert legacy, (
+        "neither `docker compose` nor `docker-compose` is installed (make test installs the latter)"
+    )
+    return [legacy]
+
+
+def test_compose_file_validates():
+    result = subprocess.run(
+        [*compose_command(), "-f", str(COMPOSE_FILE), "config", "-q"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_file_has_the_whole_stack():
+    spec = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert set(spec["services"]) == SERVICES
+    assert spec["services"]["postgres"]["image"].startswith("postgres:16")
+    assert spec["services"]["redis"]["image"].startswith("redis:7")
+    kafka = spec["services"]["kafka"]
+    assert kafka["image"].startswith("apache/kafka:")
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller", "KRaft, no ZooKeeper"
+    assert spec["services"]["web"]["ports"] == ["127.0.0.1:3000:3000"]
+    for app in ("web", "worker", "beat", "consumer"):
+        assert spec["services"][app]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
