@@ -1,13 +1,69 @@
-"""The error envelope for requests that never reach a DRF view (unknown routes, crashes).
+"""One error shape for every response: `{"success": false, "error": ..., "code": ..., "details"?}`.
 
-Same shape as the API's errors: `{"success": false, "error": ..., "code": ...}`, never a stack trace.
+Domain code raises `ApplicationError` subclasses (HackSoft style); `api_exception_handler` turns
+those, DRF's own exceptions and database failures into the envelope. Plain Django views use
+`not_found` / `server_error`. Never a stack trace, SQL or internal name in a response.
 """
 
+from __future__ import annotations
+
+import logging
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, JsonResponse
+from psycopg import errors as pg_errors
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
 
 COMPACT = {"separators": (",", ":")}
+
+
+class ApplicationError(Exception):
+    """A request the system refuses, with the status and machine code the API answers."""
+
+    status_code = 400
+    code = "bad_request"
+    default_message = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+
+class ValidationFailed(ApplicationError):
+    code = "validation_error"
+    default_message = "The request body is not valid."
+
+
+class PayloadTooLarge(ApplicationError):
+    status_code = 413
+    code = "payload_too_large"
+    default_message = "The request body is larger than 64 KiB."
+
+
+class Conflict(ApplicationError):
+    status_code = 409
+    code = "conflict"
+    default_message = "The wallet is busy; retry shortly."
+
+
+class ServiceUnavailable(ApplicationError):
+    status_code = 503
+    code = "service_unavailable"
+    default_message = "The service is temporarily unavailable; retry shortly."
+
+
+def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": False, "error": message, "code": code}
+    if details:
+        body["details"] = details
+    return body
 
 
 def compact_json(body: Any, status: int = 200) -> JsonResponse:
@@ -16,7 +72,7 @@ def compact_json(body: Any, status: int = 200) -> JsonResponse:
 
 
 def error_response(status: int, code: str, message: str) -> JsonResponse:
-    return compact_json({"success": False, "error": message, "code": code}, status=status)
+    return compact_json(envelope(code, message), status=status)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -25,3 +81,74 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
 
 def server_error(request: HttpRequest) -> JsonResponse:
     return error_response(500, "internal_error", "An unexpected error occurred.")
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(item) for item in detail]
+    return str(detail)
+
+
+def _database_error(exc: Exception) -> ApplicationError:
+    cause = exc.__cause__
+    if isinstance(cause, pg_errors.LockNotAvailable | pg_errors.DeadlockDetected):
+        logger.warning("lock wait exceeded: %s", cause)
+        return Conflict()
+    logger.error("database unavailable: %s", exc)
+    return ServiceUnavailable()
+
+
+# DRF's own exceptions: (type, status, code, message or None for DRF's own words).
+_DRF_ERRORS: list[tuple[type[Exception] | tuple[type[Exception], ...], int, str, str | None]] = [
+    (drf.UnsupportedMediaType, 415, "unsupported_media_type", "Content-Type must be application/json."),
+    ((drf.NotAuthenticated, drf.AuthenticationFailed), 401, "not_authenticated", None),
+    (
+        (drf.PermissionDenied, DjangoPermissionDenied),
+        403,
+        "permission_denied",
+        "You do not have permission to perform this action.",
+    ),
+    ((drf.NotFound, Http404), 404, "not_found", "The requested resource was not found."),
+    (drf.MethodNotAllowed, 405, "method_not_allowed", None),
+    (drf.NotAcceptable, 406, "not_acceptable", None),
+    (drf.Throttled, 429, "throttled", None),
+]
+
+
+def to_application_error(exc: Exception) -> ApplicationError | None:
+    """Map a known exception to the error the API answers; None for a genuine bug."""
+    if isinstance(exc, ApplicationError):
+        return exc
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, drf.ParseError):
+        return ValidationFailed("Malformed JSON in the request body.")
+    if isinstance(exc, drf.ValidationError):
+        return ValidationFailed(details=_flatten(exc.detail))
+    for types, status, code, message in _DRF_ERRORS:
+        if isinstance(exc, types):
+            error = ApplicationError(message or str(getattr(exc, "detail", exc)))
+            error.status_code, error.code = status, code
+            return error
+    if isinstance(exc, OperationalError | InterfaceError):
+        return _database_error(exc)
+    return None
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    error = to_application_error(exc)
+    if error is None:
+        view = context.get("view")
+        logger.exception("unhandled error in %s", type(view).__name__ if view else "a view", exc_info=exc)
+        return Response(envelope("internal_error", "An unexpected error occurred."), status=500)
+    headers = {}
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    if isinstance(error, Conflict | ServiceUnavailable):
+        headers["Retry-After"] = "1"
+    return Response(
+        envelope(error.code, error.message, error.details), status=error.status_code, headers=headers
+    )

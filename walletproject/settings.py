@@ -35,6 +35,39 @@ if WALLET_ENV == "production":
 
 PORT = env.int("PORT", default=3000)
 WALLET_DEFAULT_CURRENCY = env.str("WALLET_DEFAULT_CURRENCY", default="USD")
+# ISO 4217 codes a wallet may hold. Every amount has 4 decimal places, whatever the currency.
+WALLET_CURRENCIES = env.list(
+    "WALLET_CURRENCIES",
+    default=[
+        "USD",
+        "EUR",
+        "GBP",
+        "JPY",
+        "CHF",
+        "CAD",
+        "AUD",
+        "NZD",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "CZK",
+        "HUF",
+        "CNY",
+        "HKD",
+        "SGD",
+        "INR",
+        "BRL",
+        "MXN",
+        "ZAR",
+        "NGN",
+        "KES",
+    ],
+)
+if WALLET_DEFAULT_CURRENCY not in WALLET_CURRENCIES:
+    raise ImproperlyConfigured("WALLET_DEFAULT_CURRENCY must be one of WALLET_CURRENCIES")
+# Seconds a web worker trusts a token it has looked up (saves a query per request).
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=30)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -53,6 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "walletproject.middleware.BodySizeLimitMiddleware",
     # Serves the admin's and the browsable API's static files from gunicorn, compressed and cached.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -118,10 +152,17 @@ HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "wallets.api.auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "walletproject.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["wallets.api.parsers.ExactJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 

@@ -1,0 +1,30 @@
+"""A JSON parser that never turns a number into a binary float.
+
+Numbers stay as their source text (`JsonNumber`), so amounts are parsed exactly by
+`wallets.money.parse_amount`, and `1e3`, `NaN` or `Infinity` can be refused rather than guessed at.
+Since `JsonNumber` is not a str, int or float, a number sent for a text field fails validation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import IO, Any
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+from wallets.money import JsonNumber
+
+
+class ExactJSONParser(JSONParser):
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = stream.read().decode(encoding)
+            return json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=JsonNumber)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError("Malformed JSON in the request body.") from exc

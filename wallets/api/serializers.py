@@ -1,0 +1,111 @@
+"""Request validation and response shapes.
+
+Input serializers validate bodies. Responses are built by the small `*_data` functions (the hot
+path stays cheap); the output serializers describe the same shapes for the OpenAPI schema, and a
+test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from wallets.errors import InvalidAmountError
+from wallets.events import format_timestamp
+from wallets.models import LedgerEntry
+from wallets.money import InvalidAmount, format_money, parse_amount
+
+USER_ID_PATTERN = r"^[A-Za-z0-9_.@+-]{1,100}$"
+
+
+class AmountField(serializers.Field[Decimal, Any, str, Any]):
+    """An exact amount; a bad one is answered 400 invalid_amount, not validation_error."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)  # null reaches to_internal_value and is refused there
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data is serializers.empty:
+            return super().validate_empty_values(data)
+        return False, data
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        try:
+            return parse_amount(data)
+        except InvalidAmount as exc:
+            raise InvalidAmountError(str(exc)) from exc
+
+    def to_representation(self, value: Decimal) -> str:
+        return format_money(value)
+
+
+class WalletCreateInput(serializers.Serializer):  # type: ignore[type-arg]
+    user_id = serializers.RegexField(USER_ID_PATTERN, max_length=100, trim_whitespace=False)
+    currency = serializers.ChoiceField(choices=[], required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        currency: Any = self.fields["currency"]
+        currency.choices = settings.WALLET_CURRENCIES
+
+
+class AmountInput(serializers.Serializer):  # type: ignore[type-arg]
+    amount = AmountField(help_text='A decimal string such as "100.00" (or a JSON number), at most 4 places.')
+
+
+class TransferInput(AmountInput):
+    to_wallet_id = serializers.UUIDField()
+
+
+class WalletOutput(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.UUIDField()
+    user_id = serializers.CharField()
+    currency = serializers.CharField()
+    balance = serializers.CharField(help_text='Four decimal places: "100.0000".')
+    version = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["active", "frozen"])
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class TransactionOutput(serializers.Serializer):  # type: ignore[type-arg]
+    transaction_id = serializers.UUIDField()
+    wallet_id = serializers.UUIDField()
+    amount = serializers.CharField()
+    type = serializers.ChoiceField(choices=LedgerEntry.Type.values)
+    status = serializers.ChoiceField(choices=["COMPLETED"])
+    reference_id = serializers.UUIDField(help_text="The ledger transaction: links both legs of a transfer.")
+    balance_after = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+def wallet_data(wallet: Any) -> dict[str, Any]:
+    """A Wallet (or a LockedWallet after a movement) as the API shows it."""
+    return {
+        "id": str(wallet.id),
+        "user_id": wallet.user_id,
+        "currency": wallet.currency,
+        "balance": format_money(wallet.balance),
+        "version": wallet.version,
+        "status": wallet.status,
+        "created_at": format_timestamp(wallet.created_at),
+        "updated_at": format_timestamp(wallet.updated_at),
+    }
+
+
+def transaction_data(entry: Any, reference_id: Any, created_at: Any) -> dict[str, Any]:
+    """A user wallet's ledger entry as the seed's TransactionResponse (amount unsigned)."""
+    return {
+        "transaction_id": str(entry.id),
+        "wallet_id": str(entry.wallet_id),
+        "amount": format_money(abs(entry.amount)),
+        "type": entry.type,
+        "status": "COMPLETED",
+        "reference_id": str(reference_id),
+        "balance_after": format_money(entry.balance_after),
+        "created_at": format_timestamp(created_at),
+    }

@@ -1,0 +1,47 @@
+"""The wallet domain's refusals, each with the status and code of ../shared/spec/api.md."""
+
+from walletproject.errors import ApplicationError
+
+
+class InvalidAmountError(ApplicationError):
+    code = "invalid_amount"
+    default_message = "The amount is not valid."
+
+
+class InsufficientFunds(ApplicationError):
+    code = "insufficient_funds"
+    default_message = "The wallet does not hold enough money for this operation."
+
+
+class SameWallet(ApplicationError):
+    code = "same_wallet"
+    default_message = "A transfer needs two different wallets."
+
+
+class CurrencyMismatch(ApplicationError):
+    code = "currency_mismatch"
+    default_message = "Both wallets of a transfer must hold the same currency."
+
+
+class WalletNotFound(ApplicationError):
+    status_code = 404
+    code = "wallet_not_found"
+    default_message = "Wallet not found."
+
+
+class WalletFrozen(ApplicationError):
+    status_code = 409
+    code = "wallet_frozen"
+    default_message = "The wallet is frozen."
+
+
+class IdempotencyKeyReused(ApplicationError):
+    status_code = 422
+    code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class IdempotencyKeyInUse(ApplicationError):
+    status_code = 409
+    code = "idempotency_key_in_use"
+    default_message = "A request with this Idempotency-Key is still being processed; retry shortly."

@@ -1,0 +1,292 @@
+"""Writes: every money movement, one atomic transaction each (HackSoft-style services).
+
+Each service locks the user wallets it touches in id order (`selectors.lock_wallets`), checks the
+rules on the locked rows, then writes balances, ledger and outbox events in one statement
+(`ledger_writes`). `transaction.atomic(savepoint=False)` makes a service its own transaction when
+called alone, and part of the caller's (the idempotency record's) without a savepoint round trip.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import events
+from .errors import (
+    CurrencyMismatch,
+    InsufficientFunds,
+    InvalidAmountError,
+    SameWallet,
+    WalletFrozen,
+    WalletNotFound,
+)
+from .ledger_writes import BalanceUpdate, Entry, insert_outbox, write_movement
+from .models import LedgerEntry, LedgerTransaction, Wallet, WalletStatusChange
+from .money import MAX_MONEY
+from .selectors import LockedWallet, lock_wallets
+
+_system_accounts: dict[str, uuid.UUID] = {}
+
+
+def forget_system_accounts() -> None:
+    """Drop the cache (tests that empty the tables call this)."""
+    _system_accounts.clear()
+
+
+def system_account_id(currency: str) -> uuid.UUID:
+    """The currency's system account (created on first use); cached, since it never changes."""
+    account_id = _system_accounts.get(currency)
+    if account_id is None:
+        try:
+            with transaction.atomic():
+                account, _ = Wallet.objects.get_or_create(
+                    currency=currency, kind=Wallet.Kind.SYSTEM, defaults={"user_id": f"system:{currency}"}
+                )
+        except IntegrityError:  # created concurrently
+            account = Wallet.objects.get(currency=currency, kind=Wallet.Kind.SYSTEM)
+        account_id = _system_accounts[currency] = account.id
+    return account_id
+
+
+def wallet_create(*, user_id: str, currency: str | None = None) -> Wallet:
+    now = timezone.now()
+    wallet = Wallet(
+        user_id=user_id,
+        currency=currency or settings.WALLET_DEFAULT_CURRENCY,
+        created_at=now,
+        updated_at=now,
+    )
+    with transaction.atomic(savepoint=False):
+        wallet.save(force_insert=True)
+        insert_outbox(
+            [
+                events.WalletEvent(
+                    event_type=events.WALLET_CREATED,
+                    occurred_at=now,
+                    wallet_id=wallet.id,
+                    user_id=wallet.user_id,
+                    currency=wallet.currency,
+                    amount=Decimal(0),
+                    balance_after=Decimal(0),
+                    wallet_version=0,
+                )
+            ],
+            now,
+        )
+    return wallet
+
+
+@dataclass(frozen=True)
+class MovementResult:
+    transaction_id: uuid.UUID
+    created_at: datetime
+    entries: list[Entry]
+    wallets: dict[uuid.UUID, LockedWallet]  # the user wallets after the movement
+
+
+def _lock_one(wallet_id: uuid.UUID) -> LockedWallet:
+    wallet = lock_wallets([wallet_id]).get(wallet_id)
+    if wallet is None:
+        raise WalletNotFound()
+    if wallet.status != Wallet.Status.ACTIVE:
+        raise WalletFrozen()
+    return wallet
+
+
+def _credit(wallet: LockedWallet, amount: Decimal, at: datetime) -> None:
+    if wallet.balance + amount > MAX_MONEY:
+        raise InvalidAmountError("The resulting balance would exceed the maximum a wallet can hold.")
+    wallet.balance += amount
+    wallet.version += 1
+    wallet.updated_at = at
+
+
+def _debit(wallet: LockedWallet, amount: Decimal, at: datetime) -> None:
+    if wallet.balance < amount:
+        raise InsufficientFunds()
+    wallet.balance -= amount
+    wallet.version += 1
+    wallet.updated_at = at
+
+
+def _system_movement(
+    *, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, withdraw: bool
+) -> MovementResult:
+    """Fund (money enters from outside) or withdraw (money leaves) against the system account."""
+    now = timezone.now()
+    txn_id = uuid.uuid4()
+    with transaction.atomic(savepoint=False):
+        wallet = _lock_one(wallet_id)
+        if withdraw:
+            _debit(wallet, amount, now)
+            kind, entry_type, event_type, signed = (
+                LedgerTransaction.Kind.WITHDRAW,
+                LedgerEntry.Type.WITHDRAW,
+                events.WALLET_WITHDRAWN,
+                -amount,
+            )
+        else:
+            _credit(wallet, amount, now)
+            kind, entry_type, event_type, signed = (
+                LedgerTransaction.Kind.FUND,
+                LedgerEntry.Type.FUND,
+                events.WALLET_FUNDED,
+                amount,
+            )
+        entries = [
+            Entry(
+                wallet_id=wallet.id,
+                currency=wallet.currency,
+                amount=signed,
+                type=entry_type,
+                balance_after=wallet.balance,
+                wallet_version=wallet.version,
+                id=uuid.uuid4(),
+            ),
+            Entry(
+                wallet_id=system_account_id(wallet.currency),
+                currency=wallet.currency,
+                amount=-signed,
+                type=entry_type,
+                balance_after=None,
+                wallet_version=None,
+                id=uuid.uuid4(),
+            ),
+        ]
+        write_movement(
+            transaction_id=txn_id,
+            kind=kind,
+            initiated_by=initiated_by,
+            at=now,
+            updates=[BalanceUpdate(wallet.id, wallet.balance, wallet.version)],
+            entries=entries,
+            events=[
+                events.WalletEvent(
+                    event_type=event_type,
+                    occurred_at=now,
+                    wallet_id=wallet.id,
+                    user_id=wallet.user_id,
+                    currency=wallet.currency,
+                    amount=amount,
+                    balance_after=wallet.balance,
+                    wallet_version=wallet.version,
+                    transaction_id=txn_id,
+                )
+            ],
+        )
+    return MovementResult(txn_id, now, entries[:1], {wallet.id: wallet})
+
+
+def wallet_fund(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str) -> LockedWallet:
+    result = _system_movement(wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=False)
+    return result.wallets[wallet_id]
+
+
+def wallet_withdraw(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str) -> LockedWallet:
+    result = _system_movement(wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=True)
+    return result.wallets[wallet_id]
+
+
+def transfer_create(
+    *,
+    from_wallet_id: uuid.UUID,
+    to_wallet_id: uuid.UUID,
+    amount: Decimal,
+    initiated_by: str,
+    owner_user_id: str | None = None,
+) -> MovementResult:
+    """Move `amount` between two user wallets. With `owner_user_id`, the sender must be theirs
+    (an end user's transfer); otherwise it is answered as not found."""
+    if from_wallet_id == to_wallet_id:
+        raise SameWallet()
+    now = timezone.now()
+    txn_id = uuid.uuid4()
+    with transaction.atomic(savepoint=False):
+        locked = lock_wallets([from_wallet_id, to_wallet_id])
+        sender, receiver = locked.get(from_wallet_id), locked.get(to_wallet_id)
+        if sender is None or (owner_user_id is not None and sender.user_id != owner_user_id):
+            raise WalletNotFound("Wallet not found.")
+        if receiver is None:
+            raise WalletNotFound("The destination wallet was not found.")
+        if sender.currency != receiver.currency:
+            raise CurrencyMismatch()
+        if sender.status != Wallet.Status.ACTIVE:
+            raise WalletFrozen("The sending wallet is frozen.")
+        if receiver.status != Wallet.Status.ACTIVE:
+            raise WalletFrozen("The receiving wallet is frozen.")
+        _debit(sender, amount, now)
+        _credit(receiver, amount, now)
+        entries = [
+            Entry(
+                wallet_id=wallet.id,
+                currency=wallet.currency,
+                amount=signed,
+                type=entry_type,
+                balance_after=wallet.balance,
+                wallet_version=wallet.version,
+                id=uuid.uuid4(),
+            )
+            for wallet, signed, entry_type in (
+                (sender, -amount, LedgerEntry.Type.TRANSFER_OUT),
+                (receiver, amount, LedgerEntry.Type.TRANSFER_IN),
+            )
+        ]
+        write_movement(
+            transaction_id=txn_id,
+            kind=LedgerTransaction.Kind.TRANSFER,
+            initiated_by=initiated_by,
+            at=now,
+            updates=[BalanceUpdate(w.id, w.balance, w.version) for w in (sender, receiver)],
+            entries=entries,
+            events=[
+                events.WalletEvent(
+                    event_type=event_type,
+                    occurred_at=now,
+                    wallet_id=wallet.id,
+                    user_id=wallet.user_id,
+                    currency=wallet.currency,
+                    amount=amount,
+                    balance_after=wallet.balance,
+                    wallet_version=wallet.version,
+                    transaction_id=txn_id,
+                    counterparty_wallet_id=other.id,
+                    counterparty_user_id=other.user_id,
+                )
+                for wallet, other, event_type in (
+                    (sender, receiver, events.TRANSFER_OUT),
+                    (receiver, sender, events.TRANSFER_IN),
+                )
+            ],
+        )
+    return MovementResult(txn_id, now, entries, locked)
+
+
+def _set_status(*, wallet_id: uuid.UUID, status: str, reason: str, actor: Any) -> bool:
+    """Freeze or unfreeze under the wallet's lock, with an audit row. False if already so."""
+    with transaction.atomic(savepoint=False):
+        wallet = lock_wallets([wallet_id]).get(wallet_id)
+        if wallet is None:
+            raise WalletNotFound()
+        if wallet.status == status:
+            return False
+        Wallet.objects.filter(id=wallet_id).update(status=status, updated_at=timezone.now())
+        WalletStatusChange.objects.create(
+            wallet_id=wallet_id, from_status=wallet.status, to_status=status, reason=reason, changed_by=actor
+        )
+    return True
+
+
+def wallet_freeze(*, wallet_id: uuid.UUID, reason: str, actor: AbstractBaseUser) -> bool:
+    return _set_status(wallet_id=wallet_id, status=Wallet.Status.FROZEN, reason=reason, actor=actor)
+
+
+def wallet_unfreeze(*, wallet_id: uuid.UUID, reason: str, actor: AbstractBaseUser) -> bool:
+    return _set_status(wallet_id=wallet_id, status=Wallet.Status.ACTIVE, reason=reason, actor=actor)
