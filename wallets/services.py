@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -284,9 +283,9 @@ def _set_status(*, wallet_id: uuid.UUID, status: str, reason: str, actor: Any) -
     return True
 
 
-def wallet_freeze(*, wallet_id: uuid.UUID, reason: str, actor: AbstractBaseUser) -> bool:
+def wallet_freeze(*, wallet_id: uuid.UUID, reason: str, actor: Any) -> bool:
     return _set_status(wallet_id=wallet_id, status=Wallet.Status.FROZEN, reason=reason, actor=actor)
 
 
-def wallet_unfreeze(*, wallet_id: uuid.UUID, reason: str, actor: AbstractBaseUser) -> bool:
+def wallet_unfreeze(*, wallet_id: uuid.UUID, reason: str, actor: Any) -> bool:
     return _set_status(wallet_id=wallet_id, status=Wallet.Status.ACTIVE, reason=reason, actor=actor)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from wallets.errors import InvalidAmountError
@@ -21,6 +22,14 @@ from wallets.money import InvalidAmount, format_money, parse_amount
 USER_ID_PATTERN = r"^[A-Za-z0-9_.@+-]{1,100}$"
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": r"^[0-9]{1,15}(\.[0-9]{1,4})?$", "example": "100.00"},
+            {"type": "number", "minimum": 0, "exclusiveMinimum": True, "example": 100.0},
+        ]
+    }
+)
 class AmountField(serializers.Field[Decimal, Any, str, Any]):
     """An exact amount; a bad one is answered 400 invalid_amount, not validation_error."""
 

@@ -1,0 +1,91 @@
+"""Fixtures for the wallet tests: principals with tokens, API clients, wallets, and a ledger snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from kafka_bridge.models import OutboxEvent
+from wallets import services
+from wallets.api.auth import forget_tokens
+from wallets.models import IdempotencyRecord, LedgerEntry, LedgerTransaction, Wallet
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """Process caches hold ids and users of rows a previous test's database no longer has."""
+    services.forget_system_accounts()
+    forget_tokens()
+    yield
+    services.forget_system_accounts()
+    forget_tokens()
+
+
+def make_client(username: str | None, *, staff: bool = False) -> APIClient:
+    client = APIClient()
+    if username is not None:
+        user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": staff})
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def operator(db: Any) -> APIClient:
+    """A staff principal: may act on any wallet, and fund and withdraw."""
+    return make_client("ops", staff=True)
+
+
+@pytest.fixture
+def alice(db: Any) -> APIClient:
+    """An end user whose username is `alice`."""
+    return make_client("alice")
+
+
+@pytest.fixture
+def bob(db: Any) -> APIClient:
+    return make_client("bob")
+
+
+@pytest.fixture
+def anonymous(db: Any) -> APIClient:
+    return make_client(None)
+
+
+@pytest.fixture
+def make_wallet(db: Any) -> Callable[..., Wallet]:
+    """make_wallet("alice", balance="100.00", currency="USD"): funded through the real service."""
+
+    def make(user_id: str, balance: str | Decimal = "0", currency: str | None = None) -> Wallet:
+        wallet = services.wallet_create(user_id=user_id, currency=currency)
+        if Decimal(balance) > 0:
+            services.wallet_fund(wallet_id=wallet.id, amount=Decimal(balance), initiated_by="test")
+        wallet.refresh_from_db()
+        return wallet
+
+    return make
+
+
+def ledger_snapshot() -> dict[str, Any]:
+    """Everything a money movement could change; equal before and after a refused request."""
+    return {
+        "balances": dict(Wallet.objects.values_list("id", "balance")),
+        "versions": dict(Wallet.objects.values_list("id", "version")),
+        "statuses": dict(Wallet.objects.values_list("id", "status")),
+        "wallets": Wallet.objects.count(),
+        "transactions": LedgerTransaction.objects.count(),
+        "entries": LedgerEntry.objects.count(),
+        "outbox": OutboxEvent.objects.count(),
+        "idempotency": IdempotencyRecord.objects.count(),
+    }
+
+
+@pytest.fixture
+def snapshot() -> Callable[[], dict[str, Any]]:
+    return ledger_snapshot

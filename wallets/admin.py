@@ -1,0 +1,194 @@
+"""Admin for operators: look at wallets and the ledger, freeze and unfreeze. Nobody edits money here.
+
+Every field is read-only and nothing can be added or deleted: balances change only through the
+services, which write the ledger and the events. Freezing and unfreezing go through services too,
+with a reason, and leave a `WalletStatusChange` row (who, when, why).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from . import services
+from .models import IdempotencyRecord, LedgerEntry, LedgerTransaction, Wallet, WalletStatusChange
+from .money import format_money
+
+RECENT_ENTRIES = 20
+ENTRY_COLUMNS = ("when", "type", "amount", "balance after", "version", "transaction")
+
+
+class ReadOnlyAdminMixin:
+    """Everything visible, nothing editable, nothing added or deleted."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        model = self.model  # type: ignore[attr-defined]
+        return [field.name for field in model._meta.fields] + list(getattr(self, "readonly_fields", ()))
+
+
+def _search_by_uuid_or_text(
+    queryset: QuerySet[Any], term: str, uuid_fields: tuple[str, ...], text_fields: tuple[str, ...]
+) -> QuerySet[Any]:
+    """A UUID matches the id columns exactly; anything else matches the text columns."""
+    term = term.strip()
+    if not term:
+        return queryset
+    try:
+        value = uuid.UUID(term)
+    except ValueError:
+        matches = queryset.none()
+        for field in text_fields:
+            matches |= queryset.filter(**{f"{field}__icontains": term})
+        return matches
+    matches = queryset.none()
+    for field in uuid_fields:
+        matches |= queryset.filter(**{field: value})
+    return matches
+
+
+class StatusReasonForm(ActionForm):
+    reason = forms.CharField(required=False, label="Reason", max_length=500)
+
+
+class StatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = WalletStatusChange
+    fk_name = "wallet"
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Freeze / unfreeze history"
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("id", "user_id", "currency", "balance", "version", "status", "kind", "created_at")
+    list_filter = ("currency", "status", "kind")
+    search_fields = ("user_id",)
+    search_help_text = "A wallet id (exact) or part of a user id."
+    ordering = ("-created_at",)
+    readonly_fields = ("recent_entries",)
+    inlines = (StatusChangeInline,)
+    action_form = StatusReasonForm
+    actions = ("freeze_wallets", "unfreeze_wallets")
+    show_full_result_count = False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Wallet], search_term: str
+    ) -> tuple[QuerySet[Wallet], bool]:
+        return _search_by_uuid_or_text(queryset, search_term, ("id",), ("user_id",)), False
+
+    @admin.display(description=f"Recent ledger entries (last {RECENT_ENTRIES})")
+    def recent_entries(self, wallet: Wallet) -> SafeString:
+        entries = wallet.entries.order_by("-created_at")[:RECENT_ENTRIES]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    e.type,
+                    format_money(e.amount),
+                    format_money(e.balance_after) if e.balance_after is not None else "—",
+                    e.wallet_version if e.wallet_version is not None else "—",
+                    e.transaction_id,
+                )
+                for e in entries
+            ),
+        )
+        if not rows:
+            return format_html("<em>{}</em>", "No ledger entries yet.")
+        header = format_html_join(
+            "",
+            "<th>{}</th>",
+            ((h,) for h in ("when", "type", "amount", "balance after", "version", "transaction")),
+        )
+        return format_html("<table><tr>{}</tr>{}</table>", header, rows)
+
+    def _change_status(self, request: HttpRequest, queryset: QuerySet[Wallet], *, freeze: bool) -> None:
+        reason = (request.POST.get("reason") or "").strip()
+        if not reason:
+            self.message_user(request, "Give a reason: it is recorded with the change.", messages.ERROR)
+            return
+        change = services.wallet_freeze if freeze else services.wallet_unfreeze
+        changed = sum(
+            change(wallet_id=wallet_id, reason=reason, actor=request.user)
+            for wallet_id in queryset.filter(kind=Wallet.Kind.USER).values_list("id", flat=True)
+        )
+        verb = "Froze" if freeze else "Unfroze"
+        self.message_user(request, f"{verb} {changed} wallet(s).", messages.SUCCESS)
+
+    @admin.action(description="Freeze selected wallets (reason required)", permissions=["change"])
+    def freeze_wallets(self, request: HttpRequest, queryset: QuerySet[Wallet]) -> None:
+        self._change_status(request, queryset, freeze=True)
+
+    @admin.action(description="Unfreeze selected wallets (reason required)", permissions=["change"])
+    def unfreeze_wallets(self, request: HttpRequest, queryset: QuerySet[Wallet]) -> None:
+        self._change_status(request, queryset, freeze=False)
+
+
+class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = LedgerEntry
+    extra = 0
+    can_delete = False
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("id", "kind", "initiated_by", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("initiated_by",)
+    search_help_text = "A transaction id (exact) or part of the initiator's name."
+    ordering = ("-created_at",)
+    inlines = (EntryInline,)
+    show_full_result_count = False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[LedgerTransaction], search_term: str
+    ) -> tuple[QuerySet[LedgerTransaction], bool]:
+        return _search_by_uuid_or_text(queryset, search_term, ("id",), ("initiated_by",)), False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("id", "type", "wallet", "amount", "balance_after", "wallet_version", "created_at")
+    list_filter = ("type", "currency")
+    search_fields = ("type",)
+    search_help_text = "An entry, wallet or transaction id (exact)."
+    ordering = ("-created_at",)
+    list_select_related = ("wallet",)
+    show_full_result_count = False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[LedgerEntry], search_term: str
+    ) -> tuple[QuerySet[LedgerEntry], bool]:
+        fields = ("id", "wallet_id", "transaction_id")
+        return _search_by_uuid_or_text(queryset, search_term, fields, ("type",)), False
+
+
+@admin.register(WalletStatusChange)
+class WalletStatusChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("wallet", "from_status", "to_status", "reason", "changed_by", "changed_at")
+    list_filter = ("to_status",)
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("principal", "key", "status_code", "created_at")
+    search_fields = ("key",)
+    exclude = ("response_body",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in IdempotencyRecord._meta.fields if f.name != "response_body"]
