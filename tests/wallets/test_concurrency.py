@@ -1,0 +1,333 @@
+"""Concurrency and database integrity, against the real PostgreSQL with real threads.
+
+Each thread drives the in-process HTTP stack with its own APIClient and its own database
+connection (Django connections are per thread), so these tests need committed data:
+`transactional_db`. Every thread closes its connection when it finishes.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from kafka_bridge.models import OutboxEvent
+from wallets import services
+from wallets.models import LedgerEntry, LedgerTransaction, Wallet
+
+from .conftest import make_client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+THREAD_TIMEOUT = 45.0
+
+
+def run_in_threads(count: int, work: Callable[[int, threading.Barrier], None]) -> None:
+    """Run `work(index, barrier)` in `count` threads (one DB connection each) and wait for all.
+
+    A thread that raises aborts the barrier, so the others cannot hang on it; the first real
+    error is re-raised here. A thread still alive after the timeout means a hang or deadlock.
+    """
+    barrier = threading.Barrier(count, timeout=THREAD_TIMEOUT)
+    errors: list[BaseException] = []
+
+    def target(index: int) -> None:
+        try:
+            work(index, barrier)
+        except BaseException as exc:
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + THREAD_TIMEOUT
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    alive = [thread.name for thread in threads if thread.is_alive()]
+    if alive:  # let the stragglers stop at their next barrier before the database is flushed
+        barrier.abort()
+        for thread in threads:
+            thread.join(15)
+    assert not alive, f"threads still running after {THREAD_TIMEOUT}s (hang or deadlock): {alive}"
+    real = [e for e in errors if not isinstance(e, threading.BrokenBarrierError)]
+    if real or errors:
+        raise (real or errors)[0]
+
+
+def money(units: int) -> Decimal:
+    """An amount in 1/10000 units, exactly 4 places."""
+    return Decimal(units).scaleb(-4)
+
+
+def text(amount: Decimal) -> str:
+    return format(amount, "f")
+
+
+def new_wallet(user_id: str, balance: Decimal = Decimal(0)) -> Wallet:
+    wallet = services.wallet_create(user_id=user_id)
+    if balance > 0:
+        services.wallet_fund(wallet_id=wallet.id, amount=balance, initiated_by="test")
+    wallet.refresh_from_db()
+    return wallet
+
+
+def assert_running_balances(wallet: Wallet) -> None:
+    """Entry versions are exactly 1..version and each balance_after is the running sum."""
+    entries = list(LedgerEntry.objects.filter(wallet=wallet).order_by("wallet_version"))
+    assert [e.wallet_version for e in entries] == list(range(1, wallet.version + 1)), wallet.user_id
+    running = Decimal(0)
+    for entry in entries:
+        running += entry.amount
+        assert entry.balance_after == running, (wallet.user_id, entry.wallet_version)
+    assert running == wallet.balance, wallet.user_id
+
+
+# --- a) many funds of one wallet ---------------------------------------------------------------
+
+
+def test_concurrent_funds_of_one_wallet_all_succeed_in_order():
+    threads, funds = 16, 50
+    wallet = new_wallet("carol")
+    rng = random.Random(1)
+    amounts = [money(rng.randint(1, 10_000_000)) for _ in range(funds)]
+    clients = [make_client("ops", staff=True) for _ in range(threads)]
+    results: list[tuple[int, dict[str, Any]]] = []
+
+    def work(index: int, barrier: threading.Barrier) -> None:
+        client = clients[index]
+        barrier.wait()
+        for amount in amounts[index::threads]:
+            response = client.post(f"/wallets/{wallet.id}/fund", {"amount": text(amount)}, format="json")
+            results.append((response.status_code, response.json()))
+            assert response.status_code == 200, response.json()  # fail fast: aborts the barrier
+
+    run_in_threads(threads, work)
+
+    assert len(results) == funds
+    assert [status for status, _ in results] == [200] * funds, [
+        body for status, body in results if status != 200
+    ]
+    # Each response shows the wallet right after its own fund: versions 1..50, each once.
+    assert sorted(body["data"]["version"] for _, body in results) == list(range(1, funds + 1))
+    wallet.refresh_from_db()
+    assert wallet.balance == sum(amounts)
+    assert wallet.version == funds
+    assert_running_balances(wallet)
+    assert LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.FUND).count() == funds
+    assert OutboxEvent.objects.filter(type="WALLET_FUNDED", aggregateid=str(wallet.id)).count() == funds
+
+
+# --- b) random transfers, opposite directions and overdrafts -----------------------------------
+
+
+def test_concurrent_random_transfers_conserve_money():
+    wallet_count, threads, rounds = 5, 8, 50  # 400 transfers
+    rng = random.Random(20240607)
+    funded = [money(rng.randint(2_000_000, 8_000_000)) for _ in range(wallet_count)]
+    wallets = [new_wallet(f"user{i}", funded[i]) for i in range(wallet_count)]
+    total = sum(funded)
+
+    def normal_amount() -> Decimal:
+        return money(rng.randint(1, 1_500_000))  # up to 150, a fraction of a balance
+
+    # plan[round][thread] = (from index, to index, amount). In every round threads 0/1 and 2/3 move
+    # money in opposite directions between the same two wallets; the others are random, and about
+    # one in five of those asks for more than all the money there is (a certain overdraft).
+    plan: list[list[tuple[int, int, Decimal]]] = []
+    for _ in range(rounds):
+        moves: list[tuple[int, int, Decimal]] = []
+        for _ in range(2):
+            a, b = rng.sample(range(wallet_count), 2)
+            moves += [(a, b, normal_amount()), (b, a, normal_amount())]
+        for _ in range(threads - 4):
+            a, b = rng.sample(range(wallet_count), 2)
+            overdraft = rng.random() < 0.2
+            moves.append((a, b, total + money(rng.randint(1, 10**8)) if overdraft else normal_amount()))
+        plan.append(moves)
+
+    clients = [make_client("ops", staff=True) for _ in range(threads)]
+    results: dict[tuple[int, int], tuple[int, dict[str, Any]]] = {}
+
+    def work(index: int, barrier: threading.Barrier) -> None:
+        client = clients[index]
+        for round_no in range(rounds):
+            src, dst, amount = plan[round_no][index]
+            barrier.wait()  # every round starts all eight transfers together
+            response = client.post(
+                f"/wallets/{wallets[src].id}/transfer",
+                {"to_wallet_id": str(wallets[dst].id), "amount": text(amount)},
+                format="json",
+            )
+            results[round_no, index] = (response.status_code, response.json())
+            # Fail fast (the barrier is aborted) on anything but success or insufficient funds.
+            assert response.status_code in (200, 400), (
+                round_no,
+                index,
+                response.status_code,
+                response.json(),
+            )
+
+    run_in_threads(threads, work)
+
+    # Every response: 200, or 400 insufficient_funds. Never 409 (conflict/deadlock) or 500.
+    assert len(results) == rounds * threads
+    outcomes = Counter(
+        "ok" if status == 200 else f"{status} {body.get('code')}" for status, body in results.values()
+    )
+    assert set(outcomes) <= {"ok", "400 insufficient_funds"}, outcomes
+    assert outcomes["ok"] > 0
+    assert outcomes["400 insufficient_funds"] > 0
+    for (round_no, index), (status, _) in results.items():
+        if plan[round_no][index][2] > total:
+            assert status == 400, (round_no, index)
+    # Opposite-direction pairs really ran against each other, and both legs went through.
+    both_ways = sum(
+        1 for r in range(rounds) for t in (0, 2) if results[r, t][0] == 200 and results[r, t + 1][0] == 200
+    )
+    assert both_ways > 0
+
+    # Money is conserved exactly; no user balance is negative.
+    user_wallets = list(Wallet.objects.filter(kind=Wallet.Kind.USER))
+    assert len(user_wallets) == wallet_count
+    assert sum(w.balance for w in user_wallets) == total
+    assert all(w.balance >= 0 for w in user_wallets)
+    system_total = LedgerEntry.objects.filter(wallet__kind=Wallet.Kind.SYSTEM).aggregate(s=Sum("amount"))["s"]
+    assert system_total == -total
+
+    # Each wallet's balance is the sum of its entries; versions are gap-free running balances.
+    for wallet in user_wallets:
+        assert LedgerEntry.objects.filter(wallet=wallet).aggregate(s=Sum("amount"))["s"] == wallet.balance
+        assert_running_balances(wallet)
+
+    # Every ledger transaction balances; one TRANSFER transaction (two legs) per 200.
+    unbalanced = LedgerEntry.objects.values("transaction_id").annotate(total=Sum("amount")).exclude(total=0)
+    assert list(unbalanced) == []
+    transfer_ids = set(
+        LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.TRANSFER).values_list("id", flat=True)
+    )
+    assert len(transfer_ids) == outcomes["ok"]
+    legs = Counter(
+        LedgerEntry.objects.filter(transaction_id__in=transfer_ids).values_list("transaction_id", "type")
+    )
+    assert len(legs) == 2 * len(transfer_ids)
+    assert set(legs.values()) == {1}
+    answered = {
+        uuid.UUID(body["data"][0]["reference_id"]) for status, body in results.values() if status == 200
+    }
+    assert answered == transfer_ids
+
+    # The outbox holds one TRANSFER_OUT and one TRANSFER_IN event per transfer, matching the entries.
+    entries = {
+        (str(e.transaction_id), e.type): (str(e.wallet_id), e.wallet_version, text(e.balance_after))
+        for e in LedgerEntry.objects.filter(transaction_id__in=transfer_ids)
+    }
+    events: dict[tuple[str, str], list[tuple[str, int, str]]] = defaultdict(list)
+    for event in OutboxEvent.objects.filter(type__in=["TRANSFER_OUT", "TRANSFER_IN"]):
+        payload = event.payload
+        assert payload["wallet_id"] == event.aggregateid
+        events[payload["transaction_id"], event.type].append(
+            (payload["wallet_id"], payload["wallet_version"], payload["balance_after"])
+        )
+    assert OutboxEvent.objects.filter(type="TRANSFER_OUT").count() == outcomes["ok"]
+    assert OutboxEvent.objects.filter(type="TRANSFER_IN").count() == outcomes["ok"]
+    assert {key: rows[0] for key, rows in events.items()} == entries
+    assert all(len(rows) == 1 for rows in events.values())
+
+
+# --- c) integrity the database enforces ---------------------------------------------------------
+
+
+def _transaction() -> LedgerTransaction:
+    return LedgerTransaction.objects.create(kind=LedgerTransaction.Kind.TRANSFER, created_at=timezone.now())
+
+
+def _entry(txn: LedgerTransaction, wallet: Wallet, amount: str, currency: str | None = None) -> LedgerEntry:
+    return LedgerEntry.objects.create(
+        transaction=txn,
+        wallet=wallet,
+        currency=currency or wallet.currency,
+        amount=Decimal(amount),
+        type=LedgerEntry.Type.TRANSFER_OUT if Decimal(amount) < 0 else LedgerEntry.Type.TRANSFER_IN,
+        created_at=timezone.now(),
+    )
+
+
+def test_unbalanced_ledger_transaction_is_refused_at_commit():
+    a, b = new_wallet("dave"), new_wallet("erin")
+
+    # Deferred: legs written in separate statements that balance at commit are accepted.
+    with transaction.atomic():
+        balanced = _transaction()
+        _entry(balanced, a, "10.0000")
+        _entry(balanced, b, "-10.0000")
+    assert LedgerEntry.objects.filter(transaction=balanced).count() == 2
+
+    before = LedgerEntry.objects.count()
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        txn = _transaction()
+        _entry(txn, a, "10.0000")
+        _entry(txn, b, "-9.9999")  # no error yet: the check runs when the block commits
+    assert LedgerEntry.objects.count() == before
+    assert not LedgerTransaction.objects.filter(id=txn.id).exists()
+
+    # In autocommit the statement is its own transaction: adding a leg to a committed one fails too.
+    with pytest.raises(IntegrityError, match="does not balance"), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO wallets_ledgerentry (id, transaction_id, wallet_id, currency, amount, type,"
+            " created_at) VALUES (%s, %s, %s, 'USD', 5, 'TRANSFER_IN', now())",
+            [uuid.uuid4(), balanced.id, a.id],
+        )
+    assert LedgerEntry.objects.count() == before
+
+
+def test_ledger_is_append_only():
+    wallet = new_wallet("frank", Decimal("25.0000"))
+    entry = LedgerEntry.objects.get(wallet=wallet)
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        LedgerEntry.objects.filter(id=entry.id).update(amount=Decimal("1000.0000"))
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        LedgerEntry.objects.filter(transaction_id=entry.transaction_id).delete()
+    with pytest.raises(IntegrityError, match="append-only"), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM wallets_ledgerentry")
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        LedgerTransaction.objects.filter(id=entry.transaction_id).update(kind="WITHDRAW")
+    entry.refresh_from_db()
+    assert entry.amount == Decimal("25.0000")
+    assert LedgerEntry.objects.count() == 2
+    assert LedgerTransaction.objects.get(id=entry.transaction_id).kind == "FUND"
+
+
+def test_user_balance_cannot_go_negative():
+    wallet = new_wallet("grace", Decimal("1.0000"))
+    with pytest.raises(IntegrityError, match="wallet_user_balance_non_negative"), transaction.atomic():
+        Wallet.objects.filter(id=wallet.id).update(balance=Decimal("-0.0001"))
+    wallet.refresh_from_db()
+    assert wallet.balance == Decimal("1.0000")
+    # The system account is the counterparty of funds: its (unused) column may go below zero.
+    system = Wallet.objects.get(kind=Wallet.Kind.SYSTEM)
+    Wallet.objects.filter(id=system.id).update(balance=Decimal("-1.0000"))
+    system.refresh_from_db()
+    assert system.balance == Decimal("-1.0000")
+
+
+def test_entry_currency_must_be_its_wallets():
+    usd, eur = new_wallet("heidi"), services.wallet_create(user_id="ivan", currency="EUR")
+    before = LedgerEntry.objects.count()
+    with pytest.raises(IntegrityError, match="entry_wallet_currency_fk"), transaction.atomic():
+        txn = _transaction()
+        _entry(txn, usd, "3.0000", currency="EUR")  # balances in EUR, but on a USD wallet
+        _entry(txn, eur, "-3.0000")
+    assert LedgerEntry.objects.count() == before
