@@ -38,7 +38,7 @@ class ApplicationError(Exception):
 
 class ValidationFailed(ApplicationError):
     code = "validation_error"
-    default_message = "The request body is not valid."
+    default_message = "The request is not valid."
 
 
 class PayloadTooLarge(ApplicationError):

@@ -18,9 +18,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from kafka_bridge.models import OutboxEvent
+from kafka_bridge.tasks import schedule_publish
 
 from .events import AGGREGATE_TYPE, WalletEvent
 from .models import LedgerEntry, LedgerTransaction, Wallet
@@ -80,6 +81,7 @@ def insert_outbox(events: Sequence[WalletEvent], at: datetime) -> None:
     values, params = _outbox_values(events, at)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {OUTBOX} {_OUTBOX_COLUMNS} VALUES {values}", params)  # noqa: S608
+    transaction.on_commit(schedule_publish, robust=True)  # publish once committed (coalesced)
 
 
 def write_movement(
@@ -141,3 +143,4 @@ def write_movement(
         (moved,) = cursor.fetchone()
     if moved != len(updates):
         raise VersionConflict(f"expected {len(updates)} version-checked updates, applied {moved}")
+    transaction.on_commit(schedule_publish, robust=True)  # publish once committed (coalesced)

@@ -28,6 +28,9 @@ class JsonNumber:
 
     text: str
 
+    def __str__(self) -> str:  # error messages quote the number as written, not this class
+        return self.text
+
 
 class InvalidAmount(ValueError):
     """The reason an amount was refused, in words fit for the API's error message."""

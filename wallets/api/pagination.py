@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import json
 from typing import Any
 
@@ -18,7 +19,7 @@ def page_limit(request: Request) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ValidationFailed(f"limit must be an integer from 1 to {MAX_LIMIT}.", details={"limit": raw})
     return int(raw)
 

@@ -26,5 +26,7 @@ class ExactJSONParser(JSONParser):
         try:
             text = stream.read().decode(encoding)
             return json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=JsonNumber)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, LookupError, RecursionError) as exc:
+            # ValueError covers bad JSON and undecodable bytes; LookupError a charset that is not a
+            # text encoding (e.g. rot13); RecursionError absurdly deep nesting.
             raise ParseError("Malformed JSON in the request body.") from exc

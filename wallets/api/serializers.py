@@ -66,8 +66,17 @@ class AmountInput(serializers.Serializer):  # type: ignore[type-arg]
     amount = AmountField(help_text='A decimal string such as "100.00" (or a JSON number), at most 4 places.')
 
 
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID given as a string only: DRF would read `true` or a number as UUID(int=...)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class TransferInput(AmountInput):
-    to_wallet_id = serializers.UUIDField()
+    to_wallet_id = StrictUUIDField()
 
 
 class WalletOutput(serializers.Serializer):  # type: ignore[type-arg]

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from walletproject.errors import ValidationFailed
 from wallets import selectors, services
 from wallets.errors import WalletNotFound
 
@@ -103,10 +104,14 @@ class UserWalletsView(ApiView):
 
 def _wallet_cursor(cursor: Any) -> tuple[Any, uuid.UUID]:
     if isinstance(cursor, list) and len(cursor) == 2 and isinstance(cursor[0], str):
-        created_at, last_id = parse_datetime(cursor[0]), selectors.parse_wallet_id(cursor[1])
+        try:
+            created_at = parse_datetime(cursor[0])
+        except ValueError:  # well formed but impossible, e.g. month 13
+            created_at = None
+        last_id = selectors.parse_wallet_id(cursor[1])
         if created_at is not None and last_id is not None:
             return created_at, last_id
-    raise exceptions.ValidationError({"cursor": ["The cursor is not valid."]})
+    raise ValidationFailed("The cursor is not valid.")
 
 
 class WalletFundView(ApiView):
@@ -163,7 +168,7 @@ class WalletTransactionsView(ApiView):
         wallet = selectors.wallet_get_visible(principal=request.user, wallet_id=wallet_id)
         limit, cursor = page_limit(request), decode_cursor(request)
         if cursor is not None and (not isinstance(cursor, int) or isinstance(cursor, bool)):
-            raise exceptions.ValidationError({"cursor": ["The cursor is not valid."]})
+            raise ValidationFailed("The cursor is not valid.")
         entries = selectors.entries_for_wallet(wallet=wallet, before_version=cursor)
         page = list(entries[: limit + 1])
         has_more = len(page) > limit
