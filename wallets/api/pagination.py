@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import re
 import json
+import re
 from typing import Any
 
 from rest_framework.request import Request
