@@ -1,0 +1,268 @@
+"""HTTP benchmark of the running stack, measured against PostgreSQL's own limit in the same run.
+
+For each client concurrency it runs wrk (compiled, cheap) against the web server for each scenario
+(uniform transfers among N wallets, transfers all touching one hot wallet, funds, wallet reads),
+then pgbench's built-in TPC-B-like transaction (a bank transfer in SQL) against the same PostgreSQL
+at the same concurrency. The headline is our transfers/s divided by pgbench's tps. It also reports
+latency percentiles, non-2xx answers, and the CPU the load generator used next to the server's.
+
+    .venv/bin/python bench/http_bench.py --duration 10 --concurrency 1,4,16,64
+    (needs `make up`; results in bench/results/http.json and .md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "walletproject.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from wallets import services  # noqa: E402
+from wallets.models import Wallet  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+WORK = ROOT / ".stack" / "bench"
+LUA = ROOT / "bench" / "lua" / "wallet.lua"
+BASE_URL = f"http://127.0.0.1:{settings.PORT}"
+PGBENCH_DB = "pgbench"
+WALLET_FUNDS = Decimal("1000000")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def operator_token() -> str:
+    import io
+
+    out = io.StringIO()
+    call_command("issue_token", "bench-operator", "--operator", stdout=out)
+    return out.getvalue().strip()
+
+
+def prepare_wallets(count: int) -> Path:
+    """`count` funded wallets (reused between runs), their ids in a file for wrk's script."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    ids = [
+        str(i)
+        for i in Wallet.objects.filter(user_id__startswith="bench-", kind="user", status="active")
+        .order_by("user_id")
+        .values_list("id", flat=True)[:count]
+    ]
+    for n in range(len(ids), count):
+        wallet = services.wallet_create(user_id=f"bench-{n:05d}")
+        services.wallet_fund(wallet_id=wallet.id, amount=WALLET_FUNDS, initiated_by="bench")
+        ids.append(str(wallet.id))
+    path = WORK / f"wallets-{count}.txt"
+    path.write_text("\n".join(ids) + "\n")
+    return path
+
+
+def database_env() -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    return {
+        **os.environ,
+        "PGHOST": db["HOST"] or "127.0.0.1",
+        "PGPORT": str(db["PORT"] or 5432),
+        "PGUSER": db["USER"],
+        "PGPASSWORD": db["PASSWORD"],
+    }
+
+
+def pgbench_bin() -> str:
+    found = shutil.which("pgbench") or max(Path("/usr/lib/postgresql").glob("*/bin/pgbench"), default=None)
+    if not found:
+        sys.exit("pgbench not found (Debian package postgresql-client)")
+    return str(found)
+
+
+def prepare_pgbench(scale: int) -> None:
+    env = database_env()
+    exists = subprocess.run(
+        ["psql", "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{PGBENCH_DB}'"],
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout.strip()
+    if exists != "1":
+        subprocess.run(["psql", "-d", "postgres", "-c", f"CREATE DATABASE {PGBENCH_DB}"], check=True, env=env)
+    branches = subprocess.run(
+        ["psql", "-d", PGBENCH_DB, "-tAc", "SELECT count(*) FROM pgbench_branches"],
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout.strip()
+    if branches != str(scale):
+        print(f"pgbench: initialising scale {scale}", flush=True)
+        subprocess.run([pgbench_bin(), "-i", "-q", "-s", str(scale), PGBENCH_DB], check=True, env=env)
+
+
+def process_group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process in a process group."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def web_pgid() -> int:
+    return int((ROOT / ".stack" / "run" / "web.pid").read_text().split()[0])
+
+
+def run_wrk(
+    mode: str, concurrency: int, duration: int, ids_file: Path, token: str, hot: str
+) -> dict[str, Any]:
+    env = {**os.environ, "MODE": mode, "WALLET_IDS": str(ids_file), "TOKEN": token, "HOT_WALLET": hot}
+    threads = min(2, concurrency)
+    server_before = process_group_cpu(web_pgid())
+    usage_before = os.times()
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{concurrency}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            BASE_URL,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    elapsed = time.monotonic() - started
+    usage_after = os.times()
+    server_cpu = process_group_cpu(web_pgid()) - server_before
+    wrk_cpu = (usage_after.children_user - usage_before.children_user) + (
+        usage_after.children_system - usage_before.children_system
+    )
+    line = next((ln for ln in result.stdout.splitlines() if ln.startswith("{")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{result.stdout}{result.stderr}")
+    stats = json.loads(line)
+    seconds = stats["duration_us"] / 1e6
+    return {
+        "scenario": mode,
+        "concurrency": concurrency,
+        "requests": stats["requests"],
+        "rps": round(stats["requests"] / seconds, 1),
+        "errors": stats["non_2xx"] + stats["socket_errors"],
+        "p50_ms": stats["p50_us"] / 1000,
+        "p95_ms": stats["p95_us"] / 1000,
+        "p99_ms": stats["p99_us"] / 1000,
+        "wrk_cpu_s": round(wrk_cpu, 2),
+        "web_cpu_s": round(server_cpu, 2),
+        "wrk_cpu_share": round(wrk_cpu / server_cpu, 3) if server_cpu else None,
+        "wall_s": round(elapsed, 1),
+    }
+
+
+def run_pgbench(concurrency: int, duration: int) -> dict[str, Any]:
+    threads = min(2, concurrency)
+    result = subprocess.run(
+        [
+            pgbench_bin(),
+            "-n",
+            "-b",
+            "tpcb-like",
+            "-c",
+            str(concurrency),
+            "-j",
+            str(threads),
+            "-T",
+            str(duration),
+            PGBENCH_DB,
+        ],
+        capture_output=True,
+        text=True,
+        env=database_env(),
+        check=True,
+    )
+    tps = float(re.search(r"tps = ([0-9.]+)", result.stdout).group(1))  # type: ignore[union-attr]
+    latency = re.search(r"latency average = ([0-9.]+) ms", result.stdout)
+    return {
+        "scenario": "pgbench-tpcb",
+        "concurrency": concurrency,
+        "rps": round(tps, 1),
+        "avg_ms": float(latency.group(1)) if latency else None,
+    }
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| scenario | clients | req/s | vs pgbench | p50 ms | p95 ms | p99 ms | errors | wrk CPU / web CPU |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ratio = row.get("vs_pgbench")
+        lines.append(
+            f"| {row['scenario']} | {row['concurrency']} | {row['rps']:.0f} | "
+            f"{'' if ratio is None else f'{ratio:.2f}'} | {row.get('p50_ms', '')} | {row.get('p95_ms', '')} | "
+            f"{row.get('p99_ms', '')} | {row.get('errors', '')} | {row.get('wrk_cpu_share', '')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run")
+    parser.add_argument("--concurrency", default="1,4,16,64")
+    parser.add_argument("--scenarios", default="transfer,hot,fund,read")
+    parser.add_argument("--wallets", type=int, default=1000)
+    parser.add_argument("--pgbench-scale", type=int, default=16)
+    parser.add_argument("--out", default=str(RESULTS / "http"))
+    args = parser.parse_args()
+
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: apt-get install wrk")
+    token = operator_token()
+    ids_file = prepare_wallets(args.wallets)
+    hot = ids_file.read_text().split()[0]
+    prepare_pgbench(args.pgbench_scale)
+    rows: list[dict[str, Any]] = []
+    for concurrency in [int(c) for c in args.concurrency.split(",")]:
+        baseline = run_pgbench(concurrency, args.duration)
+        rows.append(baseline)
+        print(json.dumps(baseline), flush=True)
+        for scenario in args.scenarios.split(","):
+            row = run_wrk(scenario, concurrency, args.duration, ids_file, token, hot)
+            row["vs_pgbench"] = round(row["rps"] / baseline["rps"], 3)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count()}
+    out.with_suffix(".json").write_text(
+        json.dumps({"meta": meta, "args": vars(args), "rows": rows}, indent=2)
+    )
+    out.with_suffix(".md").write_text(markdown(rows))
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+-- wrk script for the wallet API. MODE (env): transfer | hot | fund | read.
+-- WALLET_IDS: a file with one wallet id per line; TOKEN: an operator token; HOT_WALLET for MODE=hot.
+-- Counts non-2xx answers per thread and prints one JSON line in done() for the harness to read.
+
+local ids = {}
+for line in io.lines(os.getenv("WALLET_IDS")) do ids[#ids + 1] = line end
+local mode = os.getenv("MODE") or "transfer"
+local hot = os.getenv("HOT_WALLET")
+local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Token " .. os.getenv("TOKEN")}
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("seed", counter)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(os.time() * 1000 + seed)
+  failures = 0
+  statuses = {}
+end
+
+local function pick() return ids[math.random(#ids)] end
+
+function request()
+  if mode == "read" then
+    return wrk.format("GET", "/wallets/" .. pick(), headers)
+  elseif mode == "fund" then
+    return wrk.format("POST", "/wallets/" .. pick() .. "/fund", headers, '{"amount":"0.01"}')
+  end
+  local from, to = pick(), pick()
+  while to == from do to = pick() end
+  if mode == "hot" then
+    if math.random(2) == 1 then from = hot else to = hot end
+    if from == to then to = ids[1] == hot and ids[2] or ids[1] end
+  end
+  return wrk.format("POST", "/wallets/" .. from .. "/transfer", headers,
+                    '{"to_wallet_id":"' .. to .. '","amount":"0.01"}')
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    failures = failures + 1
+    statuses[status] = (statuses[status] or 0) + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local failed = 0
+  for _, thread in ipairs(threads) do failed = failed + thread:get("failures") end
+  io.write(string.format(
+    '{"requests":%d,"duration_us":%d,"non_2xx":%d,"socket_errors":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d,"max_us":%d}\n',
+    summary.requests, summary.duration, failed,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+end
