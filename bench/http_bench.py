@@ -43,6 +43,7 @@ WORK = ROOT / ".stack" / "bench"
 LUA = ROOT / "bench" / "lua" / "wallet.lua"
 BASE_URL = f"http://127.0.0.1:{settings.PORT}"
 PGBENCH_DB = "pgbench"
+EXISTS_SQL = f"SELECT 1 FROM pg_database WHERE datname = '{PGBENCH_DB}'"  # noqa: S608 -- a constant
 WALLET_FUNDS = Decimal("1000000")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -94,7 +95,7 @@ def pgbench_bin() -> str:
 def prepare_pgbench(scale: int) -> None:
     env = database_env()
     exists = subprocess.run(
-        ["psql", "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{PGBENCH_DB}'"],
+        ["psql", "-d", "postgres", "-tAc", EXISTS_SQL],
         capture_output=True,
         text=True,
         env=env,
@@ -218,9 +219,10 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     ]
     for row in rows:
         ratio = row.get("vs_pgbench")
+        shown_ratio = "" if ratio is None else f"{ratio:.2f}"
         lines.append(
             f"| {row['scenario']} | {row['concurrency']} | {row['rps']:.0f} | "
-            f"{'' if ratio is None else f'{ratio:.2f}'} | {row.get('p50_ms', '')} | {row.get('p95_ms', '')} | "
+            f"{shown_ratio} | {row.get('p50_ms', '')} | {row.get('p95_ms', '')} | "
             f"{row.get('p99_ms', '')} | {row.get('errors', '')} | {row.get('wrk_cpu_share', '')} |"
         )
     return "\n".join(lines) + "\n"
