@@ -6,13 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run up down status test test-tools test-only lint fmt clean
+.PHONY: help venv run up down status test test-tools test-only lint fmt clean bench bench-outbox
 
 help:
 	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
 	@echo "make test   - the full test suite against the real services"
 	@echo "make up / make down / make status - the stack in the background"
 	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - benchmarks (make bench-outbox: outbox relay throughput and on-commit cost)"
 
 # The virtualenv, rebuilt when a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -56,6 +57,13 @@ lint: venv
 	$(BIN)/ruff check . scripts/stack
 	$(BIN)/ruff format --check . scripts/stack
 	$(BIN)/mypy . scripts/stack
+
+# Benchmarks against the real services (infrastructure started if needed); results in bench/results/.
+bench: bench-outbox
+
+bench-outbox: venv
+	scripts/stack up --infra
+	$(BIN)/python bench/outbox_publish.py
 
 fmt: venv
 	$(BIN)/ruff check --fix . scripts/stack

@@ -41,3 +41,22 @@ class OutboxEvent(models.Model):
         if self.published_at is not None:
             return "published"
         return "failing" if self.attempts else "pending"
+
+
+class RelayStats(models.Model):
+    """One row: how many events the relay has published, ever.
+
+    A counter in the database, updated in the same transaction that marks rows published, is
+    exact whichever process (Celery child, web worker running "publish now") published them, and
+    survives restarts and the pruning of old rows; `/metrics` reads it at scrape time.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    published_total = models.BigIntegerField(default=0)
+    last_published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "relay stats"
+
+    def __str__(self) -> str:
+        return f"{self.published_total} published"

@@ -4,6 +4,8 @@
 `/health/ready` asks PostgreSQL, Redis and Kafka, each with a short timeout, and answers 503 naming
 whatever is down. It is public, like `/health`, because it has to answer while the database (where
 API tokens live) is down; it tells only up/down per component, never hosts or error text.
+It also reports the outbox backlog (pending rows, age of the oldest) as information: a backlog is
+what the relay is there to drain, so it never makes the service unready by itself.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from kafka_bridge.client import cluster_topics
+from kafka_bridge.selectors import outbox_backlog
 
 from .errors import compact_json
 
@@ -84,9 +87,31 @@ def health(request: HttpRequest) -> HttpResponse:
     return HttpResponse("OK", content_type="text/plain")
 
 
+def outbox_info(database_up: bool) -> dict[str, object] | None:
+    """Pending outbox rows and the oldest one's age; None when the database cannot say."""
+    if not database_up:
+        return None
+    try:
+        backlog = outbox_backlog()
+    except Exception as exc:  # information only: never turns a probe into an error
+        logger.warning("readiness: outbox backlog unknown: %s", exc)
+        connection.close()
+        return None
+    return {
+        "pending": backlog.pending,
+        "failing": backlog.failing,
+        "oldest_pending_age_seconds": backlog.oldest_pending_age_seconds,
+    }
+
+
 @require_GET
 def ready(request: HttpRequest) -> JsonResponse:
     checks = run_checks()
     down = [name for name, result in checks.items() if result["status"] != "up"]
-    body = {"status": "ready" if not down else "unavailable", "down": down, "checks": checks}
+    body = {
+        "status": "ready" if not down else "unavailable",
+        "down": down,
+        "checks": checks,
+        "outbox": outbox_info(checks["database"]["status"] == "up"),
+    }
     return compact_json(body, status=503 if down else 200)

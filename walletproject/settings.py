@@ -138,7 +138,45 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Survives a broker restart while acks_late tasks run (works around a Celery 5.7 crash; see the class).
+CELERY_WORKER_CONSUMER = "walletproject.celery:ResilientConsumer"
+
+# The outbox relay (kafka_bridge). Queue its tasks go to; the stack's worker consumes Celery's default.
+OUTBOX_TASK_QUEUE = env.str("OUTBOX_TASK_QUEUE", default="celery")
+# Rows claimed per batch, oldest first; one transaction and one producer flush per batch.
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=500)
+# How long one publish task drains before handing over to a fresh task (keeps tasks short).
+OUTBOX_PUBLISH_TIME_BUDGET_SECONDS = env.float("OUTBOX_PUBLISH_TIME_BUDGET_SECONDS", default=10.0)
+# Kafka's answer for a message must come within this (librdkafka message.timeout.ms); a message
+# without one is a failure and its row stays pending.
+OUTBOX_DELIVERY_TIMEOUT_SECONDS = env.float("OUTBOX_DELIVERY_TIMEOUT_SECONDS", default=10.0)
+# Lifetime of the Redis flag that coalesces publish tasks (one pending at a time). If a task is lost
+# the flag expires and the next commit schedules again; the sweeper covers the gap meanwhile.
+OUTBOX_COALESCE_SECONDS = env.int("OUTBOX_COALESCE_SECONDS", default=30)
+# Socket timeout of the Redis call made at commit time: the most a Redis outage adds to a request.
+OUTBOX_REDIS_TIMEOUT_SECONDS = env.float("OUTBOX_REDIS_TIMEOUT_SECONDS", default=0.25)
+# Publish task retries while Kafka fails: exponential backoff capped here, then the sweeper alone.
+OUTBOX_RETRY_BACKOFF_MAX_SECONDS = env.int("OUTBOX_RETRY_BACKOFF_MAX_SECONDS", default=30)
+OUTBOX_TASK_MAX_RETRIES = env.int("OUTBOX_TASK_MAX_RETRIES", default=20)
+# Celery beat runs the relay this often as a sweeper (Redis outage at commit time, lost tasks).
+OUTBOX_SWEEP_INTERVAL_SECONDS = env.float("OUTBOX_SWEEP_INTERVAL_SECONDS", default=5.0)
+# Published rows are deleted after this many hours; pending rows never are.
+OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)
+OUTBOX_PRUNE_INTERVAL_SECONDS = env.float("OUTBOX_PRUNE_INTERVAL_SECONDS", default=24 * 3600.0)
+
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "outbox-sweep": {
+        "task": "kafka_bridge.sweep_outbox",
+        "schedule": OUTBOX_SWEEP_INTERVAL_SECONDS,
+        # A sweep nobody ran before the next one is due is useless: let it expire.
+        "options": {"queue": OUTBOX_TASK_QUEUE, "expires": OUTBOX_SWEEP_INTERVAL_SECONDS},
+    },
+    "outbox-prune": {
+        "task": "kafka_bridge.prune_outbox",
+        "schedule": OUTBOX_PRUNE_INTERVAL_SECONDS,
+        "options": {"queue": OUTBOX_TASK_QUEUE, "expires": OUTBOX_PRUNE_INTERVAL_SECONDS},
+    },
+}
 
 KAFKA_BROKERS = env.str("KAFKA_BROKERS", default="127.0.0.1:9092")
 KAFKA_TOPIC = env.str("KAFKA_TOPIC", default="wallet-events")
@@ -146,6 +184,8 @@ KAFKA_DLQ_TOPIC = env.str("KAFKA_DLQ_TOPIC", default=f"{KAFKA_TOPIC}.dlq")
 KAFKA_GROUP_ID = env.str("KAFKA_GROUP_ID", default="history-service-group")
 KAFKA_PARTITIONS = env.int("KAFKA_PARTITIONS", default=6)
 KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR", default=1)
+# The relay's producer waits this long to fill a batch (librdkafka linger.ms).
+KAFKA_LINGER_MS = env.int("KAFKA_LINGER_MS", default=5)
 
 # How long a readiness probe waits for each dependency before calling it down.
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from .money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
@@ -48,8 +49,9 @@ class Wallet(models.Model):
     version = models.BigIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.USER)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Set by the services (not auto_now), so a wallet's timestamps equal its events' occurred_at.
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

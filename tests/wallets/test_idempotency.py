@@ -34,7 +34,7 @@ def new_wallet(user_id: str, balance: str = "0", currency: str | None = None) ->
 
 def balance(wallet: Wallet) -> Decimal:
     wallet.refresh_from_db()
-    return wallet.balance
+    return Decimal(wallet.balance)
 
 
 # --- replays -----------------------------------------------------------------------------------

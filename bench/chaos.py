@@ -1,0 +1,330 @@
+"""A Jepsen-style bank workload under faults, against the running stack.
+
+Client threads transfer money between a few wallets over HTTP, each request with its own
+Idempotency-Key, while a schedule of faults runs: SIGKILL + restart Kafka, stop/start PostgreSQL,
+stop/start Redis, SIGKILL the Celery worker, SIGKILL the consumer mid-batch, restart the web server.
+Afterwards it checks the invariants and prints a summary table:
+
+- total money of the workload's wallets unchanged to the last 0.0001; no negative balance;
+- every request answered 2xx is in the ledger exactly once (its idempotency record and the
+  ledger transaction named in its stored response), every answered failure not at all, and no
+  transfer exists that no request accounts for (cut-off requests may go either way, never twice);
+- the outbox drains; the history catches up with the ledger; `manage.py reconcile` is clean.
+
+    .venv/bin/python bench/chaos.py --duration 60      # short (CI); `make chaos` runs longer
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "walletproject.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import close_old_connections, connection  # noqa: E402
+
+from kafka_bridge.models import OutboxEvent  # noqa: E402
+from wallets import services  # noqa: E402
+from wallets.models import IdempotencyRecord, LedgerEntry, LedgerTransaction, Wallet  # noqa: E402
+
+STACK = str(ROOT / "scripts" / "stack")
+RESULTS = ROOT / "bench" / "results"
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+
+
+def stack(*args: str) -> None:
+    subprocess.run([STACK, *args], check=True, capture_output=True, text=True, timeout=240)
+
+
+def kill9(service: str) -> None:
+    pid_file = ROOT / ".stack" / "run" / f"{service}.pid"
+    pid = int(pid_file.read_text().split()[0])
+    os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+
+
+def fault_kafka() -> None:
+    kill9("kafka")
+    time.sleep(2)
+    stack("start", "kafka")
+
+
+def fault_postgres() -> None:
+    stack("stop", "postgres")
+    time.sleep(2)
+    stack("start", "postgres")
+
+
+def fault_redis() -> None:
+    stack("stop", "redis")
+    time.sleep(2)
+    stack("start", "redis")
+
+
+def fault_worker() -> None:
+    kill9("worker")
+    time.sleep(1)
+    stack("start", "worker")
+
+
+def fault_consumer() -> None:
+    kill9("consumer")
+    time.sleep(1)
+    stack("start", "consumer")
+
+
+def fault_web() -> None:
+    stack("restart", "web")
+
+
+FAULTS = {
+    "kill -9 kafka": fault_kafka,
+    "stop postgres": fault_postgres,
+    "stop redis": fault_redis,
+    "kill -9 worker": fault_worker,
+    "kill -9 consumer": fault_consumer,
+    "restart web": fault_web,
+}
+
+
+@dataclass
+class Outcome:
+    key: str
+    status: int | None  # None: no answer (connection cut, timeout)
+    body: bytes = b""
+
+
+@dataclass
+class Workload:
+    wallet_ids: list[str]
+    token: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    outcomes: list[Outcome] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, seed: int) -> None:
+        rng = random.Random(seed)
+        while not self.stop.is_set():
+            source, target = rng.sample(self.wallet_ids, 2)
+            amount = f"{rng.randint(1, 5000) / 100:.2f}"
+            key = f"chaos-{uuid.uuid4()}"
+            body = json.dumps({"to_wallet_id": target, "amount": amount})
+            headers = {
+                "Content-Type": "application/json",
+                "Authorization": f"Token {self.token}",
+                "Idempotency-Key": key,
+            }
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", settings.PORT, timeout=15)
+                conn.request("POST", f"/wallets/{source}/transfer", body, headers)
+                response = conn.getresponse()
+                outcome = Outcome(key, response.status, response.read())
+                conn.close()
+            except (OSError, http.client.HTTPException):
+                outcome = Outcome(key, None)
+                time.sleep(0.2)
+            with self.lock:
+                self.outcomes.append(outcome)
+
+
+def operator_token() -> str:
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    user, _ = get_user_model().objects.get_or_create(username="chaos-operator", defaults={"is_staff": True})
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+def wait_until(what: str, condition: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return True
+        except Exception:  # the database may still be coming back
+            close_old_connections()
+        time.sleep(1)
+    print(f"timed out waiting for {what}", flush=True)
+    return False
+
+
+def check(results: list[tuple[str, bool, str]], name: str, ok: bool, detail: str = "") -> None:
+    results.append((name, ok, detail))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=60, help="seconds of load under faults")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--wallets", type=int, default=8)
+    parser.add_argument("--fault-every", type=float, default=6.0, help="seconds between faults")
+    parser.add_argument("--drain-timeout", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", default=str(RESULTS / "chaos"))
+    args = parser.parse_args()
+
+    stack("up")
+    run_id = uuid.uuid4().hex[:8]
+    wallets = []
+    for n in range(args.wallets):
+        wallet = services.wallet_create(user_id=f"chaos-{run_id}-{n}")
+        services.wallet_fund(wallet_id=wallet.id, amount=Decimal("1000.00"), initiated_by="chaos")
+        wallets.append(wallet.id)
+    initial_total = Decimal("1000.00") * args.wallets
+    workload = Workload([str(w) for w in wallets], operator_token())
+    connection.close()
+
+    threads = [threading.Thread(target=workload.client, args=(args.seed + i,)) for i in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    injected: list[tuple[float, str, str]] = []
+    started = time.monotonic()
+    schedule = list(FAULTS)
+    index = 0
+    while time.monotonic() - started < args.duration:
+        time.sleep(args.fault_every)
+        name = schedule[index % len(schedule)]
+        index += 1
+        at = time.monotonic() - started
+        try:
+            FAULTS[name]()
+            injected.append((round(at, 1), name, "ok"))
+        except Exception as exc:  # a fault that could not be injected is reported, not hidden
+            injected.append((round(at, 1), name, f"failed: {exc}"))
+        print(f"{at:6.1f}s fault: {name}", flush=True)
+    workload.stop.set()
+    for thread in threads:
+        thread.join()
+    stack("up")  # everything back, whatever the last fault left down
+    close_old_connections()
+
+    statuses = Counter("no answer" if o.status is None else str(o.status) for o in workload.outcomes)
+    results: list[tuple[str, bool, str]] = []
+    balances = dict(Wallet.objects.filter(id__in=wallets).values_list("id", "balance"))
+    total = sum(balances.values(), Decimal(0))
+    check(results, "money conserved", total == initial_total, f"{total} vs {initial_total}")
+    check(results, "no negative balance", all(b >= 0 for b in balances.values()), "")
+
+    keys = {o.key: o for o in workload.outcomes}
+    records = {r.key: r for r in IdempotencyRecord.objects.filter(key__in=list(keys))}
+    answered_ok = [o for o in workload.outcomes if o.status is not None and 200 <= o.status < 300]
+    answered_failed = [o for o in workload.outcomes if o.status is not None and not 200 <= o.status < 300]
+    missing = [o.key for o in answered_ok if o.key not in records]
+    check(results, "every 2xx is recorded", not missing, f"{len(missing)} missing of {len(answered_ok)}")
+    leaked = [o.key for o in answered_failed if o.key in records]
+    check(results, "no answered failure moved money", not leaked, f"{len(leaked)} of {len(answered_failed)}")
+    reference_ids = []
+    for record in records.values():
+        legs = json.loads(bytes(record.response_body))["data"]
+        reference_ids.append(legs[0]["reference_id"])
+    found = LedgerTransaction.objects.filter(id__in=reference_ids).count()
+    check(
+        results,
+        "each recorded request is one ledger transaction",
+        found == len(set(reference_ids)) == len(records),
+        f"{found} transactions for {len(records)} records",
+    )
+    transfers = (
+        LedgerEntry.objects.filter(wallet_id__in=wallets, type="TRANSFER_OUT")
+        .values("transaction_id")
+        .distinct()
+        .count()
+    )
+    check(
+        results,
+        "no transfer without a request (never twice)",
+        transfers == len(records),
+        f"{transfers} transfers, {len(records)} records",
+    )
+
+    drained = wait_until(
+        "the outbox to drain",
+        lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(),
+        args.drain_timeout,
+    )
+    check(
+        results,
+        "outbox drained",
+        drained,
+        f"{OutboxEvent.objects.filter(published_at__isnull=True).count()} pending",
+    )
+    reconcile = subprocess.run(
+        [PYTHON, "manage.py", "reconcile", "--wait", str(args.drain_timeout)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    check(
+        results,
+        "reconcile clean (history equals ledger)",
+        reconcile.returncode == 0,
+        reconcile.stdout.strip().splitlines()[-1] if reconcile.stdout.strip() else reconcile.stderr[-300:],
+    )
+
+    lines = [
+        f"Chaos run {run_id}: {args.duration}s, {args.clients} clients, {args.wallets} wallets",
+        "",
+        "| fault | at (s) | result |",
+        "|---|---|---|",
+        *[f"| {name} | {at} | {result} |" for at, name, result in injected],
+        "",
+        "| requests | count |",
+        "|---|---|",
+        *[f"| {status} | {count} |" for status, count in sorted(statuses.items())],
+        "",
+        "| invariant | holds | detail |",
+        "|---|---|---|",
+        *[f"| {name} | {'yes' if ok else 'NO'} | {detail} |" for name, ok, detail in results],
+    ]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".md").write_text(report)
+    out.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "run": run_id,
+                "args": vars(args),
+                "faults": injected,
+                "requests": statuses,
+                "invariants": [{"name": n, "holds": ok, "detail": d} for n, ok, d in results],
+            },
+            indent=2,
+        )
+    )
+    return 0 if all(ok for _, ok, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Operators' view of the outbox: read-only rows with their status, and a "publish now" action.
+
+Read-only because a row is a record of what happened: editing or deleting one would change what
+consumers receive. "Publish now" runs the relay itself, which publishes every pending row oldest
+first (never only the selected ones: that could put a wallet's events out of order).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from .models import OutboxEvent, RelayStats
+from .publisher import publish_pending
+from .selectors import outbox_backlog
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("pending", "pending"), ("failing", "failing"), ("published", "published")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == "pending":
+            return queryset.filter(published_at__isnull=True, attempts=0)
+        if value == "failing":
+            return queryset.filter(published_at__isnull=True, attempts__gt=0)
+        if value == "published":
+            return queryset.filter(published_at__isnull=False)
+        return queryset
+
+
+ADMIN_TIME_BUDGET_SECONDS = 5.0
+_STATUS_COLOURS = {"published": "#2e7d32", "pending": "#8a6d00", "failing": "#c62828"}
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = (
+        "id",
+        "type",
+        "aggregateid",
+        "event_id",
+        "created_at",
+        "status_label",
+        "attempts",
+        "error",
+    )
+    list_filter = (StatusFilter, "type", "aggregatetype")
+    search_fields = ("=aggregateid", "=type")
+    search_help_text = "A wallet id or event id (exact), or an event type such as TRANSFER_OUT."
+    ordering = ("-id",)
+    show_full_result_count = False  # the table can be large; the count would be a full scan
+    list_per_page = 100
+    actions = ["publish_now"]
+    fields = (
+        "id",
+        "event_id",
+        "aggregatetype",
+        "aggregateid",
+        "type",
+        "status_label",
+        "created_at",
+        "published_at",
+        "attempts",
+        "last_error",
+        "payload_pretty",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="status")
+    def status_label(self, obj: OutboxEvent) -> SafeString:
+        return format_html(
+            '<b style="color:{}">{}</b>', _STATUS_COLOURS.get(obj.status, "inherit"), obj.status
+        )
+
+    @admin.display(description="last error")
+    def error(self, obj: OutboxEvent) -> str:
+        return obj.last_error[:120]
+
+    @admin.display(description="payload")
+    def payload_pretty(self, obj: OutboxEvent) -> SafeString:
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[OutboxEvent], search_term: str
+    ) -> tuple[QuerySet[OutboxEvent], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            as_uuid = uuid.UUID(term)
+        except ValueError:
+            return queryset.filter(Q(aggregateid=term) | Q(type=term.upper())), False
+        return queryset.filter(Q(event_id=as_uuid) | Q(aggregateid=str(as_uuid))), False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
+        return False
+
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        if request.method == "GET":
+            backlog = outbox_backlog()
+            self.message_user(
+                request,
+                f"Backlog: {backlog.pending} pending ({backlog.failing} failing), oldest "
+                f"{backlog.oldest_pending_age_seconds:.0f} s; {backlog.published_total} published in all.",
+                messages.INFO,
+            )
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Publish now (every pending row, oldest first)", permissions=["publish"])
+    def publish_now(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
+        # A short budget: this runs inside a web request (gunicorn's timeout is 30 s).
+        result = publish_pending(time_budget=ADMIN_TIME_BUDGET_SECONDS)
+        if result.locked_out and not result.batches:
+            self.message_user(request, "Another relay is publishing right now; try again shortly.")
+            return
+        level = messages.WARNING if result.failed else messages.SUCCESS
+        text = f"Published {result.published} event(s)"
+        if result.failed:
+            text += f"; {result.failed} failed ({'; '.join(result.errors[:2])})"
+        if result.budget_exhausted:
+            text += "; stopped at the time budget, the rest follows"
+        self.message_user(request, text + ".", level)
+
+
+@admin.register(RelayStats)
+class RelayStatsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("published_total", "last_published_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: RelayStats | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: RelayStats | None = None) -> bool:
+        return False

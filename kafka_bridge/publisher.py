@@ -1,0 +1,337 @@
+"""The outbox relay: pending outbox rows to Kafka, oldest first, marked published only once acked.
+
+Why it is shaped this way (../shared/spec/events.md):
+- One relay at a time. Each batch runs under a transaction-scoped PostgreSQL advisory lock taken
+  with try-lock; a second relay (another worker, the sweeper, the admin's "publish now") returns at
+  once instead of interleaving its sends with ours, which could put a wallet's events out of order.
+- Batches are claimed `ORDER BY id` with `FOR UPDATE SKIP LOCKED` and a bounded size. A wallet's
+  rows are inserted under its row lock, so `id` order is that wallet's version order.
+- One long-lived idempotent producer per process (`acks=all`, `enable.idempotence`,
+  `enable.gapless.guarantee`: a failed message is never followed by a delivered later one on its
+  partition; that is fatal to the producer, which is then rebuilt). Local timeouts are outside
+  that guarantee; the prefix rule below keeps the order then.
+- A row is published only when its delivery report says so. A wallet's rows are marked as a
+  prefix: after the first failure of a wallet in a batch its later rows are not sent (or, if
+  already sent, not marked), so they go out again after the earlier one. Delivery is at-least-once;
+  duplicates carry the same `event_id`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .client import base_config
+from .models import OutboxEvent, RelayStats
+
+logger = logging.getLogger(__name__)
+
+RELAY_LOCK_NAME = "kafka_bridge.outbox_relay"
+OUTBOX = OutboxEvent._meta.db_table
+STATS = RelayStats._meta.db_table
+_MAX_ERROR_LENGTH = 1000
+
+
+class _RelayProducer:
+    """A confluent-kafka Producer plus whether librdkafka declared it dead (fatal error)."""
+
+    def __init__(self) -> None:
+        self.fatal_error: str | None = None
+        self.unusable = False  # for the rest of this batch
+        self.producer = Producer(
+            {
+                **base_config(),
+                "client.id": f"outbox-relay-{socket.gethostname()}-{os.getpid()}",
+                "acks": "all",
+                "enable.idempotence": True,
+                "enable.gapless.guarantee": True,
+                "message.timeout.ms": int(settings.OUTBOX_DELIVERY_TIMEOUT_SECONDS * 1000),
+                "linger.ms": settings.KAFKA_LINGER_MS,
+                "error_cb": self._on_error,
+                "logger": logging.getLogger("kafka_bridge.librdkafka"),
+            }
+        )
+
+    def _note_fatal(self, exc: BaseException) -> bool:
+        """Record a fatal error carried by `exc` (or the exception it came from); True if it was one.
+
+        confluent-kafka raises a fatal error from flush()/poll() and, when a delivery callback
+        runs in the same call, as the cause of a SystemError: both forms are recognised.
+        """
+        error = None
+        for candidate in (exc, exc.__cause__, exc.__context__):
+            if isinstance(candidate, KafkaException) and isinstance(
+                next(iter(candidate.args), None), KafkaError
+            ):
+                error = candidate.args[0]
+                break
+        if error is not None and (error.fatal() or error.code() == KafkaError._FATAL):
+            self.fatal_error = str(error)
+            logger.error("outbox relay: the Kafka producer hit a fatal error, rebuilding it: %s", error)
+            return True
+        return False
+
+    def send(self, topic: str, message: dict[str, Any], reports: dict[int, Any], row_id: int) -> str | None:
+        """Hand one message to librdkafka; the delivery report lands in `reports[row_id]`.
+        Returns why it was refused, if it was (the message is then not sent). A full local queue
+        twice over or a fatal error sets `unusable`: the batch sends nothing more."""
+        on_delivery = functools.partial(_record, reports, row_id)
+        try:
+            try:
+                self.producer.produce(topic, **message, on_delivery=on_delivery)
+            except BufferError:  # local queue full: serve delivery reports once, then try again
+                self.producer.poll(1.0)
+                self.producer.produce(topic, **message, on_delivery=on_delivery)
+        except (KafkaException, SystemError) as exc:
+            if not self._note_fatal(exc) and isinstance(exc, SystemError):
+                raise
+            return str(exc.__cause__ or exc) if isinstance(exc, SystemError) else str(exc)
+        except BufferError as exc:
+            self.unusable = True
+            return f"local queue full: {exc}"
+        except (ValueError, TypeError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def wait(self, timeout: float) -> None:
+        """Serve delivery reports until every queued message has one (or the timeout).
+
+        A fatal error surfaces here as an exception; the reports still come, failed, on a
+        second flush, and the producer is replaced before the next batch.
+        """
+        for _ in range(2):
+            try:
+                remaining = self.producer.flush(timeout)
+            except (KafkaException, SystemError) as exc:
+                if not self._note_fatal(exc):
+                    raise
+                continue
+            if remaining:
+                logger.warning("outbox relay: %d messages still undelivered after %.0f s", remaining, timeout)
+            return
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            self.fatal_error = str(error)
+            logger.error("outbox relay: the Kafka producer hit a fatal error, rebuilding it: %s", error)
+        else:
+            logger.warning("outbox relay: Kafka producer: %s", error)
+
+
+_producer: _RelayProducer | None = None
+_producer_lock = threading.Lock()
+
+
+def get_producer() -> _RelayProducer:
+    """The process's producer, created on first use (after a fork) and after a fatal error."""
+    global _producer
+    with _producer_lock:
+        if _producer is None or _producer.fatal_error is not None:
+            _producer = _RelayProducer()
+        return _producer
+
+
+def encode(event_id: Any, event_type: str, aggregateid: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The Kafka message of one outbox row: key, headers and compact UTF-8 JSON value."""
+    return {
+        "key": aggregateid.encode(),
+        "value": json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(),
+        "headers": [
+            ("event_id", str(event_id).encode()),
+            ("event_type", event_type.encode()),
+            ("schema_version", str(payload.get("schema_version", 1)).encode()),
+        ],
+    }
+
+
+@dataclass
+class PublishResult:
+    claimed: int = 0
+    published: int = 0
+    failed: int = 0  # rows whose send failed: attempts + 1, last_error set, still pending
+    held_back: int = 0  # rows left pending behind an earlier failed row of the same wallet
+    batches: int = 0
+    locked_out: bool = False  # another relay held the lock
+    budget_exhausted: bool = False  # stopped on time with rows possibly left
+    delivery_failed: bool = False  # Kafka itself refused or did not answer
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_NOT_REPORTED = object()
+
+
+def _record(reports: dict[int, Any], row_id: int, error: KafkaError | None, message: Message) -> None:
+    reports[row_id] = error
+
+
+Row = tuple[int, Any, str, str, dict[str, Any]]  # id, event_id, aggregateid, type, payload
+
+
+def _claim(batch_size: int, blocked: set[str]) -> list[Row] | None:
+    """Inside the batch's transaction: the relay lock (None if another relay holds it), then the
+    oldest pending rows, locked."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [RELAY_LOCK_NAME])
+        (acquired,) = cursor.fetchone()
+    if not acquired:
+        return None
+    pending = OutboxEvent.objects.filter(published_at__isnull=True)
+    if blocked:
+        pending = pending.exclude(aggregateid__in=blocked)
+    return list(
+        pending.order_by("id")
+        .select_for_update(skip_locked=True)
+        .values_list("id", "event_id", "aggregateid", "type", "payload")[:batch_size]
+    )
+
+
+def _settle(
+    rows: list[Row],
+    produced: set[int],
+    reports: dict[int, Any],
+    errors: dict[int, str],
+    result: PublishResult,
+) -> list[int]:
+    """The rows to mark published: each wallet's delivered rows up to its first failure, in id
+    order. Delivery failures are added to `errors`."""
+    delivered: list[int] = []
+    failed_wallets: set[str] = set()
+    for row_id, _event_id, aggregateid, _type, _payload in rows:
+        if aggregateid in failed_wallets:
+            if row_id in produced:
+                result.held_back += 1  # maybe on Kafka already: sent again after the earlier row
+            continue
+        if row_id in errors or row_id not in produced:
+            failed_wallets.add(aggregateid)  # refused by produce(), or not sent at all
+            continue
+        report = reports.get(row_id, _NOT_REPORTED)
+        if report is None:
+            delivered.append(row_id)
+            continue
+        if report is _NOT_REPORTED:
+            errors[row_id] = "no delivery report before the flush timeout"
+        else:
+            errors[row_id] = f"delivery failed: {report}"
+        result.delivery_failed = True
+        failed_wallets.add(aggregateid)
+    return delivered
+
+
+def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) -> bool:
+    """Claim, send and settle one batch. False when there was nothing to do (or no lock)."""
+    topic = settings.KAFKA_TOPIC
+    with transaction.atomic():
+        rows = _claim(batch_size, blocked)
+        if rows is None:
+            result.locked_out = True
+            return False
+        if not rows:
+            return False
+        result.batches += 1
+        result.claimed += len(rows)
+
+        relay = get_producer()
+        relay.unusable = False
+        reports: dict[int, Any] = {}
+        errors: dict[int, str] = {}  # row id -> why it failed
+        produced: set[int] = set()
+        refused_wallets: set[str] = set()
+        for row_id, event_id, aggregateid, event_type, payload in rows:
+            if aggregateid in refused_wallets or relay.fatal_error is not None or relay.unusable:
+                continue
+            error = relay.send(topic, encode(event_id, event_type, aggregateid, payload), reports, row_id)
+            if error is None:
+                produced.add(row_id)
+            else:
+                errors[row_id] = f"produce failed: {error}"
+                refused_wallets.add(aggregateid)  # its later rows wait for this one
+        if produced:
+            relay.wait(settings.OUTBOX_DELIVERY_TIMEOUT_SECONDS + 5.0)
+
+        delivered = _settle(rows, produced, reports, errors, result)
+        if delivered:
+            _mark_published(delivered, timezone.now())
+        if errors:
+            _mark_failed(errors)
+    blocked |= {aggregateid for row_id, _e, aggregateid, _t, _p in rows if row_id in errors}
+    result.published += len(delivered)
+    result.failed += len(errors)
+    if relay.fatal_error is not None or relay.unusable:
+        result.delivery_failed = True
+    if errors:
+        reasons = sorted(set(errors.values()))
+        result.errors = (result.errors + reasons)[:10]
+        logger.warning(
+            "outbox relay: %d of %d rows failed (%s); they stay pending",
+            len(errors),
+            len(rows),
+            "; ".join(reasons[:3]),
+        )
+    return True
+
+
+def _mark_published(row_ids: list[int], at: Any) -> None:
+    """Mark delivered rows and count them, in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH marked AS (
+                UPDATE {OUTBOX} SET published_at = %s
+                 WHERE id = ANY(%s) AND published_at IS NULL
+                RETURNING 1
+            )
+            INSERT INTO {STATS} AS s (id, published_total, last_published_at)
+            SELECT 1, count(*), %s FROM marked
+            ON CONFLICT (id) DO UPDATE
+               SET published_total = s.published_total + EXCLUDED.published_total,
+                   last_published_at = EXCLUDED.last_published_at
+            """,  # noqa: S608 -- table names from model metadata, values are parameters
+            [at, row_ids, at],
+        )
+
+
+def _mark_failed(errors: dict[int, str]) -> None:
+    by_error: dict[str, list[int]] = {}
+    for row_id, error in errors.items():
+        by_error.setdefault(error[:_MAX_ERROR_LENGTH], []).append(row_id)
+    with connection.cursor() as cursor:
+        for error, row_ids in by_error.items():
+            cursor.execute(
+                f"UPDATE {OUTBOX} SET attempts = attempts + 1, last_error = %s WHERE id = ANY(%s)",  # noqa: S608
+                [error, row_ids],
+            )
+
+
+def publish_pending(*, batch_size: int | None = None, time_budget: float | None = None) -> PublishResult:
+    """Drain pending rows to Kafka until none are left, Kafka fails, or the time budget is spent.
+
+    Returns what happened; never raises for a Kafka failure (the rows record it). Database
+    errors propagate (the caller retries).
+    """
+    size = batch_size or settings.OUTBOX_BATCH_SIZE
+    budget = settings.OUTBOX_PUBLISH_TIME_BUDGET_SECONDS if time_budget is None else time_budget
+    deadline = time.monotonic() + budget
+    result = PublishResult()
+    blocked: set[str] = set()  # wallets whose oldest pending row failed during this drain
+    while _publish_batch(size, blocked, result):
+        if result.delivery_failed:
+            break  # Kafka is in trouble: the task's backoff or the next sweep tries again
+        if time.monotonic() >= deadline:
+            result.budget_exhausted = True
+            break
+    return result

@@ -1,0 +1,47 @@
+"""Reads about the outbox for operators: backlog size, oldest pending age, published total.
+
+One query, shared by `/metrics`, `/health/ready` and the admin, so they always agree. Ages use the
+database's clock, the same one that stamped the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from django.db import connection
+
+from .models import OutboxEvent, RelayStats
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int  # rows not yet published
+    failing: int  # pending rows with at least one failed attempt
+    oldest_pending_age_seconds: float  # 0 when nothing is pending
+    published_total: int  # ever published (survives pruning and restarts)
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def outbox_backlog() -> Backlog:
+    outbox, stats = OutboxEvent._meta.db_table, RelayStats._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT count(*),
+                   count(*) FILTER (WHERE attempts > 0),
+                   COALESCE(EXTRACT(EPOCH FROM now() - (
+                       SELECT created_at FROM {outbox} WHERE published_at IS NULL ORDER BY id LIMIT 1
+                   )), 0),
+                   COALESCE((SELECT published_total FROM {stats} WHERE id = 1), 0)
+              FROM {outbox} WHERE published_at IS NULL
+            """  # noqa: S608 -- table names come from model metadata
+        )
+        pending, failing, age, published = cursor.fetchone()
+    return Backlog(
+        pending=pending,
+        failing=failing,
+        oldest_pending_age_seconds=round(max(float(age), 0.0), 3),
+        published_total=published,
+    )

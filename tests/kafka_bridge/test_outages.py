@@ -1,0 +1,184 @@
+"""Every committed event reaches Kafka whatever fails in between: Kafka down, Redis down, worker killed.
+
+Real services, a real `celery worker -B` subprocess (its beat runs the sweeper every second). The
+tests marked `stack` stop a shared service with scripts/stack and always start it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from kafka_bridge.models import OutboxEvent
+from kafka_bridge.publisher import RELAY_LOCK_NAME
+from wallets import services
+
+from ..conftest import stack
+from .conftest import Bridge, Received, make_client, pending_count, read_topic, versions_in_order, wait_until
+
+
+def _api_wallets(count: int) -> tuple[Any, list[str]]:
+    """`count` funded wallets made through the API by an operator, their events published."""
+    operator = make_client("ops", staff=True)
+    ids = []
+    for n in range(count):
+        created = operator.post("/wallets", {"user_id": f"user{n}"}, format="json")
+        assert created.status_code == 201
+        wallet_id = created.json()["data"]["id"]
+        funded = operator.post(f"/wallets/{wallet_id}/fund", {"amount": "1000.00"}, format="json")
+        assert funded.status_code == 200
+        ids.append(wallet_id)
+    wait_until(lambda: pending_count() == 0, 30, "the set-up events were published")
+    return operator, ids
+
+
+def _transfers(operator: Any, ids: list[str], count: int) -> list[float]:
+    """`count` transfers round the ring of wallets; every one must succeed. Returns their latencies."""
+    latencies = []
+    for n in range(count):
+        sender, receiver = ids[n % len(ids)], ids[(n + 1) % len(ids)]
+        started = time.perf_counter()
+        response = operator.post(
+            f"/wallets/{sender}/transfer", {"to_wallet_id": receiver, "amount": "1.00"}, format="json"
+        )
+        latencies.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content
+    return latencies
+
+
+def _assert_everything_on_the_topic(bridge: Bridge, timeout: float) -> list[Received]:
+    """Every outbox row is on the topic (duplicates carry the same event), each wallet in order."""
+    outbox = {
+        str(event_id): (aggregateid, payload)
+        for event_id, aggregateid, payload in OutboxEvent.objects.values_list(
+            "event_id", "aggregateid", "payload"
+        )
+    }
+    received = read_topic(bridge.topic, expected=len(outbox), timeout=timeout, quiet=1.0)
+    copies: dict[str, list[Received]] = defaultdict(list)
+    for message in received:
+        copies[dict(message.headers)["event_id"].decode()].append(message)
+    assert set(copies) == set(outbox), "the topic holds exactly the outbox's events"
+    for event_id, messages in copies.items():
+        aggregateid, payload = outbox[event_id]
+        for message in messages:
+            assert message.key == aggregateid
+            assert message.payload == payload
+            assert message.value == messages[0].value, "a duplicate is the same event, byte for byte"
+    expected_versions: dict[str, list[int]] = defaultdict(list)
+    for aggregateid, payload in sorted(outbox.values(), key=lambda row: row[1]["wallet_version"]):
+        expected_versions[aggregateid].append(payload["wallet_version"])
+    assert versions_in_order(received) == expected_versions, "each wallet's events in version order"
+    return received
+
+
+@pytest.mark.stack
+def test_kafka_down_requests_succeed_backlog_grows_and_drains_in_order_once_it_is_back(bridge, client):
+    worker = bridge.make_worker()
+    worker.start()
+    operator, ids = _api_wallets(5)
+
+    stack("stop", "kafka")
+    try:
+        _transfers(operator, ids, 30)
+        assert pending_count() == 60, "nothing can be published while Kafka is down"
+        wait_until(
+            lambda: OutboxEvent.objects.filter(attempts__gt=0).exists(), 30, "the relay recorded a failure"
+        )
+        failing = OutboxEvent.objects.filter(attempts__gt=0).order_by("id").first()
+        assert failing is not None
+        assert failing.status == "failing"
+        assert failing.last_error
+        ready = client.get("/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["down"] == ["kafka"]
+        assert ready.json()["outbox"]["pending"] == 60
+        assert OutboxEvent.objects.filter(published_at__isnull=False).count() == 10
+    finally:
+        stack("start", "kafka")
+
+    took = wait_until(lambda: pending_count() == 0, 60, "the backlog drained after Kafka came back")
+    print(f"backlog of 60 drained {took:.1f}s after Kafka was up")
+    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    assert len({m.payload["event_id"] for m in received}) == 70
+
+
+@pytest.mark.stack
+def test_redis_down_at_commit_requests_succeed_and_the_sweeper_publishes_once_it_is_back(bridge, caplog):
+    worker = bridge.make_worker()
+    worker.start()
+    operator, ids = _api_wallets(3)
+
+    caplog.set_level(logging.WARNING, logger="kafka_bridge.tasks")
+    stack("stop", "redis")
+    try:
+        latencies = _transfers(operator, ids, 10)
+        unscheduled = [r for r in caplog.records if "Redis unreachable" in r.getMessage()]
+        assert len(unscheduled) == 10, "each commit tried to schedule a publish and logged why it could not"
+        assert max(latencies) < 2.0, f"a Redis outage must not stall requests: {max(latencies):.2f}s"
+    finally:
+        stack("start", "redis")
+
+    took = wait_until(
+        lambda: pending_count() == 0, 60, "the sweeper published everything after Redis came back"
+    )
+    print(f"published {took:.1f}s after Redis was up")
+    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    assert len({m.payload["event_id"] for m in received}) == 6 + 20
+
+
+def _relay_lock_held() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT hashtextextended(%s, 0)", [RELAY_LOCK_NAME])
+        (key,) = cursor.fetchone()
+        unsigned = key & 0xFFFFFFFFFFFFFFFF
+        cursor.execute(
+            """
+            SELECT count(*) FROM pg_locks
+             WHERE locktype = 'advisory' AND granted AND objsubid = 1
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND classid::bigint = %s AND objid::bigint = %s
+            """,
+            [unsigned >> 32, unsigned & 0xFFFFFFFF],
+        )
+        (held,) = cursor.fetchone()
+    return bool(held)
+
+
+def test_worker_killed_mid_batch_every_event_still_reaches_the_topic(bridge):
+    wallets = [services.wallet_create(user_id=f"k{n}") for n in range(10)]
+    with transaction.atomic():  # one commit: the rows wait for the worker, one task is queued
+        for _ in range(150):
+            for wallet in wallets:
+                services.wallet_fund(wallet_id=wallet.id, amount=Decimal("1.00"), initiated_by="test")
+    total = OutboxEvent.objects.count()
+    assert total == 1510
+
+    # Small batches that wait a little for Kafka: the relay holds its lock most of the time.
+    worker = bridge.make_worker(OUTBOX_BATCH_SIZE="100", KAFKA_LINGER_MS="30")
+    worker.start(wait=False)
+
+    def published() -> int:
+        return OutboxEvent.objects.filter(published_at__isnull=False).count()
+
+    wait_until(
+        lambda: published() > 0 and _relay_lock_held(), 60, "the worker is inside a batch", interval=0.002
+    )
+    worker.kill()
+    at_kill = published()
+    assert 0 < at_kill < total, f"killed mid-drain: {at_kill} of {total} published"
+    wait_until(lambda: not _relay_lock_held(), 10, "PostgreSQL released the dead worker's lock")
+    assert published() == at_kill, "the killed batch was not marked (its transaction died with it)"
+
+    worker.start()
+    wait_until(lambda: pending_count() == 0, 60, "the restarted worker's sweeper published the rest")
+    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    duplicates = len(received) - total
+    print(f"killed at {at_kill}/{total} published; {duplicates} duplicate messages after the restart")
+    assert duplicates >= 0

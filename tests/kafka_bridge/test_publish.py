@@ -1,0 +1,372 @@
+"""The relay against the real Kafka, Redis and a real Celery worker: what reaches the topic, and how.
+
+Each test has a topic and a Celery queue of its own (see conftest), read back with a real consumer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from kafka_bridge import publisher
+from kafka_bridge.models import OutboxEvent, RelayStats
+from kafka_bridge.publisher import publish_pending
+from kafka_bridge.tasks import FLAG_PREFIX, flag_key
+from wallets import services
+from wallets.models import LedgerEntry
+
+from .conftest import make_client, pending_count, read_topic, versions_in_order, wait_until
+
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def _expected(
+    event_type: str,
+    wallet: dict[str, Any],
+    *,
+    amount: str,
+    balance_after: str,
+    version: int,
+    occurred_at: str,
+    transaction_id: str | None = None,
+    counterparty: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "event_type": event_type,
+        "schema_version": 1,
+        "occurred_at": occurred_at,
+        "wallet_id": wallet["id"],
+        "user_id": wallet["user_id"],
+        "currency": "USD",
+        "amount": amount,
+        "balance_after": balance_after,
+        "wallet_version": version,
+        "transaction_id": transaction_id,
+        "counterparty_wallet_id": counterparty["id"] if counterparty else None,
+        "counterparty_user_id": counterparty["user_id"] if counterparty else None,
+    }
+
+
+def test_fund_and_transfer_through_the_api_put_exactly_the_contract_events_on_the_topic(bridge):
+    worker = bridge.make_worker()
+    worker.start()
+    operator, alice, bob = make_client("ops", staff=True), make_client("alice"), make_client("bob")
+
+    a = alice.post("/wallets", {"user_id": "alice"}, format="json")
+    b = bob.post("/wallets", {"user_id": "bob"}, format="json")
+    assert a.status_code == b.status_code == 201
+    wa, wb = a.json()["data"], b.json()["data"]
+    funded = operator.post(f"/wallets/{wa['id']}/fund", {"amount": "100.00"}, format="json")
+    assert funded.status_code == 200
+    moved = alice.post(
+        f"/wallets/{wa['id']}/transfer", {"to_wallet_id": wb["id"], "amount": "30.00"}, format="json"
+    )
+    assert moved.status_code == 200
+    out_txn, in_txn = moved.json()["data"]
+    fund_txn = str(LedgerEntry.objects.get(wallet_id=wa["id"], wallet_version=1).transaction_id)
+
+    received = read_topic(bridge.topic, expected=5, timeout=30)
+
+    expected = [
+        _expected(
+            "WALLET_CREATED",
+            wa,
+            amount="0.0000",
+            balance_after="0.0000",
+            version=0,
+            occurred_at=wa["created_at"],
+        ),
+        _expected(
+            "WALLET_CREATED",
+            wb,
+            amount="0.0000",
+            balance_after="0.0000",
+            version=0,
+            occurred_at=wb["created_at"],
+        ),
+        _expected(
+            "WALLET_FUNDED",
+            wa,
+            amount="100.0000",
+            balance_after="100.0000",
+            version=1,
+            occurred_at=funded.json()["data"]["updated_at"],
+            transaction_id=fund_txn,
+        ),
+        _expected(
+            "TRANSFER_OUT",
+            wa,
+            amount="30.0000",
+            balance_after="70.0000",
+            version=2,
+            occurred_at=out_txn["created_at"],
+            transaction_id=out_txn["reference_id"],
+            counterparty=wb,
+        ),
+        _expected(
+            "TRANSFER_IN",
+            wb,
+            amount="30.0000",
+            balance_after="30.0000",
+            version=1,
+            occurred_at=in_txn["created_at"],
+            transaction_id=out_txn["reference_id"],
+            counterparty=wa,
+        ),
+    ]
+    assert len(received) == 5, [m.payload["event_type"] for m in received]
+    by_type_and_wallet = {(m.payload["event_type"], m.key): m for m in received}
+    outbox_ids = dict(OutboxEvent.objects.values_list("event_id", "id"))
+    for want in expected:
+        message = by_type_and_wallet[(want["event_type"], want["wallet_id"])]
+        payload = message.payload
+        event_id = payload.pop("event_id")
+        assert TIMESTAMP.match(payload["occurred_at"])
+        if want["event_type"] == "WALLET_CREATED":
+            # The wallet row stamps its own created_at (auto_now_add) a moment after the event's.
+            gap = _instant(want.pop("occurred_at")) - _instant(payload.pop("occurred_at"))
+            assert timedelta(0) <= gap < timedelta(seconds=1)
+        assert payload == want
+        assert uuid.UUID(event_id) in outbox_ids
+        assert message.key == want["wallet_id"]
+        assert message.headers == [
+            ("event_id", event_id.encode()),
+            ("event_type", want["event_type"].encode()),
+            ("schema_version", b"1"),
+        ]
+        # Compact UTF-8 JSON: re-encoding compactly gives the very bytes on the topic.
+        assert message.value == json.dumps(json.loads(message.value), separators=(",", ":")).encode()
+    # Every event of a wallet on one partition, in version order.
+    for wallet in (wa, wb):
+        partitions = {m.partition for m in received if m.key == wallet["id"]}
+        assert len(partitions) == 1
+    assert versions_in_order(received) == {wa["id"]: [0, 1, 2], wb["id"]: [0, 1]}
+    assert pending_count() == 0
+    assert RelayStats.objects.get().published_total == 5
+    assert "kafka_bridge.publish_outbox" in worker.tail(200)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def test_commits_coalesce_into_one_pending_publish_task(bridge):
+    """No worker consumes the queue yet: 40 commits leave exactly one task and one flag behind."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    wallet = services.wallet_create(user_id="carol")
+    for _ in range(39):
+        services.wallet_fund(wallet_id=wallet.id, amount=Decimal(1), initiated_by="test")
+    assert OutboxEvent.objects.count() == 40
+    assert client.llen(bridge.queue) == 1, "every commit after the first found the flag set"
+    assert flag_key() == FLAG_PREFIX + bridge.queue
+    assert client.exists(flag_key()) == 1
+    assert 0 < client.ttl(flag_key()) <= settings.OUTBOX_COALESCE_SECONDS
+
+    worker = bridge.make_worker(OUTBOX_SWEEP_INTERVAL_SECONDS="3600")  # the task alone, no sweeper help
+    worker.start()
+    wait_until(lambda: pending_count() == 0, 30, "the coalesced task published everything")
+    assert client.exists(flag_key()) == 0, "the task clears the flag when it starts"
+    received = read_topic(bridge.topic, expected=40, timeout=20, quiet=0.5)
+    assert versions_in_order(received) == {str(wallet.id): list(range(40))}
+
+
+def _row(wallet: str, version: int, **extra: Any) -> OutboxEvent:
+    """A pending outbox row written directly (no commit hook): only the relay in this test sends it."""
+    event_id = uuid.uuid4()
+    payload = {
+        "event_id": str(event_id),
+        "event_type": "WALLET_FUNDED",
+        "schema_version": 1,
+        "wallet_id": wallet,
+        "wallet_version": version,
+        **extra,
+    }
+    return OutboxEvent.objects.create(
+        event_id=event_id,
+        aggregatetype="wallet",
+        aggregateid=wallet,
+        type="WALLET_FUNDED",
+        payload=payload,
+        created_at=timezone.now(),
+    )
+
+
+def test_a_wallet_whose_event_is_refused_keeps_its_later_events_back_and_others_go(bridge):
+    """The producer refuses an over-large message (librdkafka's own 1 MB limit): that wallet's
+    later rows stay pending and unsent; another wallet's rows are published."""
+    stuck, other = str(uuid.uuid4()), str(uuid.uuid4())
+    first = _row(stuck, 1, blob="x" * 1_100_000)
+    second = _row(stuck, 2)
+    third = _row(other, 1)
+    fourth = _row(stuck, 3)
+
+    result = publish_pending()
+
+    assert (result.published, result.failed) == (1, 1)
+    first.refresh_from_db()
+    assert first.status == "failing"
+    assert first.attempts == 1
+    assert "produce failed" in first.last_error
+    for later in (second, fourth):
+        later.refresh_from_db()
+        assert later.status == "pending"
+        assert later.attempts == 0
+    third.refresh_from_db()
+    assert third.status == "published"
+    assert [m.key for m in read_topic(bridge.topic, expected=1, timeout=10, quiet=1)] == [other]
+
+    # Once the row can be sent, the wallet's events follow in order.
+    OutboxEvent.objects.filter(id=first.id).update(payload={**first.payload, "blob": "small"})
+    assert publish_pending().published == 3
+    received = read_topic(bridge.topic, expected=4, timeout=10, quiet=1)
+    assert versions_in_order(received) == {other: [1], stuck: [1, 2, 3]}
+
+
+def test_a_fatal_producer_error_fails_the_batch_and_the_producer_is_rebuilt(bridge, settings):
+    """A topic whose brokers take at most 2 KiB: a larger message is rejected by Kafka, which an
+    idempotent, gap-less producer cannot survive. Nothing is marked, nothing is out of order."""
+    small = f"{bridge.topic}-small"
+    admin = AdminClient({"bootstrap.servers": settings.KAFKA_BROKERS})
+    admin.create_topics(
+        [NewTopic(small, num_partitions=1, replication_factor=1, config={"max.message.bytes": "2048"})]
+    )[small].result(timeout=30)
+    settings.KAFKA_TOPIC = small  # the relay reads the topic per batch: the override applies
+    try:
+        wallet = str(uuid.uuid4())
+        big = _row(wallet, 1, blob="x" * 5000)
+        later = _row(wallet, 2)
+        before = publisher.get_producer()
+
+        result = publish_pending()
+
+        assert result.published == 0
+        assert result.delivery_failed
+        assert before.fatal_error is not None
+        big.refresh_from_db()
+        later.refresh_from_db()
+        assert (big.status, later.status) == ("failing", "pending")
+        assert "Message size too large" in big.last_error or "gap" in big.last_error.lower()
+
+        OutboxEvent.objects.filter(id=big.id).update(payload={**big.payload, "blob": "small"})
+        assert publish_pending().published == 2
+        assert publisher.get_producer() is not before
+        received = read_topic(small, expected=2, timeout=10, quiet=1)
+        assert [m.payload["wallet_version"] for m in received] == [1, 2]
+    finally:
+        admin.delete_topics([small])[small].result(timeout=30)
+
+
+def test_only_one_relay_drains_at_a_time(bridge):
+    """Another session holding the relay lock (a relay mid-batch elsewhere): this one returns at once."""
+    row = _row(str(uuid.uuid4()), 1)
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"], dbname=db["NAME"]
+    ) as other:
+        with other.transaction():
+            other.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [publisher.RELAY_LOCK_NAME]
+            )
+            started = time.monotonic()
+            result = publish_pending()
+            assert time.monotonic() - started < 1.0
+            assert result.locked_out
+            assert (result.claimed, result.published) == (0, 0)
+            row.refresh_from_db()
+            assert row.status == "pending"
+        assert publish_pending().published == 1
+
+
+def test_prune_deletes_old_published_rows_only(bridge):
+    from kafka_bridge.tasks import prune_outbox
+
+    old = timezone.now() - timedelta(hours=200)
+    published_old = _row(str(uuid.uuid4()), 1)
+    pending_old = _row(str(uuid.uuid4()), 1)
+    published_new = _row(str(uuid.uuid4()), 1)
+    OutboxEvent.objects.filter(id=published_old.id).update(created_at=old, published_at=old)
+    OutboxEvent.objects.filter(id=pending_old.id).update(created_at=old)
+    OutboxEvent.objects.filter(id=published_new.id).update(published_at=timezone.now())
+
+    assert prune_outbox() == 1
+    assert set(OutboxEvent.objects.values_list("id", flat=True)) == {pending_old.id, published_new.id}
+    assert prune_outbox(retention_hours=0) == 1
+    assert list(OutboxEvent.objects.values_list("id", flat=True)) == [pending_old.id]
+
+
+def test_metrics_need_a_staff_token_and_report_backlog_age_and_published_total(bridge, client):
+    staff, user = make_client("metrics-ops", staff=True), make_client("dave")
+    assert client.get("/metrics").status_code == 401
+    assert user.get("/metrics").status_code == 403
+
+    _row(str(uuid.uuid4()), 1)
+    OutboxEvent.objects.update(created_at=datetime(2020, 1, 1, tzinfo=UTC))
+    response = staff.get("/metrics/", HTTP_ACCEPT="text/plain")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    values = _samples(response.content.decode())
+    assert values["wallet_outbox_pending_events"] == 1
+    assert values["wallet_outbox_oldest_pending_age_seconds"] > 365 * 86400
+    assert values["wallet_outbox_published_events_total"] == 0
+
+    assert publish_pending().published == 1
+    values = _samples(staff.get("/metrics").content.decode())
+    assert values["wallet_outbox_pending_events"] == 0
+    assert values["wallet_outbox_oldest_pending_age_seconds"] == 0
+    assert values["wallet_outbox_published_events_total"] == 1
+
+
+def _samples(text: str) -> dict[str, float]:
+    assert "# TYPE wallet_outbox_published_events_total counter" in text
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+
+
+def test_readiness_reports_the_backlog_without_failing_on_it(bridge, client):
+    for version in range(3):
+        _row("w-backlog", version)
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["outbox"]["pending"] == 3
+    assert body["outbox"]["failing"] == 0
+    assert body["outbox"]["oldest_pending_age_seconds"] >= 0
+
+
+@pytest.mark.parametrize("search", ["by-wallet", "by-event"])
+def test_admin_lists_rows_with_status_and_publishes_now(bridge, admin_client, search):
+    rows = [_row("w-admin", version) for version in range(3)]
+    changelist = "/admin/kafka_bridge/outboxevent/"
+    listing = admin_client.get(changelist, {"status": "pending"})
+    assert listing.status_code == 200
+    assert listing.content.count(b">pending</b>") == 3
+    term = "w-admin" if search == "by-wallet" else str(rows[1].event_id)
+    found = admin_client.get(changelist, {"q": term})
+    assert found.status_code == 200
+    assert found.context["cl"].result_count == (3 if search == "by-wallet" else 1)
+
+    done = admin_client.post(
+        changelist, {"action": "publish_now", "_selected_action": [rows[0].id]}, follow=True
+    )
+    assert done.status_code == 200
+    assert "Published 3 event(s)" in done.content.decode()
+    assert pending_count() == 0
+    assert admin_client.get(changelist, {"status": "published"}).content.count(b">published</b>") == 3
+    assert admin_client.get(f"{changelist}{rows[0].id}/change/").status_code == 200
