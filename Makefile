@@ -65,6 +65,11 @@ bench-outbox: venv
 	scripts/stack up --infra
 	$(BIN)/python bench/outbox_publish.py
 
+.PHONY: bench-history
+bench-history: venv
+	scripts/stack up --infra
+	$(BIN)/python bench/history_ingest.py
+
 fmt: venv
 	$(BIN)/ruff check --fix . scripts/stack
 	$(BIN)/ruff format . scripts/stack

@@ -160,7 +160,7 @@ def operator_token() -> str:
 
     user, _ = get_user_model().objects.get_or_create(username="chaos-operator", defaults={"is_staff": True})
     token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    return str(token.key)
 
 
 def wait_until(what: str, condition: Any, timeout: float) -> bool:

@@ -20,6 +20,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from history.lag import consumer_lag_summary
 from kafka_bridge.client import cluster_topics
 from kafka_bridge.selectors import outbox_backlog
 
@@ -113,5 +114,7 @@ def ready(request: HttpRequest) -> JsonResponse:
         "down": down,
         "checks": checks,
         "outbox": outbox_info(checks["database"]["status"] == "up"),
+        # Information, like the backlog: a consumer behind is not a reason to stop serving.
+        "consumer_lag": consumer_lag_summary() if checks["kafka"]["status"] == "up" else None,
     }
     return compact_json(body, status=503 if down else 200)

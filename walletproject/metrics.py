@@ -25,6 +25,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from history.lag import consumer_lag_summary
+from history.selectors import history_status
 from kafka_bridge.selectors import outbox_backlog
 from wallets.api.auth import CachedTokenAuthentication
 from wallets.api.schema import ERROR
@@ -53,8 +55,65 @@ class OutboxCollector(Collector):
         )
 
 
+class HistoryCollector(Collector):
+    """Consumer lag per partition (read from Kafka's admin API) and the history's own state."""
+
+    def collect(self) -> Iterator[Metric]:
+        lag = consumer_lag_summary()
+        per_partition = GaugeMetricFamily(
+            "wallet_consumer_lag_messages",
+            "Messages of the event topic the history consumer group has not committed yet.",
+            labels=["partition"],
+        )
+        for partition, value in lag.get("partitions", {}).items():
+            per_partition.add_metric([partition], value)
+        yield per_partition
+        yield GaugeMetricFamily(
+            "wallet_consumer_lag_up",
+            "1 when the lag could be read from Kafka, 0 when it could not.",
+            value=0 if "error" in lag else 1,
+        )
+        status = history_status()
+        yield GaugeMetricFamily(
+            "wallet_history_open_version_gaps",
+            "Wallet versions missing from the history.",
+            value=status.open_gaps,
+        )
+        yield CounterMetricFamily(
+            "wallet_history_version_gaps", "Version gaps ever detected.", value=status.gaps_total
+        )
+        yield CounterMetricFamily(
+            "wallet_history_dead_letters",
+            "Messages sent to the dead-letter topic.",
+            value=status.dead_letters_total,
+        )
+        if status.last_recorded_age_seconds is not None:
+            yield GaugeMetricFamily(
+                "wallet_history_last_recorded_age_seconds",
+                "Seconds since the newest history row was recorded.",
+                value=status.last_recorded_age_seconds,
+            )
+        if status.last_reconcile_ok is not None and status.last_reconcile_finished_at is not None:
+            yield GaugeMetricFamily(
+                "wallet_reconcile_ok",
+                "1 if the last reconcile found no breach.",
+                value=int(status.last_reconcile_ok),
+            )
+            yield GaugeMetricFamily(
+                "wallet_reconcile_breaches",
+                "Breaches found by the last reconcile.",
+                value=status.last_reconcile_breaches,
+            )
+            yield GaugeMetricFamily(
+                "wallet_reconcile_last_run_timestamp_seconds",
+                "When the last reconcile finished (Unix time).",
+                value=status.last_reconcile_finished_at.timestamp(),
+            )
+
+
 registry = CollectorRegistry(auto_describe=False)
 registry.register(OutboxCollector())
+registry.register(HistoryCollector())
 
 
 class MetricsView(APIView):

@@ -164,6 +164,10 @@ OUTBOX_SWEEP_INTERVAL_SECONDS = env.float("OUTBOX_SWEEP_INTERVAL_SECONDS", defau
 OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)
 OUTBOX_PRUNE_INTERVAL_SECONDS = env.float("OUTBOX_PRUNE_INTERVAL_SECONDS", default=24 * 3600.0)
 
+# The books are checked (manage.py reconcile) this often; the result shows in admin and /metrics.
+RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=3600.0)
+# Idempotency keys are kept at least this long (the spec asks for 24 hours), then pruned.
+IDEMPOTENCY_RETENTION_HOURS = env.int("IDEMPOTENCY_RETENTION_HOURS", default=48)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-sweep": {
         "task": "kafka_bridge.sweep_outbox",
@@ -175,6 +179,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "kafka_bridge.prune_outbox",
         "schedule": OUTBOX_PRUNE_INTERVAL_SECONDS,
         "options": {"queue": OUTBOX_TASK_QUEUE, "expires": OUTBOX_PRUNE_INTERVAL_SECONDS},
+    },
+    "history-reconcile": {
+        "task": "history.reconcile",
+        "schedule": RECONCILE_INTERVAL_SECONDS,
+        "options": {"expires": RECONCILE_INTERVAL_SECONDS},
+    },
+    "idempotency-prune": {
+        "task": "wallets.prune_idempotency_records",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
 }
 

@@ -1,0 +1,155 @@
+"""Operators' view of the history service: events, version gaps, dead letters, reconcile results.
+
+All read-only: the history is a projection of the event stream (fix it with `rebuild_history`, not
+by editing rows), and the other tables are records of what the consumer and `reconcile` found.
+Search takes exact ids (a UUID matches the wallet, transaction or event; anything else a user
+id), so it uses the indexes instead of scanning the table.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from .models import DeadLetter, HistoryEvent, ReconcileRun, VersionGap
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    show_full_result_count = False  # the tables can be large; the count would be a full scan
+    list_per_page = 100
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields or [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _pretty_json(value: Any) -> SafeString:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@admin.register(HistoryEvent)
+class HistoryEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "occurred_at",
+        "event_type",
+        "wallet_id",
+        "user_id",
+        "amount",
+        "currency",
+        "balance_after",
+        "wallet_version",
+        "transaction_id",
+    )
+    list_filter = ("event_type",)
+    search_fields = ("=user_id",)
+    search_help_text = "A wallet, transaction or event id (exact UUID), or a user id (exact)."
+    ordering = ("-id",)  # newest stored first, on the primary key: no sort of the whole table
+    fields = (
+        "id",
+        "event_id",
+        "event_type",
+        "wallet_id",
+        "user_id",
+        "currency",
+        "amount",
+        "balance_after",
+        "wallet_version",
+        "transaction_id",
+        "counterparty_wallet_id",
+        "counterparty_user_id",
+        "occurred_at",
+        "recorded_at",
+        "topic",
+        "partition",
+        "offset",
+        "payload_pretty",
+    )
+
+    @admin.display(description="event as consumed")
+    def payload_pretty(self, obj: HistoryEvent) -> SafeString:
+        return _pretty_json(obj.payload)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[HistoryEvent], search_term: str
+    ) -> tuple[QuerySet[HistoryEvent], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            as_uuid = uuid.UUID(term)
+        except ValueError:
+            return queryset.filter(user_id=term), False
+        return (
+            queryset.filter(Q(wallet_id=as_uuid) | Q(transaction_id=as_uuid) | Q(event_id=as_uuid)),
+            False,
+        )
+
+
+class GapStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("open", "open"), ("resolved", "resolved")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+@admin.register(VersionGap)
+class VersionGapAdmin(ReadOnlyAdmin):
+    list_display = (
+        "wallet_id",
+        "first_missing",
+        "last_missing",
+        "detected_at",
+        "resolved_at",
+        "partition",
+        "offset",
+    )
+    list_filter = (GapStateFilter,)
+    search_fields = ("=wallet_id",)
+    search_help_text = "A wallet id (exact)."
+    ordering = ("-detected_at",)
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(ReadOnlyAdmin):
+    list_display = ("dead_lettered_at", "topic", "partition", "offset", "key", "error")
+    search_fields = ("=key",)
+    search_help_text = "A message key (the wallet id), exact."
+    ordering = ("-dead_lettered_at",)
+
+
+@admin.register(ReconcileRun)
+class ReconcileRunAdmin(ReadOnlyAdmin):
+    list_display = ("finished_at", "ok", "breaches")
+    list_filter = ("ok",)
+    fields = ("started_at", "finished_at", "ok", "breaches", "report_text", "checks_pretty")
+
+    @admin.display(description="report")
+    def report_text(self, obj: ReconcileRun) -> SafeString:
+        return format_html("<pre>{}</pre>", obj.report)
+
+    @admin.display(description="checks")
+    def checks_pretty(self, obj: ReconcileRun) -> SafeString:
+        return _pretty_json(obj.checks)

@@ -1,0 +1,286 @@
+"""Writing a batch of events into the history table: one transaction, one insert, duplicates ignored.
+
+Why raw SQL: a batch is one `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (event_id) DO NOTHING`
+with one parameter per column, whatever the batch size; building 500 model instances per batch
+would cost more Python than the insert costs PostgreSQL. `ON CONFLICT` is what makes redelivery
+(at-least-once Kafka, a crash before the offset commit, a rebalance) harmless.
+
+The same transaction records the version gaps the batch reveals and the dead letters it produced,
+so a batch is either wholly saved (and its offsets may be committed) or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+from django.db import DataError, IntegrityError, connection, transaction
+from django.utils import timezone
+
+from .decoding import HistoryRow, Origin
+from .models import DeadLetter, HistoryEvent, VersionGap
+
+logger = logging.getLogger(__name__)
+
+HISTORY = HistoryEvent._meta.db_table
+GAPS = VersionGap._meta.db_table
+DEAD_LETTERS = DeadLetter._meta.db_table
+
+_INSERT = f"""
+    INSERT INTO {HISTORY} (event_id, event_type, wallet_id, user_id, currency, amount, balance_after,
+                           wallet_version, transaction_id, counterparty_wallet_id, counterparty_user_id,
+                           occurred_at, recorded_at, payload, topic, "partition", "offset")
+    SELECT e, t, w, u, c, a, b, v, x, cw, cu, o, now(), p::jsonb, tp, pa, off
+      FROM unnest(%b::uuid[], %b::text[], %b::uuid[], %b::text[], %b::text[], %b::numeric[],
+                  %b::numeric[], %b::bigint[], %b::uuid[], %b::uuid[], %b::text[], %b::timestamptz[],
+                  %b::text[], %b::text[], %b::int[], %b::bigint[])
+           AS u(e, t, w, u, c, a, b, v, x, cw, cu, o, p, tp, pa, off)
+    ON CONFLICT (event_id) DO NOTHING
+"""  # noqa: S608 -- table names come from model metadata, every value is a parameter
+
+_MAX_CACHED_WALLETS = 100_000
+
+
+@dataclass(frozen=True)
+class Gap:
+    wallet_id: uuid.UUID
+    first_missing: int
+    last_missing: int
+    seen_event_id: uuid.UUID
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class DeadLetterRecord:
+    origin: Origin
+    key: str
+    error: str
+
+
+@dataclass
+class SaveResult:
+    inserted: int = 0
+    duplicates: int = 0
+    gaps: list[Gap] = field(default_factory=list)
+    resolved_gaps: int = 0
+
+
+class VersionTracker:
+    """The highest version stored per wallet, to tell a missing event from a late or repeated one.
+
+    A cache in front of the table: a wallet not in it is looked up once (one query per batch for
+    all such wallets). Each wallet's events live on one partition, owned by one consumer at a
+    time, so the cache is exact between rebalances; `forget()` is called on every rebalance.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[uuid.UUID, int] = {}
+
+    def forget(self) -> None:
+        self._last.clear()
+
+    def _load(self, wallet_ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
+        known = {w: self._last[w] for w in wallet_ids if w in self._last}
+        unknown = [w for w in wallet_ids if w not in known]
+        if unknown:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT wallet_id, max(wallet_version) FROM {HISTORY} "  # noqa: S608
+                    "WHERE wallet_id = ANY(%s::uuid[]) GROUP BY wallet_id",
+                    [unknown],
+                )
+                found = dict(cursor.fetchall())
+            for wallet_id in unknown:
+                known[wallet_id] = found.get(wallet_id, -1)
+        return known
+
+    def detect(self, rows: Sequence[HistoryRow]) -> tuple[list[Gap], dict[uuid.UUID, int]]:
+        """Gaps revealed by `rows` (in partition order), and each wallet's highest version after them."""
+        last = self._load({row.wallet_id for row in rows})
+        gaps: list[Gap] = []
+        for row in rows:
+            previous = last[row.wallet_id]
+            if row.wallet_version > previous + 1:
+                gaps.append(
+                    Gap(row.wallet_id, previous + 1, row.wallet_version - 1, row.event_id, row.origin)
+                )
+            if row.wallet_version > previous:
+                last[row.wallet_id] = row.wallet_version
+        return gaps, last
+
+    def saved(self, last: dict[uuid.UUID, int]) -> None:
+        """Called after the batch committed."""
+        if len(self._last) > _MAX_CACHED_WALLETS:
+            self._last.clear()
+        self._last.update(last)
+
+
+def unique_rows(rows: Sequence[HistoryRow]) -> list[HistoryRow]:
+    """The first copy of each event in the batch (the same event may be in a batch twice)."""
+    seen: set[uuid.UUID] = set()
+    result = []
+    for row in rows:
+        if row.event_id not in seen:
+            seen.add(row.event_id)
+            result.append(row)
+    return result
+
+
+def insert_rows(rows: Sequence[HistoryRow]) -> int:
+    """Insert the rows, ignoring events already stored; returns how many were new."""
+    if not rows:
+        return 0
+    columns: list[list[object]] = [[] for _ in range(16)]
+    for row in rows:
+        values = (
+            row.event_id,
+            row.event_type,
+            row.wallet_id,
+            row.user_id,
+            row.currency,
+            row.amount,
+            row.balance_after,
+            row.wallet_version,
+            row.transaction_id,
+            row.counterparty_wallet_id,
+            row.counterparty_user_id,
+            row.occurred_at,
+            row.payload,
+            row.origin.topic,
+            row.origin.partition,
+            row.origin.offset,
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    # A server-side-binding psycopg cursor with binary parameters: psycopg's C dumpers turn each
+    # column into one binary array, where Django's client-side cursor would quote every element.
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_INSERT, columns)
+        inserted: int = cursor.rowcount
+    return inserted
+
+
+def _insert_gaps(gaps: Sequence[Gap]) -> None:
+    if not gaps:
+        return
+    VersionGap.objects.bulk_create(
+        [
+            VersionGap(
+                wallet_id=gap.wallet_id,
+                first_missing=gap.first_missing,
+                last_missing=gap.last_missing,
+                seen_event_id=gap.seen_event_id,
+                topic=gap.origin.topic,
+                partition=gap.origin.partition,
+                offset=gap.origin.offset,
+                detected_at=timezone.now(),
+            )
+            for gap in gaps
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _resolve_gaps(wallet_ids: set[uuid.UUID]) -> int:
+    """Close the open gaps of these wallets whose missing versions are all stored now.
+
+    Cheap when there is nothing to close: open gaps have a partial index of their own."""
+    if not wallet_ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {GAPS} AS g SET resolved_at = now()
+             WHERE g.resolved_at IS NULL AND g.wallet_id = ANY(%s::uuid[])
+               AND (SELECT count(DISTINCT h.wallet_version) FROM {HISTORY} AS h
+                     WHERE h.wallet_id = g.wallet_id
+                       AND h.wallet_version BETWEEN g.first_missing AND g.last_missing)
+                   = g.last_missing - g.first_missing + 1
+            """,  # noqa: S608
+            [list(wallet_ids)],
+        )
+        resolved: int = cursor.rowcount
+    return resolved
+
+
+def record_dead_letters(records: Sequence[DeadLetterRecord]) -> None:
+    if records:
+        DeadLetter.objects.bulk_create(
+            [
+                DeadLetter(
+                    topic=r.origin.topic,
+                    partition=r.origin.partition,
+                    offset=r.origin.offset,
+                    key=r.key,
+                    error=r.error,
+                    dead_lettered_at=timezone.now(),
+                )
+                for r in records
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def already_dead_lettered(origins: Sequence[Origin]) -> set[Origin]:
+    """Which of these messages a previous delivery of the same batch already sent to the DLQ."""
+    if not origins:
+        return set()
+    found = DeadLetter.objects.filter(
+        topic__in={o.topic for o in origins},
+        partition__in={o.partition for o in origins},
+        offset__in={o.offset for o in origins},
+    ).values_list("topic", "partition", "offset")
+    return {Origin(*row) for row in found} & set(origins)
+
+
+def save_batch(
+    rows: Sequence[HistoryRow], dead_letters: Sequence[DeadLetterRecord], tracker: VersionTracker
+) -> SaveResult:
+    """Store a batch in one transaction (a savepoint when the caller already holds one)."""
+    unique = unique_rows(rows)
+    result = SaveResult()
+    with transaction.atomic():
+        gaps, last = tracker.detect(unique)
+        result.inserted = insert_rows(unique)
+        result.duplicates = len(rows) - result.inserted
+        _insert_gaps(gaps)
+        record_dead_letters(dead_letters)
+        result.resolved_gaps = _resolve_gaps(set(last))
+    result.gaps = gaps
+    transaction.on_commit(lambda: tracker.saved(last))
+    for gap in gaps:
+        logger.warning(
+            "history: version gap in wallet %s: versions %d..%d not seen before version %d "
+            "(event %s at %s[%d]@%d)",
+            gap.wallet_id,
+            gap.first_missing,
+            gap.last_missing,
+            gap.last_missing + 1,
+            gap.seen_event_id,
+            gap.origin.topic,
+            gap.origin.partition,
+            gap.origin.offset,
+        )
+    return result
+
+
+def refused_rows(rows: Sequence[HistoryRow]) -> list[tuple[HistoryRow, str]]:
+    """The rows PostgreSQL refuses, found one by one in a transaction that is then rolled back.
+
+    Only called after a batch insert failed with a data or integrity error: validation should make
+    that impossible, so this is the safety net that keeps one bad row from blocking the partition.
+    """
+    refused: list[tuple[HistoryRow, str]] = []
+    with transaction.atomic():
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    insert_rows([row])
+            except (DataError, IntegrityError) as exc:
+                refused.append((row, f"the database refused the event: {str(exc).splitlines()[0][:300]}"))
+        transaction.set_rollback(True)
+    return refused
