@@ -63,7 +63,7 @@ class ConsumerOptions:
     batch_size: int = 1000
     # consume() returns when the batch is full or after this long: the most an event waits in a
     # quiet period before it is stored (the history's added latency), traded for idle wake-ups.
-    poll_timeout: float = 0.2
+    poll_timeout: float = 0.05
     max_messages: int | None = None  # stop after this many messages (tests, scripts)
     stop_when_idle: float | None = None  # stop after this many seconds without a message
     from_beginning: bool = False  # read the first assigned partitions from the earliest offset

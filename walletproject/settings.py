@@ -159,6 +159,7 @@ OUTBOX_REDIS_TIMEOUT_SECONDS = env.float("OUTBOX_REDIS_TIMEOUT_SECONDS", default
 OUTBOX_RETRY_BACKOFF_MAX_SECONDS = env.int("OUTBOX_RETRY_BACKOFF_MAX_SECONDS", default=30)
 OUTBOX_TASK_MAX_RETRIES = env.int("OUTBOX_TASK_MAX_RETRIES", default=20)
 # Celery beat runs the relay this often as a sweeper (Redis outage at commit time, lost tasks).
+OUTBOX_LOCKED_OUT_RETRY_SECONDS = env.float("OUTBOX_LOCKED_OUT_RETRY_SECONDS", default=0.05)
 OUTBOX_SWEEP_INTERVAL_SECONDS = env.float("OUTBOX_SWEEP_INTERVAL_SECONDS", default=5.0)
 # Published rows are deleted after this many hours; pending rows never are.
 OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)

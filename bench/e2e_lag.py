@@ -1,0 +1,145 @@
+"""End-to-end event lag: from the moment a transfer happens to the moment its event is in the history.
+
+Drives transfers over HTTP at a steady rate (by default half of the maximum rate measured by a
+short wrk probe in the same run), through the whole pipeline: API -> outbox -> Celery relay ->
+Kafka -> consume_events -> history table. The lag of each event is `recorded_at - occurred_at`,
+both stamped by the system itself, read back from the history table; percentiles are computed
+by PostgreSQL.
+
+    .venv/bin/python bench/e2e_lag.py --duration 30          (needs `make up`)
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import http_bench
+from django.conf import settings
+from django.db import connection
+
+from history.models import HistoryEvent
+
+
+def paced_load(ids: list[str], token: str, rate: float, duration: float, threads: int) -> dict[str, int]:
+    """`rate` transfers/s spread over `threads` clients, each on a fixed schedule."""
+    counts = {"ok": 0, "failed": 0}
+    lock = threading.Lock()
+    interval = threads / rate
+    started = time.monotonic()
+
+    def client(offset: int) -> None:
+        rng = random.Random(offset)
+        n = 0
+        while True:
+            due = started + offset * interval / threads + n * interval
+            if due - started > duration:
+                return
+            time.sleep(max(0.0, due - time.monotonic()))
+            source, target = rng.sample(ids, 2)
+            conn = http.client.HTTPConnection("127.0.0.1", settings.PORT, timeout=10)
+            try:
+                conn.request(
+                    "POST",
+                    f"/wallets/{source}/transfer",
+                    json.dumps({"to_wallet_id": target, "amount": "0.01"}),
+                    {"Content-Type": "application/json", "Authorization": f"Token {token}"},
+                )
+                ok = conn.getresponse().status == 200
+            except OSError:
+                ok = False
+            finally:
+                conn.close()
+            with lock:
+                counts["ok" if ok else "failed"] += 1
+            n += 1
+
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return counts
+
+
+def ms(seconds: Any) -> float | None:
+    return round(float(seconds) * 1000, 1) if seconds is not None else None
+
+
+def lag_percentiles(since: datetime, until: datetime) -> dict[str, Any]:
+    table = HistoryEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT count(*),
+                   percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (
+                       ORDER BY EXTRACT(EPOCH FROM recorded_at - occurred_at)),
+                   max(EXTRACT(EPOCH FROM recorded_at - occurred_at))
+              FROM {table}
+             WHERE occurred_at >= %s AND occurred_at < %s AND event_type IN ('TRANSFER_OUT', 'TRANSFER_IN')
+            """,  # noqa: S608 -- the table name comes from model metadata
+            [since, until],
+        )
+        count, (p50, p95, p99), worst = cursor.fetchone()
+    return {"events": count, "p50_ms": ms(p50), "p95_ms": ms(p95), "p99_ms": ms(p99), "max_ms": ms(worst)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=30)
+    parser.add_argument("--rate", type=float, default=0, help="transfers/s; 0 = half the probed maximum")
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--settle", type=int, default=20, help="seconds to let the history catch up")
+    parser.add_argument("--out", default=str(http_bench.RESULTS / "e2e_lag"))
+    args = parser.parse_args()
+
+    token = http_bench.operator_token()
+    ids_file = http_bench.prepare_wallets(1000)
+    ids = ids_file.read_text().split()
+    maximum = None
+    rate = args.rate
+    if not rate:
+        probe = http_bench.run_wrk("transfer", 16, 8, ids_file, token, ids[0])
+        maximum = probe["rps"]
+        rate = maximum / 2
+    connection.close()
+    print(f"steady load: {rate:.0f} transfers/s for {args.duration}s", flush=True)
+    since = datetime.now(UTC)
+    counts = paced_load(ids, token, rate, args.duration, args.threads)
+    until = datetime.now(UTC)
+    time.sleep(args.settle)
+    result = {
+        "max_transfers_per_s": maximum,
+        "target_transfers_per_s": round(rate, 1),
+        "achieved_transfers_per_s": round(counts["ok"] / args.duration, 1),
+        "failed": counts["failed"],
+        **lag_percentiles(since, until),
+    }
+    expected = counts["ok"] * 2
+    result["events_expected"] = expected
+    report = (
+        "| load (transfers/s) | events | lag p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|\n"
+        f"| {result['achieved_transfers_per_s']} (half of {maximum}) | {result['events']} of {expected} | "
+        f"{result['p50_ms']} | {result['p95_ms']} | {result['p99_ms']} | {result['max_ms']} |\n"
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2))
+    out.with_suffix(".md").write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
