@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run up down status test test-tools test-only lint fmt clean bench bench-outbox
+.PHONY: help venv run up down status test test-tools test-only lint fmt clean bench bench-outbox bench-http bench-lag bench-memory chaos
 
 help:
 	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
@@ -59,7 +59,23 @@ lint: venv
 	$(BIN)/mypy . scripts/stack
 
 # Benchmarks against the real services (infrastructure started if needed); results in bench/results/.
-bench: bench-outbox
+# Everything `make bench` measures runs against the live stack (`make up` is run first).
+bench: bench-http bench-lag bench-memory bench-outbox bench-history
+	$(BIN)/python bench/plot.py
+	@echo "results: bench/results/*.md, *.json, *.png"
+
+bench-http: up
+	$(BIN)/python bench/http_bench.py --duration 10 --concurrency 1,4,16,64
+
+bench-lag: up
+	$(BIN)/python bench/e2e_lag.py --duration 30
+
+bench-memory: up
+	$(BIN)/python bench/memory.py --events 100000
+
+# The bank workload under faults, long configuration (`make test` runs a short one).
+chaos: up
+	$(BIN)/python bench/chaos.py --duration 300 --fault-every 10
 
 bench-outbox: venv
 	scripts/stack up --infra

@@ -3,15 +3,17 @@
 Why coalesced: a `delay()` per commit costs ~0.5 ms of request CPU and, under load, queues
 hundreds of tasks that would each find nothing left to do. `schedule_publish` (run from
 `transaction.on_commit`) sets a Redis flag with `SET NX EX` and enqueues only if it was not set, so
-at most one publish task is pending; the task clears the flag when it starts, so a commit landing
-while it runs schedules the next one. A Redis outage at commit time costs the request one failed
-round trip and a log line, never an error: the beat sweeper publishes those rows later.
+at most one publish task is pending or running; the task clears the flag when it is done (see
+`publish_outbox`), so a commit landing after that schedules the next one. A Redis outage at commit
+time costs the request one failed round trip and a log line, never an error: the beat sweeper
+publishes those rows later.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -95,17 +97,43 @@ class PublishFailed(Exception):
     max_retries=settings.OUTBOX_TASK_MAX_RETRIES,
 )
 def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
-    """Drain the outbox (the coalesced after-commit task). Idempotent: safe to run twice."""
+    """Drain the outbox (the coalesced after-commit task). Idempotent: safe to run twice.
+
+    It lingers: after the outbox is empty it keeps polling every OUTBOX_LINGER_POLL_SECONDS for
+    OUTBOX_LINGER_SECONDS, with the flag still set, so a steady stream of commits is published
+    by one running task within milliseconds instead of by a new task per commit (a Celery task
+    costs far more CPU than a poll). Then it clears the flag and drains once more: a commit that
+    found the flag set had committed before the clear, so that last drain sees its rows; a commit
+    after the clear sets the flag and enqueues the next task. No wake-up is lost.
+    """
+    started = time.monotonic()
+    deadline = started + settings.OUTBOX_PUBLISH_TIME_BUDGET_SECONDS
+    idle_since: float | None = None
+    published = 0
+    while True:
+        result = publish_pending(time_budget=max(0.1, deadline - time.monotonic()))
+        published += result.published
+        if result.delivery_failed:
+            _clear_flag()
+            raise PublishFailed("; ".join(result.errors) or "Kafka did not acknowledge every row")
+        now = time.monotonic()
+        if result.claimed:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = now
+        if now >= deadline or (idle_since is not None and now - idle_since >= settings.OUTBOX_LINGER_SECONDS):
+            break
+        time.sleep(settings.OUTBOX_LINGER_POLL_SECONDS)
     _clear_flag()
     result = publish_pending()
-    if result.locked_out:
-        # Another relay is draining and may have looked before our commit landed: look again soon.
-        # Soon means tens of milliseconds: until this task runs, the flag holds back every other
-        # commit's enqueue, so the countdown is added to the end-to-end lag of all of them.
-        schedule_publish(countdown=settings.OUTBOX_LOCKED_OUT_RETRY_SECONDS)
-    elif result.delivery_failed:
+    result.published += published
+    if result.delivery_failed:
         raise PublishFailed("; ".join(result.errors) or "Kafka did not acknowledge every row")
-    elif result.budget_exhausted:
+    if result.locked_out:
+        # Another relay is draining and may have looked before the last commits landed: look
+        # again soon (tens of milliseconds: until then the flag holds back other enqueues).
+        schedule_publish(countdown=settings.OUTBOX_LOCKED_OUT_RETRY_SECONDS)
+    elif result.budget_exhausted or time.monotonic() >= deadline:
         schedule_publish()
     return result.as_dict()
 

@@ -124,6 +124,8 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=3)
+# A wallet lock is held for a few milliseconds; a wait past this is a fault, answered 409 `conflict`.
+DATABASES["default"]["OPTIONS"]["options"] = f"-c lock_timeout={env.int('DB_LOCK_TIMEOUT_MS', default=5000)}"
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_wallet")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -160,6 +162,9 @@ OUTBOX_RETRY_BACKOFF_MAX_SECONDS = env.int("OUTBOX_RETRY_BACKOFF_MAX_SECONDS", d
 OUTBOX_TASK_MAX_RETRIES = env.int("OUTBOX_TASK_MAX_RETRIES", default=20)
 # Celery beat runs the relay this often as a sweeper (Redis outage at commit time, lost tasks).
 OUTBOX_LOCKED_OUT_RETRY_SECONDS = env.float("OUTBOX_LOCKED_OUT_RETRY_SECONDS", default=0.05)
+# A publish task keeps polling this long after the outbox is empty, every LINGER_POLL seconds.
+OUTBOX_LINGER_SECONDS = env.float("OUTBOX_LINGER_SECONDS", default=1.0)
+OUTBOX_LINGER_POLL_SECONDS = env.float("OUTBOX_LINGER_POLL_SECONDS", default=0.01)
 OUTBOX_SWEEP_INTERVAL_SECONDS = env.float("OUTBOX_SWEEP_INTERVAL_SECONDS", default=5.0)
 # Published rows are deleted after this many hours; pending rows never are.
 OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)
