@@ -89,11 +89,9 @@ def main() -> None:
     token = http_bench.operator_token()
     ids_file = http_bench.prepare_wallets(1000)
     hot = ids_file.read_text().split()[0]
-    warm = http_bench.run_wrk("transfer", args.concurrency, args.warmup, ids_file, token, hot)
+    http_bench.run_wrk("transfer", args.concurrency, args.warmup, ids_file, token, hot)
     baseline = sample()
-    rate = warm["rps"]
-    duration = max(10, int(args.events / 2 / max(rate, 1)) + 1)
-    print(f"warm-up: {rate} transfers/s; running {duration}s for {args.events} events", flush=True)
+    print(f"warm-up done; loading until {args.events} events are written", flush=True)
 
     samples: list[dict[str, int]] = []
     stop = threading.Event()
@@ -105,9 +103,15 @@ def main() -> None:
 
     thread = threading.Thread(target=sampler, daemon=True)
     thread.start()
-    run = http_bench.run_wrk("transfer", args.concurrency, duration, ids_file, token, hot)
+    transfers, errors, seconds = 0, 0, 0.0
+    while transfers * 2 < args.events:  # wrk in 30 s chunks until enough events (two per transfer)
+        chunk = http_bench.run_wrk("transfer", args.concurrency, 30, ids_file, token, hot)
+        transfers += chunk["requests"]
+        errors += chunk["errors"]
+        seconds += chunk["requests"] / chunk["rps"]
     stop.set()
     thread.join()
+    run = {"requests": transfers, "errors": errors, "rps": round(transfers / seconds, 1)}
     end = sample()
     peak_total = max(sum(s.values()) for s in samples)
     growth = {
