@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / "scripts" / "stack"
@@ -19,6 +23,30 @@ def stack(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
             f"scripts/stack {' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
         )
     return result
+
+
+def make_client(username: str | None, *, staff: bool = False) -> APIClient:
+    """An API client with a token for `username` (created if needed); anonymous for None."""
+    client = APIClient()
+    if username is not None:
+        user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": staff})
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """Process caches (system account ids, token -> user) hold rows a previous test's database
+    no longer has."""
+    from wallets import services
+    from wallets.api.auth import forget_tokens
+
+    services.forget_system_accounts()
+    forget_tokens()
+    yield
+    services.forget_system_accounts()
+    forget_tokens()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

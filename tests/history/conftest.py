@@ -25,9 +25,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from history.consumer import ConsumerOptions, ConsumerStats, HistoryConsumer
@@ -36,31 +34,12 @@ from history.decoding import Origin, decode
 from history.models import HistoryEvent
 from history.projection import VersionTracker, save_batch
 from kafka_bridge.models import OutboxEvent
-from wallets import services
-from wallets.api.auth import forget_tokens
+from tests.conftest import make_client
 from wallets.events import WalletEvent
 from wallets.models import LedgerEntry, Wallet
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    """Process caches hold ids of rows that a previous test's flush removed."""
-    services.forget_system_accounts()
-    forget_tokens()
-    yield
-    services.forget_system_accounts()
-    forget_tokens()
-
-
-def make_client(username: str, *, staff: bool = False) -> APIClient:
-    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": staff})
-    token, _ = Token.objects.get_or_create(user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 def brokers() -> str:

@@ -13,10 +13,11 @@ import pytest
 import yaml
 
 from history.api.serializers import HistoryEventOutput
+from tests.conftest import make_client
 from wallets import services
 from wallets.events import WalletEvent
 
-from .conftest import make_client, project, project_outbox
+from .conftest import project, project_outbox
 
 pytestmark = pytest.mark.django_db
 

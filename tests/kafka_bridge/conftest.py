@@ -22,36 +22,13 @@ from typing import Any
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
-from django.contrib.auth import get_user_model
 from django.db import connection
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from kafka_bridge.client import ensure_topics
 from kafka_bridge.models import OutboxEvent
-from wallets import services
-from wallets.api.auth import forget_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = ROOT / ".venv" / "bin" / "celery"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    """Process caches hold ids of rows that a previous test's flush removed."""
-    services.forget_system_accounts()
-    forget_tokens()
-    yield
-    services.forget_system_accounts()
-    forget_tokens()
-
-
-def make_client(username: str, *, staff: bool = False) -> APIClient:
-    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": staff})
-    token, _ = Token.objects.get_or_create(user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 @dataclass

@@ -17,10 +17,11 @@ from django.db import connection, transaction
 
 from kafka_bridge.models import OutboxEvent
 from kafka_bridge.publisher import RELAY_LOCK_NAME
+from tests.conftest import make_client
 from wallets import services
 
 from ..conftest import stack
-from .conftest import Bridge, Received, make_client, pending_count, read_topic, versions_in_order, wait_until
+from .conftest import Bridge, Received, pending_count, read_topic, versions_in_order, wait_until
 
 
 def _api_wallets(count: int) -> tuple[Any, list[str]]:

@@ -25,10 +25,11 @@ from kafka_bridge import publisher
 from kafka_bridge.models import OutboxEvent, RelayStats
 from kafka_bridge.publisher import publish_pending
 from kafka_bridge.tasks import FLAG_PREFIX, flag_key
+from tests.conftest import make_client
 from wallets import services
 from wallets.models import LedgerEntry
 
-from .conftest import make_client, pending_count, read_topic, versions_in_order, wait_until
+from .conftest import pending_count, read_topic, versions_in_order, wait_until
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 

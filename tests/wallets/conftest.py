@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from kafka_bridge.models import OutboxEvent
+from tests.conftest import make_client
 from wallets import services
-from wallets.api.auth import forget_tokens
 from wallets.models import IdempotencyRecord, LedgerEntry, LedgerTransaction, Wallet
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    """Process caches hold ids and users of rows a previous test's database no longer has."""
-    services.forget_system_accounts()
-    forget_tokens()
-    yield
-    services.forget_system_accounts()
-    forget_tokens()
-
-
-def make_client(username: str | None, *, staff: bool = False) -> APIClient:
-    client = APIClient()
-    if username is not None:
-        user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": staff})
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 @pytest.fixture

@@ -22,10 +22,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from kafka_bridge.models import OutboxEvent
+from tests.conftest import make_client
 from wallets import services
 from wallets.models import LedgerEntry, LedgerTransaction, Wallet
-
-from .conftest import make_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

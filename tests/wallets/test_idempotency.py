@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from tests.conftest import make_client
 from wallets import services
 from wallets.models import IdempotencyRecord, LedgerTransaction, Wallet
-
-from .conftest import make_client
 
 REPLAYED = "Idempotent-Replayed"
 
