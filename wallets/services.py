@@ -116,6 +116,43 @@ def _debit(wallet: LockedWallet, amount: Decimal, at: datetime) -> None:
     wallet.updated_at = at
 
 
+def _user_entry(wallet: LockedWallet, signed: Decimal, entry_type: str) -> Entry:
+    """A user wallet's leg, recording the wallet as it is right after the movement."""
+    return Entry(
+        wallet_id=wallet.id,
+        currency=wallet.currency,
+        amount=signed,
+        type=entry_type,
+        balance_after=wallet.balance,
+        wallet_version=wallet.version,
+        id=uuid.uuid4(),
+    )
+
+
+def _event(
+    wallet: LockedWallet,
+    event_type: str,
+    amount: Decimal,
+    transaction_id: uuid.UUID,
+    at: datetime,
+    counterparty: LockedWallet | None = None,
+) -> events.WalletEvent:
+    """The event of one wallet touched by a movement (events.md: one per wallet touched)."""
+    return events.WalletEvent(
+        event_type=event_type,
+        occurred_at=at,
+        wallet_id=wallet.id,
+        user_id=wallet.user_id,
+        currency=wallet.currency,
+        amount=amount,
+        balance_after=wallet.balance,
+        wallet_version=wallet.version,
+        transaction_id=transaction_id,
+        counterparty_wallet_id=counterparty.id if counterparty else None,
+        counterparty_user_id=counterparty.user_id if counterparty else None,
+    )
+
+
 def _system_movement(
     *, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, withdraw: bool
 ) -> MovementResult:
@@ -141,15 +178,7 @@ def _system_movement(
                 amount,
             )
         entries = [
-            Entry(
-                wallet_id=wallet.id,
-                currency=wallet.currency,
-                amount=signed,
-                type=entry_type,
-                balance_after=wallet.balance,
-                wallet_version=wallet.version,
-                id=uuid.uuid4(),
-            ),
+            _user_entry(wallet, signed, entry_type),
             Entry(
                 wallet_id=system_account_id(wallet.currency),
                 currency=wallet.currency,
@@ -167,19 +196,7 @@ def _system_movement(
             at=now,
             updates=[BalanceUpdate(wallet.id, wallet.balance, wallet.version)],
             entries=entries,
-            events=[
-                events.WalletEvent(
-                    event_type=event_type,
-                    occurred_at=now,
-                    wallet_id=wallet.id,
-                    user_id=wallet.user_id,
-                    currency=wallet.currency,
-                    amount=amount,
-                    balance_after=wallet.balance,
-                    wallet_version=wallet.version,
-                    transaction_id=txn_id,
-                )
-            ],
+            events=[_event(wallet, event_type, amount, txn_id, now)],
         )
     return MovementResult(txn_id, now, entries[:1], {wallet.id: wallet})
 
@@ -224,19 +241,8 @@ def transfer_create(
         _debit(sender, amount, now)
         _credit(receiver, amount, now)
         entries = [
-            Entry(
-                wallet_id=wallet.id,
-                currency=wallet.currency,
-                amount=signed,
-                type=entry_type,
-                balance_after=wallet.balance,
-                wallet_version=wallet.version,
-                id=uuid.uuid4(),
-            )
-            for wallet, signed, entry_type in (
-                (sender, -amount, LedgerEntry.Type.TRANSFER_OUT),
-                (receiver, amount, LedgerEntry.Type.TRANSFER_IN),
-            )
+            _user_entry(sender, -amount, LedgerEntry.Type.TRANSFER_OUT),
+            _user_entry(receiver, amount, LedgerEntry.Type.TRANSFER_IN),
         ]
         write_movement(
             transaction_id=txn_id,
@@ -246,23 +252,8 @@ def transfer_create(
             updates=[BalanceUpdate(w.id, w.balance, w.version) for w in (sender, receiver)],
             entries=entries,
             events=[
-                events.WalletEvent(
-                    event_type=event_type,
-                    occurred_at=now,
-                    wallet_id=wallet.id,
-                    user_id=wallet.user_id,
-                    currency=wallet.currency,
-                    amount=amount,
-                    balance_after=wallet.balance,
-                    wallet_version=wallet.version,
-                    transaction_id=txn_id,
-                    counterparty_wallet_id=other.id,
-                    counterparty_user_id=other.user_id,
-                )
-                for wallet, other, event_type in (
-                    (sender, receiver, events.TRANSFER_OUT),
-                    (receiver, sender, events.TRANSFER_IN),
-                )
+                _event(sender, events.TRANSFER_OUT, amount, txn_id, now, counterparty=receiver),
+                _event(receiver, events.TRANSFER_IN, amount, txn_id, now, counterparty=sender),
             ],
         )
     return MovementResult(txn_id, now, entries, locked)
