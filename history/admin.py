@@ -9,7 +9,6 @@ id), so it uses the indexes instead of scanning the table.
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from django.contrib import admin
@@ -17,6 +16,8 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+
+from walletproject.admin_search import search_by_uuid_or_text
 
 from .models import DeadLetter, HistoryEvent, ReconcileRun, VersionGap
 
@@ -87,16 +88,11 @@ class HistoryEventAdmin(ReadOnlyAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[HistoryEvent], search_term: str
     ) -> tuple[QuerySet[HistoryEvent], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        try:
-            as_uuid = uuid.UUID(term)
-        except ValueError:
-            return queryset.filter(user_id=term), False
-        return (
-            queryset.filter(Q(wallet_id=as_uuid) | Q(transaction_id=as_uuid) | Q(event_id=as_uuid)),
-            False,
+        return search_by_uuid_or_text(
+            queryset,
+            search_term,
+            by_uuid=lambda v: Q(wallet_id=v) | Q(transaction_id=v) | Q(event_id=v),
+            by_text=lambda text: Q(user_id=text),
         )
 
 

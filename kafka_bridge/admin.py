@@ -8,7 +8,6 @@ first (never only the selected ones: that could put a wallet's events out of ord
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from django.contrib import admin, messages
@@ -16,6 +15,8 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+
+from walletproject.admin_search import search_by_uuid_or_text
 
 from .models import OutboxEvent, RelayStats
 from .publisher import publish_pending
@@ -95,14 +96,12 @@ class OutboxEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[OutboxEvent], search_term: str
     ) -> tuple[QuerySet[OutboxEvent], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        try:
-            as_uuid = uuid.UUID(term)
-        except ValueError:
-            return queryset.filter(Q(aggregateid=term) | Q(type=term.upper())), False
-        return queryset.filter(Q(event_id=as_uuid) | Q(aggregateid=str(as_uuid))), False
+        return search_by_uuid_or_text(
+            queryset,
+            search_term,
+            by_uuid=lambda v: Q(event_id=v) | Q(aggregateid=str(v)),
+            by_text=lambda text: Q(aggregateid=text) | Q(type=text.upper()),
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

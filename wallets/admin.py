@@ -7,16 +7,17 @@ with a reason, and leave a `WalletStatusChange` row (who, when, why).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+
+from walletproject.admin_search import search_by_uuid_or_text
 
 from . import services
 from .models import IdempotencyRecord, LedgerEntry, LedgerTransaction, Wallet, WalletStatusChange
@@ -38,26 +39,6 @@ class ReadOnlyAdminMixin:
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         model = self.model  # type: ignore[attr-defined]
         return [field.name for field in model._meta.fields] + list(getattr(self, "readonly_fields", ()))
-
-
-def _search_by_uuid_or_text(
-    queryset: QuerySet[Any], term: str, uuid_fields: tuple[str, ...], text_fields: tuple[str, ...]
-) -> QuerySet[Any]:
-    """A UUID matches the id columns exactly; anything else matches the text columns."""
-    term = term.strip()
-    if not term:
-        return queryset
-    try:
-        value = uuid.UUID(term)
-    except ValueError:
-        matches = queryset.none()
-        for field in text_fields:
-            matches |= queryset.filter(**{f"{field}__icontains": term})
-        return matches
-    matches = queryset.none()
-    for field in uuid_fields:
-        matches |= queryset.filter(**{field: value})
-    return matches
 
 
 class StatusReasonForm(ActionForm):
@@ -88,7 +69,9 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-ar
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Wallet], search_term: str
     ) -> tuple[QuerySet[Wallet], bool]:
-        return _search_by_uuid_or_text(queryset, search_term, ("id",), ("user_id",)), False
+        return search_by_uuid_or_text(
+            queryset, search_term, by_uuid=lambda v: Q(id=v), by_text=lambda text: Q(user_id__icontains=text)
+        )
 
     @admin.display(description=f"Recent ledger entries (last {RECENT_ENTRIES})")
     def recent_entries(self, wallet: Wallet) -> SafeString:
@@ -158,7 +141,12 @@ class LedgerTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ign
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[LedgerTransaction], search_term: str
     ) -> tuple[QuerySet[LedgerTransaction], bool]:
-        return _search_by_uuid_or_text(queryset, search_term, ("id",), ("initiated_by",)), False
+        return search_by_uuid_or_text(
+            queryset,
+            search_term,
+            by_uuid=lambda v: Q(id=v),
+            by_text=lambda text: Q(initiated_by__icontains=text),
+        )
 
 
 @admin.register(LedgerEntry)
@@ -174,8 +162,12 @@ class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[ty
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[LedgerEntry], search_term: str
     ) -> tuple[QuerySet[LedgerEntry], bool]:
-        fields = ("id", "wallet_id", "transaction_id")
-        return _search_by_uuid_or_text(queryset, search_term, fields, ("type",)), False
+        return search_by_uuid_or_text(
+            queryset,
+            search_term,
+            by_uuid=lambda v: Q(id=v) | Q(wallet_id=v) | Q(transaction_id=v),
+            by_text=lambda text: Q(type__icontains=text),
+        )
 
 
 @admin.register(WalletStatusChange)
