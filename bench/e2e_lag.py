@@ -150,16 +150,13 @@ def main() -> None:
         created_at__gte=since, created_at__lt=until, type__in=["TRANSFER_OUT", "TRANSFER_IN"]
     ).count()
     result["events_expected"] = expected
+    load = f"half of {maximum}" if maximum is not None else "fixed rate"
     report = (
         "| load (transfers/s) | events | lag p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|\n"
-        f"| {result['achieved_transfers_per_s']} (half of {maximum}) | {result['events']} of {expected} | "
+        f"| {result['achieved_transfers_per_s']} ({load}) | {result['events']} of {expected} | "
         f"{result['p50_ms']} | {result['p95_ms']} | {result['p99_ms']} | {result['max_ms']} |\n"
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2))
-    out.with_suffix(".md").write_text(report)
-    print(report)
+    http_bench.write_results(args.out, result, report)
 
 
 if __name__ == "__main__":

@@ -212,6 +212,15 @@ def run_pgbench(concurrency: int, duration: int) -> dict[str, Any]:
     }
 
 
+def write_results(out: str | Path, data: Any, report: str) -> None:
+    """`<out>.json` (the data) and `<out>.md` (the table), and the table on stdout."""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".json").write_text(json.dumps(data, indent=2))
+    path.with_suffix(".md").write_text(report)
+    print(report)
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| scenario | clients | req/s | vs pgbench | p50 ms | p95 ms | p99 ms | errors | wrk CPU / web CPU |",
@@ -256,14 +265,8 @@ def main() -> None:
             row["vs_pgbench"] = round(row["rps"] / baseline["rps"], 3)
             rows.append(row)
             print(json.dumps(row), flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count()}
-    out.with_suffix(".json").write_text(
-        json.dumps({"meta": meta, "args": vars(args), "rows": rows}, indent=2)
-    )
-    out.with_suffix(".md").write_text(markdown(rows))
-    print(markdown(rows))
+    write_results(args.out, {"meta": meta, "args": vars(args), "rows": rows}, markdown(rows))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ growth from just after a warm-up to the end of the run (target: under 10 %).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
@@ -140,11 +139,7 @@ def main() -> None:
         f"growth: web {growth.get('web')} %, consumer {growth.get('consumer')} %.",
     ]
     report = "\n".join(lines) + "\n"
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2))
-    out.with_suffix(".md").write_text(report)
-    print(report)
+    http_bench.write_results(args.out, result, report)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,25 @@ def stack(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return result
 
 
+def brokers() -> str:
+    from django.conf import settings
+
+    return str(settings.KAFKA_BROKERS)
+
+
+def database_url() -> str:
+    """The URL of the database this test runs on (pytest's test database), for subprocesses
+    (Celery workers, consumers) that must see the data the test committed."""
+    import urllib.parse
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    user = urllib.parse.quote(db["USER"] or "", safe="")
+    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
+    return f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def make_client(username: str | None, *, staff: bool = False) -> APIClient:
     """An API client with a token for `username` (created if needed); anonymous for None."""
     client = APIClient()

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -24,8 +23,6 @@ from typing import Any
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-from django.conf import settings
-from django.db import connection
 from rest_framework.test import APIClient
 
 from history.consumer import ConsumerOptions, ConsumerStats, HistoryConsumer
@@ -34,24 +31,12 @@ from history.decoding import Origin, decode
 from history.models import HistoryEvent
 from history.projection import VersionTracker, save_batch
 from kafka_bridge.models import OutboxEvent
-from tests.conftest import make_client
+from tests.conftest import brokers, database_url, make_client
 from wallets.events import WalletEvent
 from wallets.models import LedgerEntry, Wallet
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
-
-
-def brokers() -> str:
-    return str(settings.KAFKA_BROKERS)
-
-
-def database_url() -> str:
-    """The URL of the database this test runs on (pytest's test database)."""
-    db = connection.settings_dict
-    user = urllib.parse.quote(db["USER"] or "", safe="")
-    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
-    return f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @dataclass

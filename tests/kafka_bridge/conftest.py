@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,10 +21,10 @@ from typing import Any
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
-from django.db import connection
 
 from kafka_bridge.client import ensure_topics
 from kafka_bridge.models import OutboxEvent
+from tests.conftest import brokers, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = ROOT / ".venv" / "bin" / "celery"
@@ -49,11 +48,11 @@ class Received:
 def read_topic(topic: str, *, expected: int, timeout: float, quiet: float = 2.0) -> list[Received]:
     """Every message of the topic from the beginning: waits until `expected` arrived (or the
     timeout), then `quiet` seconds more, so that an extra message would be seen too."""
-    admin = AdminClient({"bootstrap.servers": _brokers()})
+    admin = AdminClient({"bootstrap.servers": brokers()})
     partitions = admin.list_topics(topic, timeout=10).topics[topic].partitions
     consumer = Consumer(
         {
-            "bootstrap.servers": _brokers(),
+            "bootstrap.servers": brokers(),
             "group.id": f"bridge-test-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
@@ -87,20 +86,6 @@ def read_topic(topic: str, *, expected: int, timeout: float, quiet: float = 2.0)
     finally:
         consumer.close()
     return received
-
-
-def _brokers() -> str:
-    from django.conf import settings
-
-    return str(settings.KAFKA_BROKERS)
-
-
-def database_url() -> str:
-    """The URL of the database this test runs on (pytest's test database)."""
-    db = connection.settings_dict
-    user = urllib.parse.quote(db["USER"] or "", safe="")
-    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
-    return f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 class Worker:
@@ -219,7 +204,7 @@ def bridge(transactional_db: Any, settings: Any, tmp_path: Path) -> Iterator[Bri
     for worker in workers:
         worker.stop()
     try:
-        admin = AdminClient({"bootstrap.servers": _brokers()})
+        admin = AdminClient({"bootstrap.servers": brokers()})
         for future in admin.delete_topics(
             [settings.KAFKA_TOPIC, settings.KAFKA_DLQ_TOPIC], operation_timeout=30
         ).values():
