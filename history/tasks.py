@@ -13,7 +13,7 @@ from .reconcile import store
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="history.reconcile", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="history.reconcile")
 def reconcile(
     outbox_max_age: float = 300.0, history_grace: float = 300.0, skip_history: bool = False
 ) -> dict[str, Any]:

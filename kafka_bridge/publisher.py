@@ -1,11 +1,13 @@
 """The outbox relay: pending outbox rows to Kafka, oldest first, marked published only once acked.
 
 Why it is shaped this way (../shared/spec/events.md):
-- One relay at a time. Each batch runs under a transaction-scoped PostgreSQL advisory lock taken
-  with try-lock; a second relay (another worker, the sweeper, the admin's "publish now") returns at
-  once instead of interleaving its sends with ours, which could put a wallet's events out of order.
-- Batches are claimed `ORDER BY id` with `FOR UPDATE SKIP LOCKED` and a bounded size. A wallet's
-  rows are inserted under its row lock, so `id` order is that wallet's version order.
+- One relay at a time, and no transaction open while Kafka answers. A drain holds a session-level
+  PostgreSQL advisory lock (taken with try-lock: a second relay, say the sweeper, returns at once
+  instead of interleaving its sends with ours, which could put a wallet's events out of order).
+  Each batch reads the oldest pending rows `ORDER BY id` (autocommit: nothing is locked but the
+  advisory lock), sends them, waits for Kafka's acks, then marks the delivered ones in one short
+  transaction. A dead relay's lock dies with its database session; its rows are still pending.
+  A wallet's rows are inserted under its row lock, so `id` order is that wallet's version order.
 - One long-lived idempotent producer per process (`acks=all`, `enable.idempotence`,
   `enable.gapless.guarantee`: a failed message is never followed by a delivered later one on its
   partition; that is fatal to the producer, which is then rebuilt). Local timeouts are outside
@@ -25,12 +27,14 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from .client import base_config
@@ -182,21 +186,31 @@ def _record(reports: dict[int, Any], row_id: int, error: KafkaError | None, mess
 Row = tuple[int, Any, str, str, dict[str, Any]]  # id, event_id, aggregateid, type, payload
 
 
-def _claim(batch_size: int, blocked: set[str]) -> list[Row] | None:
-    """Inside the batch's transaction: the relay lock (None if another relay holds it), then the
-    oldest pending rows, locked."""
+@contextmanager
+def _relay_lock() -> Iterator[bool]:
+    """The relay's session-level advisory lock, if free; released (or dropped with a broken
+    connection) on the way out."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [RELAY_LOCK_NAME])
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [RELAY_LOCK_NAME])
         (acquired,) = cursor.fetchone()
-    if not acquired:
-        return None
+    try:
+        yield bool(acquired)
+    finally:
+        if acquired:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [RELAY_LOCK_NAME])
+            except DatabaseError:
+                connection.close()  # a lock on a broken session is gone with it
+
+
+def _pending_rows(batch_size: int, blocked: set[str]) -> list[Row]:
+    """The oldest pending rows, skipping wallets whose oldest row failed during this drain."""
     pending = OutboxEvent.objects.filter(published_at__isnull=True)
     if blocked:
         pending = pending.exclude(aggregateid__in=blocked)
     return list(
-        pending.order_by("id")
-        .select_for_update(skip_locked=True)
-        .values_list("id", "event_id", "aggregateid", "type", "payload")[:batch_size]
+        pending.order_by("id").values_list("id", "event_id", "aggregateid", "type", "payload")[:batch_size]
     )
 
 
@@ -233,37 +247,34 @@ def _settle(
 
 
 def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) -> bool:
-    """Claim, send and settle one batch. False when there was nothing to do (or no lock)."""
+    """Read, send and settle one batch (the relay lock is held). False when nothing was pending."""
+    rows = _pending_rows(batch_size, blocked)
+    if not rows:
+        return False
+    result.batches += 1
+    result.claimed += len(rows)
+
+    relay = get_producer()
+    relay.unusable = False
+    reports: dict[int, Any] = {}
+    errors: dict[int, str] = {}  # row id -> why it failed
+    produced: set[int] = set()
+    refused_wallets: set[str] = set()
     topic = settings.KAFKA_TOPIC
+    for row_id, event_id, aggregateid, event_type, payload in rows:
+        if aggregateid in refused_wallets or relay.fatal_error is not None or relay.unusable:
+            continue
+        error = relay.send(topic, encode(event_id, event_type, aggregateid, payload), reports, row_id)
+        if error is None:
+            produced.add(row_id)
+        else:
+            errors[row_id] = f"produce failed: {error}"
+            refused_wallets.add(aggregateid)  # its later rows wait for this one
+    if produced:
+        relay.wait(settings.OUTBOX_DELIVERY_TIMEOUT_SECONDS + 5.0)
+
+    delivered = _settle(rows, produced, reports, errors, result)
     with transaction.atomic():
-        rows = _claim(batch_size, blocked)
-        if rows is None:
-            result.locked_out = True
-            return False
-        if not rows:
-            return False
-        result.batches += 1
-        result.claimed += len(rows)
-
-        relay = get_producer()
-        relay.unusable = False
-        reports: dict[int, Any] = {}
-        errors: dict[int, str] = {}  # row id -> why it failed
-        produced: set[int] = set()
-        refused_wallets: set[str] = set()
-        for row_id, event_id, aggregateid, event_type, payload in rows:
-            if aggregateid in refused_wallets or relay.fatal_error is not None or relay.unusable:
-                continue
-            error = relay.send(topic, encode(event_id, event_type, aggregateid, payload), reports, row_id)
-            if error is None:
-                produced.add(row_id)
-            else:
-                errors[row_id] = f"produce failed: {error}"
-                refused_wallets.add(aggregateid)  # its later rows wait for this one
-        if produced:
-            relay.wait(settings.OUTBOX_DELIVERY_TIMEOUT_SECONDS + 5.0)
-
-        delivered = _settle(rows, produced, reports, errors, result)
         if delivered:
             _mark_published(delivered, timezone.now())
         if errors:
@@ -328,10 +339,14 @@ def publish_pending(*, batch_size: int | None = None, time_budget: float | None 
     deadline = time.monotonic() + budget
     result = PublishResult()
     blocked: set[str] = set()  # wallets whose oldest pending row failed during this drain
-    while _publish_batch(size, blocked, result):
-        if result.delivery_failed:
-            break  # Kafka is in trouble: the task's backoff or the next sweep tries again
-        if time.monotonic() >= deadline:
-            result.budget_exhausted = True
-            break
+    with _relay_lock() as acquired:
+        if not acquired:
+            result.locked_out = True
+            return result
+        while _publish_batch(size, blocked, result):
+            if result.delivery_failed:
+                break  # Kafka is in trouble: the task's backoff or the next sweep tries again
+            if time.monotonic() >= deadline:
+                result.budget_exhausted = True
+                break
     return result

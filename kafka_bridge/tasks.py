@@ -88,8 +88,6 @@ class PublishFailed(Exception):
 @shared_task(
     name="kafka_bridge.publish_outbox",
     bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
     autoretry_for=(PublishFailed, KafkaException, OperationalError, InterfaceError),
     retry_backoff=1,
     retry_backoff_max=settings.OUTBOX_RETRY_BACKOFF_MAX_SECONDS,
@@ -138,7 +136,7 @@ def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
     return result.as_dict()
 
 
-@shared_task(name="kafka_bridge.sweep_outbox", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="kafka_bridge.sweep_outbox")
 def sweep_outbox() -> dict[str, Any]:
     """Beat's sweeper: the same relay every few seconds, for rows no publish task picked up."""
     result = publish_pending()
@@ -149,7 +147,7 @@ def sweep_outbox() -> dict[str, Any]:
     return result.as_dict()
 
 
-@shared_task(name="kafka_bridge.prune_outbox", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="kafka_bridge.prune_outbox")
 def prune_outbox(retention_hours: float | None = None) -> int:
     """Delete published rows older than the retention, in chunks. Pending rows are never touched."""
     hours = settings.OUTBOX_RETENTION_HOURS if retention_hours is None else retention_hours

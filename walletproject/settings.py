@@ -135,13 +135,16 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 3600
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Tasks are acknowledged when a pool process takes them, not after they ran (no `acks_late`): every
+# task here is a periodic or coalesced job whose durable record is a table (the outbox rows, the
+# reconcile runs), so a task lost with its worker is redone by the next sweep or commit. Late acks
+# only added redeliveries after the visibility timeout and acks held open across broker restarts.
+CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-# Survives a broker restart while acks_late tasks run (works around a Celery 5.7 crash; see the class).
-CELERY_WORKER_CONSUMER = "walletproject.celery:ResilientConsumer"
+# kombu's Redis transport with a fix for acks after a broker restart (see walletproject/broker.py).
+CELERY_BROKER_TRANSPORT = "walletproject.broker:Transport"
 
 # The outbox relay (kafka_bridge). Queue its tasks go to; the stack's worker consumes Celery's default.
 OUTBOX_TASK_QUEUE = env.str("OUTBOX_TASK_QUEUE", default="celery")
@@ -169,6 +172,8 @@ OUTBOX_SWEEP_INTERVAL_SECONDS = env.float("OUTBOX_SWEEP_INTERVAL_SECONDS", defau
 # Published rows are deleted after this many hours; pending rows never are.
 OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)
 OUTBOX_PRUNE_INTERVAL_SECONDS = env.float("OUTBOX_PRUNE_INTERVAL_SECONDS", default=24 * 3600.0)
+# A pending event older than this means the relay is stalled (readiness body, /metrics, admin, alert).
+OUTBOX_STALL_SECONDS = env.float("OUTBOX_STALL_SECONDS", default=30.0)
 
 # The books are checked (manage.py reconcile) this often; the result shows in admin and /metrics.
 RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=3600.0)

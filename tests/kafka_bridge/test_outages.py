@@ -7,6 +7,7 @@ tests marked `stack` stop a shared service with scripts/stack and always start i
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import defaultdict
 from decimal import Decimal
@@ -150,6 +151,44 @@ def _relay_lock_held() -> bool:
         )
         (held,) = cursor.fetchone()
     return bool(held)
+
+
+@pytest.mark.stack
+def test_worker_survives_redis_restarts_while_a_publish_task_runs(bridge):
+    """Commits keep a publish task busy while Redis restarts twice: the worker outlives both
+    (its acks for messages of the dead connection are logged, not fatal) and relays everything.
+    Publish tasks last at most 4 s here, so several start before an outage and end in or after it."""
+    worker = bridge.make_worker(OUTBOX_PUBLISH_TIME_BUDGET_SECONDS="4")
+    worker.start()
+    wallets = [services.wallet_create(user_id=f"blip{n}") for n in range(3)]
+    offset = worker.log.stat().st_size
+
+    def redis_blips() -> None:
+        for _ in range(2):
+            time.sleep(3)
+            stack("stop", "redis")
+            time.sleep(3)
+            stack("start", "redis")
+
+    blips = threading.Thread(target=redis_blips)
+    blips.start()
+    funded = 0
+    while blips.is_alive():
+        services.wallet_fund(wallet_id=wallets[funded % 3].id, amount=Decimal("1.00"), initiated_by="test")
+        funded += 1
+        time.sleep(0.02)
+    blips.join()
+    for wallet in wallets:  # after Redis is back: a commit that schedules a task the usual way
+        services.wallet_fund(wallet_id=wallet.id, amount=Decimal("1.00"), initiated_by="test")
+
+    log = worker.log.read_bytes()[offset:].decode(errors="replace")
+    assert "Connection to broker lost" in log, "the worker did see the broker go away"
+    took = wait_until(lambda: pending_count() == 0, 60, "everything published after the restarts")
+    print(f"{funded + 3} commits published {took:.1f}s after Redis was back")
+    assert worker.process is not None and worker.process.poll() is None, worker.tail()
+    assert "Unrecoverable error" not in worker.log.read_text(errors="replace")
+    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    assert len({m.payload["event_id"] for m in received}) == 3 + funded + 3
 
 
 def test_worker_killed_mid_batch_every_event_still_reaches_the_topic(bridge):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -292,6 +293,54 @@ def test_only_one_relay_drains_at_a_time(bridge):
         assert publish_pending().published == 1
 
 
+def test_no_transaction_is_open_while_kafka_answers(bridge, settings):
+    """The relay waits for Kafka (here: a broker address nobody listens on, so no ack comes before
+    the delivery timeout) with no database transaction open; the row stays unpublished, its failure
+    noted."""
+    real_brokers, settings.KAFKA_BROKERS = settings.KAFKA_BROKERS, "127.0.0.1:1"
+    settings.OUTBOX_DELIVERY_TIMEOUT_SECONDS = 2.0
+    publisher._producer = None  # the timeout is the producer's own setting: build one with it
+    row = _row(str(uuid.uuid4()), 1)
+    db = connection.settings_dict
+    seen: list[tuple[str, float]] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        with psycopg.connect(
+            host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"], dbname=db["NAME"]
+        ) as watcher:
+            watcher.autocommit = True
+            while not stop.is_set():
+                seen.extend(
+                    watcher.execute(
+                        """
+                        SELECT state, EXTRACT(EPOCH FROM now() - xact_start)::float FROM pg_stat_activity
+                         WHERE datname = current_database() AND pid <> pg_backend_pid()
+                           AND xact_start IS NOT NULL
+                        """
+                    ).fetchall()
+                )
+                time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        started = time.monotonic()
+        result = publish_pending()
+        waited = time.monotonic() - started
+    finally:
+        stop.set()
+        watcher.join()
+        publisher._producer = None
+        settings.KAFKA_BROKERS = real_brokers  # the fixture's teardown deletes the topics
+    assert waited >= 2.0, "the relay did wait for Kafka's answer"
+    assert result.delivery_failed and result.published == 0
+    long_transactions = [age for _state, age in seen if age > 1.0]
+    assert not long_transactions, f"a transaction stayed open {max(long_transactions):.1f}s"
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("failing", 1)
+
+
 def test_prune_deletes_old_published_rows_only(bridge):
     from kafka_bridge.tasks import prune_outbox
 
@@ -353,7 +402,7 @@ def test_readiness_reports_the_backlog_without_failing_on_it(bridge, client):
 
 
 @pytest.mark.parametrize("search", ["by-wallet", "by-event"])
-def test_admin_lists_rows_with_status_and_publishes_now(bridge, admin_client, search):
+def test_admin_lists_rows_with_status_and_queues_publish_now(bridge, admin_client, search):
     rows = [_row("w-admin", version) for version in range(3)]
     changelist = "/admin/kafka_bridge/outboxevent/"
     listing = admin_client.get(changelist, {"status": "pending"})
@@ -364,11 +413,17 @@ def test_admin_lists_rows_with_status_and_publishes_now(bridge, admin_client, se
     assert found.status_code == 200
     assert found.context["cl"].result_count == (3 if search == "by-wallet" else 1)
 
+    # "Publish now" queues the relay task (no worker runs yet) instead of publishing in the request.
     done = admin_client.post(
         changelist, {"action": "publish_now", "_selected_action": [rows[0].id]}, follow=True
     )
     assert done.status_code == 200
-    assert "Published 3 event(s)" in done.content.decode()
-    assert pending_count() == 0
+    assert "Relay task queued" in done.content.decode()
+    assert pending_count() == 3, "the web request published nothing itself"
+    assert redis.Redis.from_url(settings.CELERY_BROKER_URL).llen(bridge.queue) == 1
+    worker = bridge.make_worker()
+    worker.start()
+    wait_until(lambda: pending_count() == 0, 30, "the worker publishes every pending row")
+    assert "kafka_bridge.publish_outbox" in worker.log.read_text()
     assert admin_client.get(changelist, {"status": "published"}).content.count(b">published</b>") == 3
     assert admin_client.get(f"{changelist}{rows[0].id}/change/").status_code == 200
