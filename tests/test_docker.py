@@ -39,3 +39,10 @@ def test_compose_file_has_the_whole_stack():
     assert spec["services"]["web"]["ports"] == ["127.0.0.1:3000:3000"]
     for app in ("web", "worker", "beat", "consumer"):
         assert spec["services"][app]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_every_long_running_service_restarts_by_itself():
+    spec = yaml.safe_load(COMPOSE_FILE.read_text())
+    for name, service in spec["services"].items():
+        expected = "no" if name == "migrate" else "unless-stopped"
+        assert service.get("restart") == expected, name

@@ -6,6 +6,8 @@ These tests stop and start PostgreSQL, Redis and Kafka, so they run last (see co
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +15,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 
-from .conftest import stack
+from .conftest import ROOT, stack
 
 pytestmark = pytest.mark.stack
 
@@ -82,3 +84,40 @@ def test_ready_names_a_stopped_service_and_recovers(web_server, service):
     finally:
         stack("start", service)
     assert wait_ready(200)["down"] == []
+
+
+def app_state(service: str) -> str:
+    line = next(line for line in stack("status").stdout.splitlines() if line.split()[0] == service)
+    return line.split(None, 1)[1]
+
+
+def wait_state(service: str, fragment: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while fragment not in (state := app_state(service)):
+        assert time.monotonic() < deadline, f"{service} is '{state}', not '{fragment}', after {timeout:.0f}s"
+        time.sleep(0.5)
+    return state
+
+
+def test_a_killed_app_process_is_restarted_and_a_stopped_one_stays_stopped():
+    """The supervisor brings back a worker that died (SIGKILL of its whole process group), logs it
+    and counts it; `stack stop` is obeyed: no restart after it."""
+    was_running = "running (pid" in app_state("worker")
+    stack("start", "worker")
+    try:
+        log = ROOT / ".stack" / "logs" / "worker.log"
+        offset = log.stat().st_size
+        before = int(app_state("worker").split("restarts: ")[1])
+        pid = int((ROOT / ".stack" / "run" / "worker.pid").read_text())
+        os.killpg(pid, signal.SIGKILL)
+        state = wait_state("worker", f"restarts: {before + 1}")
+        state = wait_state("worker", "running (pid")
+        assert f"(pid {pid})" not in state, "a new process, not the killed one"
+        assert "exited unexpectedly (killed by SIGKILL)" in log.read_text()[offset:]
+
+        stack("stop", "worker")
+        time.sleep(3)  # longer than the first back-off: a restart would have happened
+        assert app_state("worker") == "stopped"
+    finally:
+        if was_running:
+            stack("start", "worker")
