@@ -33,6 +33,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -96,7 +97,7 @@ def fault_redis() -> None:
 APPS = ("web", "worker", "beat", "consumer")
 
 # One round of faults, in order; Redis twice, as a blip under load is what used to kill the worker.
-FAULTS = {
+FAULTS: dict[str, Callable[[], None]] = {
     "restart redis": fault_redis,
     "kill -9 worker": lambda: kill9("worker"),
     "kill -9 kafka": fault_kafka,

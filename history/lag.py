@@ -3,11 +3,20 @@
 Why the admin API and not a Consumer: a Consumer built with the group's id could join or disturb the
 group; the admin client only reads the committed offsets and the end offsets (high watermarks), on
 the process's shared admin client (`kafka_bridge.client.admin_client`). The seed checked this with
-`kafka-consumer-groups.sh --describe`; `manage.py kafka_lag`, `/health/ready` and `/metrics` use this.
+`kafka-consumer-groups.sh --describe`; `manage.py kafka_lag` reads it directly.
+
+`/health/ready` and `/metrics` serve `recent_consumer_lag()`: the last read of this process, redone
+in a background thread when older than REFRESH_SECONDS. A probe then answers in milliseconds
+whatever Kafka's admin requests cost, and a failed read (the client is then rebuilt and asked once
+more) costs a probe nothing.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+from concurrent.futures import wait
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,7 +24,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicP
 from confluent_kafka.admin import OffsetSpec  # type: ignore[attr-defined]
 from django.conf import settings
 
-from kafka_bridge.client import admin_client
+from kafka_bridge.client import admin_client, discard_admin_client
 
 _LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 _EARLIEST = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
@@ -40,29 +49,47 @@ def consumer_lag(
     """Lag of `group_id` (default KAFKA_GROUP_ID) on every partition of `topic` (default KAFKA_TOPIC).
 
     A partition the group never committed counts everything retained as lag (the consumer starts
-    at the earliest offset). Raises KafkaException if Kafka does not answer within `timeout`.
+    at the earliest offset). Raises KafkaException, or TimeoutError if Kafka does not answer within
+    `timeout` (the whole read, not each request).
     """
     group_id = group_id or settings.KAFKA_GROUP_ID
     topic = topic or settings.KAFKA_TOPIC
+    try:
+        return _read_lag(group_id, topic, time.monotonic() + timeout)
+    except Exception:
+        discard_admin_client()  # it may be the stale one a broker restart leaves (kafka_bridge.client)
+        raise
+
+
+def _read_lag(group_id: str, topic: str, deadline: float) -> list[PartitionLag]:
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"no consumer lag from Kafka within the timeout ({group_id}, {topic})")
+        return remaining
+
     admin = admin_client()
-    metadata = admin.list_topics(topic, timeout=timeout).topics.get(topic)
+    metadata = admin.list_topics(topic, timeout=left()).topics.get(topic)
     if metadata is None or metadata.error is not None:
         raise KafkaException(metadata.error if metadata is not None else f"topic {topic} not found")
     partitions = [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
 
+    # Three requests in flight at once, all bounded by the same deadline.
+    timeout = left()
     committed_future = admin.list_consumer_group_offsets(
         [ConsumerGroupTopicPartitions(group_id, partitions)], request_timeout=timeout
     )[group_id]
     end_futures = admin.list_offsets({tp: _LATEST for tp in partitions}, request_timeout=timeout)
     earliest_futures = admin.list_offsets(
-        {TopicPartition(topic, tp.partition): _EARLIEST for tp in partitions},
-        request_timeout=timeout,
+        {TopicPartition(topic, tp.partition): _EARLIEST for tp in partitions}, request_timeout=timeout
     )
-    committed = {tp.partition: tp.offset for tp in committed_future.result(timeout=timeout).topic_partitions}
-    ends = {tp.partition: future.result(timeout=timeout).offset for tp, future in end_futures.items()}
-    earliest = {
-        tp.partition: future.result(timeout=timeout).offset for tp, future in earliest_futures.items()
-    }
+    everything = [committed_future, *end_futures.values(), *earliest_futures.values()]
+    late = wait(everything, timeout=left()).not_done
+    if late:
+        raise TimeoutError(f"{len(late)} of {len(everything)} Kafka admin requests not answered in time")
+    committed = {tp.partition: tp.offset for tp in committed_future.result().topic_partitions}
+    ends = {tp.partition: future.result().offset for tp, future in end_futures.items()}
+    earliest = {tp.partition: future.result().offset for tp, future in earliest_futures.items()}
 
     result = []
     for tp in partitions:
@@ -79,16 +106,18 @@ def consumer_lag(
 # -- for /health/ready and /metrics ------------------------------------------------------------------
 
 
-def consumer_lag_summary(*, timeout: float | None = None) -> dict[str, Any]:
-    """The lag of the history consumer group in one small dict, never raising.
+def consumer_lag_summary(
+    *, timeout: float | None = None, group: str | None = None, topic: str | None = None
+) -> dict[str, Any]:
+    """The lag of the history consumer group in one small dict, read now, never raising.
 
     `{"group", "topic", "total", "max", "partitions": {"0": 3, ...}}`, or `{"error": "..."}` with the
     group and topic when Kafka did not answer (the caller decides whether that makes it unready).
     """
-    group, topic = settings.KAFKA_GROUP_ID, settings.KAFKA_TOPIC
-    wait = settings.HEALTH_CHECK_TIMEOUT_SECONDS if timeout is None else timeout
+    group, topic = group or settings.KAFKA_GROUP_ID, topic or settings.KAFKA_TOPIC
+    limit = settings.HEALTH_CHECK_TIMEOUT_SECONDS if timeout is None else timeout
     try:
-        lags = consumer_lag(group_id=group, topic=topic, timeout=wait)
+        lags = consumer_lag(group_id=group, topic=topic, timeout=limit)
     except Exception as exc:  # Kafka down, topic missing, timeout: reported, never raised
         return {"group": group, "topic": topic, "error": type(exc).__name__}
     return {
@@ -98,3 +127,57 @@ def consumer_lag_summary(*, timeout: float | None = None) -> dict[str, Any]:
         "max": max((p.lag for p in lags), default=0),
         "partitions": {str(p.partition): p.lag for p in lags},
     }
+
+
+REFRESH_SECONDS = 2.0  # a reader gets a lag read at most this long ago (plus one read's time)
+
+_Key = tuple[str, str]  # (group, topic)
+
+
+class _RecentLag:
+    """This process's last lag read and the daemon thread renewing it (one per group and topic)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        # Also run in a forked child: the parent's thread is gone there, its lock may be held.
+        self._lock = threading.Lock()
+        self._last: tuple[_Key, float, dict[str, Any]] | None = None
+        self._reader: tuple[_Key, threading.Thread] | None = None
+
+    def get(self, *, first_wait: float) -> dict[str, Any]:
+        key = (settings.KAFKA_GROUP_ID, settings.KAFKA_TOPIC)
+        with self._lock:
+            last = self._last if self._last is not None and self._last[0] == key else None
+            fresh = last is not None and time.monotonic() - last[1] < REFRESH_SECONDS
+            reader = self._reader if self._reader is not None and self._reader[0] == key else None
+            if not fresh and (reader is None or not reader[1].is_alive()):
+                reader = (key, threading.Thread(target=self._read, args=(key,), daemon=True))
+                self._reader = reader
+                reader[1].start()
+        if last is None and reader is not None:  # nothing read yet for this group and topic: wait
+            reader[1].join(first_wait)
+            with self._lock:
+                last = self._last if self._last is not None and self._last[0] == key else None
+        if last is None:
+            return {"group": key[0], "topic": key[1], "error": "TimeoutError", "age_seconds": None}
+        return {**last[2], "age_seconds": round(time.monotonic() - last[1], 3)}
+
+    def _read(self, key: _Key) -> None:
+        summary = consumer_lag_summary(group=key[0], topic=key[1])
+        if "error" in summary:  # the client was discarded (see consumer_lag): once more on a new one
+            summary = consumer_lag_summary(group=key[0], topic=key[1])
+        with self._lock:
+            self._last = (key, time.monotonic(), summary)
+
+
+_recent = _RecentLag()
+os.register_at_fork(after_in_child=_recent.reset)
+
+
+def recent_consumer_lag() -> dict[str, Any]:
+    """`consumer_lag_summary()` plus `age_seconds`, at once from this process's last read (renewed in
+    the background when older than REFRESH_SECONDS). Only a process's first call waits for Kafka,
+    up to the health check timeout."""
+    return _recent.get(first_wait=settings.HEALTH_CHECK_TIMEOUT_SECONDS)

@@ -1,13 +1,20 @@
 """Kafka clients shared by the process: one admin client, configured from settings.
 
 confluent-kafka clients are thread-safe and expensive to create (each owns librdkafka threads and
-broker connections), so a process builds each kind once and reuses it.
+broker connections), so a process builds each kind once and reuses it. Two exceptions:
+
+- after a fork the child builds its own (librdkafka's threads do not survive a fork);
+- a caller that saw a request fail discards it (`discard_admin_client`). An admin client that lived
+  through a broker restart keeps the partitions' old leader epochs: every ListOffsets it sends is
+  refused FENCED_LEADER_EPOCH, and offset fetches can time out, for minutes, while a new client works
+  at once (librdkafka 2.16, measured).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -29,6 +36,14 @@ def base_config() -> dict[str, Any]:
 @functools.cache
 def admin_client() -> AdminClient:
     return AdminClient(base_config())
+
+
+def discard_admin_client() -> None:
+    """Build a new admin client on next use (the old one lives on while a caller still holds it)."""
+    admin_client.cache_clear()
+
+
+os.register_at_fork(after_in_child=discard_admin_client)
 
 
 def cluster_topics(timeout: float) -> set[str]:

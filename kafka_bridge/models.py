@@ -47,7 +47,7 @@ class RelayStats(models.Model):
     """One row: how many events the relay has published, ever.
 
     A counter in the database, updated in the same transaction that marks rows published, is
-    exact whichever process (Celery child, web worker running "publish now") published them, and
+    exact whichever process (any Celery pool child, in turn) published them, and
     survives restarts and the pruning of old rows; `/metrics` reads it at scrape time.
     """
 

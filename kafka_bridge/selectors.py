@@ -1,13 +1,15 @@
 """Reads about the outbox for operators: backlog size, oldest pending age, published total.
 
 One query, shared by `/metrics`, `/health/ready` and the admin, so they always agree. Ages use the
-database's clock, the same one that stamped the rows.
+database's clock, the same one that stamped the rows. The stall rule lives here too, for the same
+reason: all three say "stalled" at the same moment.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from django.conf import settings
 from django.db import connection
 
 from .models import OutboxEvent, RelayStats
@@ -19,6 +21,17 @@ class Backlog:
     failing: int  # pending rows with at least one failed attempt
     oldest_pending_age_seconds: float  # 0 when nothing is pending
     published_total: int  # ever published (survives pruning and restarts)
+
+    @property
+    def stalled(self) -> bool:
+        """A pending event older than OUTBOX_STALL_SECONDS: the relay is not publishing (worker down,
+        Kafka refusing, a task lost). A large but moving backlog stays under the threshold."""
+        stall_after: float = settings.OUTBOX_STALL_SECONDS
+        return self.oldest_pending_age_seconds > stall_after
+
+    @property
+    def status(self) -> str:
+        return "stalled" if self.stalled else "ok"
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)

@@ -1,8 +1,13 @@
 """/health and /health/ready in-process, with every dependency up; unknown routes get the envelope."""
 
 import json
+import statistics
+import time
 
 import pytest
+
+from history import lag
+from kafka_bridge import client as kafka_client
 
 
 def test_health_is_plain_ok(client):
@@ -46,3 +51,51 @@ def test_unknown_route_is_a_json_404_envelope(client):
 
 def test_post_to_health_is_rejected(client):
     assert client.post("/health").status_code == 405
+
+
+@pytest.mark.django_db
+def test_ready_answers_fast_and_reports_lag_on_every_call(client):
+    """40 probes with everything up: p95 within 250 ms, the consumer lag in each (issue 9)."""
+    client.get("/health/ready")  # this process's first probe waits for its first lag read
+    timings, lags = [], []
+    for _ in range(40):
+        started = time.perf_counter()
+        response = client.get("/health/ready")
+        timings.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content
+        lags.append(response.json()["consumer_lag"])
+    p95 = statistics.quantiles(timings, n=20)[-1]
+    assert p95 <= 0.25, f"p95 {p95 * 1000:.0f} ms over 40 probes"
+    assert [lag for lag in lags if "error" in lag or "total" not in lag] == []
+    assert all(0 <= lag["age_seconds"] < 10 for lag in lags)
+
+
+def _break_admin_client(settings) -> object:
+    """Cache an admin client that cannot work (its broker is a port nobody listens on)."""
+    brokers, settings.KAFKA_BROKERS = settings.KAFKA_BROKERS, "127.0.0.1:1"
+    kafka_client.discard_admin_client()
+    broken = kafka_client.admin_client()
+    settings.KAFKA_BROKERS = brokers
+    return broken
+
+
+def test_a_broken_admin_client_is_replaced_and_lag_read_again(settings):
+    """An admin client that stopped working, as one that lived through a broker restart does, is
+    discarded after a failed read: the next read, and the background reader's retry, use a new one."""
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.5
+    try:
+        broken = _break_admin_client(settings)
+        assert "error" in lag.consumer_lag_summary()
+        assert kafka_client.admin_client() is not broken
+        assert "total" in lag.consumer_lag_summary()
+
+        _break_admin_client(settings)
+        lag._recent.reset()
+        deadline = time.monotonic() + 10
+        while "total" not in (recent := lag.recent_consumer_lag()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "total" in recent, recent
+        assert recent["age_seconds"] < lag.REFRESH_SECONDS
+    finally:
+        lag._recent.reset()
+        kafka_client.discard_admin_client()

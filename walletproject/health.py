@@ -4,8 +4,13 @@
 `/health/ready` asks PostgreSQL, Redis and Kafka, each with a short timeout, and answers 503 naming
 whatever is down. It is public, like `/health`, because it has to answer while the database (where
 API tokens live) is down; it tells only up/down per component, never hosts or error text.
-It also reports the outbox backlog (pending rows, age of the oldest) as information: a backlog is
-what the relay is there to drain, so it never makes the service unready by itself.
+
+It also reports, as information, the outbox backlog with a `status` of "ok" or "stalled" (the rule
+is `Backlog.stalled`) and the consumer lag (this process's last read and its age, so a probe never
+waits on Kafka's admin requests). Neither makes the service unready. A stalled relay in particular
+does not: the web process still takes money correctly and the outbox keeps every event durably, so
+failing readiness would take the API down and stop money moving without restarting the relay. A
+stall is reported here, as the `wallet_outbox_stalled` gauge, by an alert rule and in the admin.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from history.lag import consumer_lag_summary
+from history.lag import recent_consumer_lag
 from kafka_bridge.client import cluster_topics
 from kafka_bridge.selectors import outbox_backlog
 
@@ -89,7 +94,7 @@ def health(request: HttpRequest) -> HttpResponse:
 
 
 def outbox_info(database_up: bool) -> dict[str, object] | None:
-    """Pending outbox rows and the oldest one's age; None when the database cannot say."""
+    """The relay's status, pending rows and the oldest one's age; None when the database cannot say."""
     if not database_up:
         return None
     try:
@@ -99,6 +104,7 @@ def outbox_info(database_up: bool) -> dict[str, object] | None:
         connection.close()
         return None
     return {
+        "status": backlog.status,
         "pending": backlog.pending,
         "failing": backlog.failing,
         "oldest_pending_age_seconds": backlog.oldest_pending_age_seconds,
@@ -115,6 +121,6 @@ def ready(request: HttpRequest) -> JsonResponse:
         "checks": checks,
         "outbox": outbox_info(checks["database"]["status"] == "up"),
         # Information, like the backlog: a consumer behind is not a reason to stop serving.
-        "consumer_lag": consumer_lag_summary() if checks["kafka"]["status"] == "up" else None,
+        "consumer_lag": recent_consumer_lag() if checks["kafka"]["status"] == "up" else None,
     }
     return compact_json(body, status=503 if down else 200)

@@ -1,10 +1,11 @@
 """`/metrics`: Prometheus text format, read from the database at scrape time.
 
-Why from the database: the relay runs in several processes (Celery pool children, gunicorn
-workers for the admin's "publish now"), so in-process counters would each see a slice and reset on
-restart. The backlog is a query, and the published counter is a row the relay updates in the same
-transaction that marks rows published (`kafka_bridge.RelayStats`): exact, monotonic, and it
-survives pruning. Published per second is `rate(wallet_outbox_published_events_total[1m])`.
+Why from the database: the relay runs in several processes (the Celery worker's pool children), so
+in-process counters would each see a slice and reset on restart. The backlog is a query, and the
+published counter is a row the relay updates in the same transaction that marks rows published
+(`kafka_bridge.RelayStats`): exact, monotonic, and it survives pruning. Published per second is
+`rate(wallet_outbox_published_events_total[1m])`.
+Alert rules over these metrics: docker/prometheus/alerts.yml.
 Only staff tokens may scrape (only /health is public, ../shared/spec/api.md).
 """
 
@@ -25,7 +26,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from history.lag import consumer_lag_summary
+from history.lag import recent_consumer_lag
 from history.selectors import history_status
 from kafka_bridge.selectors import outbox_backlog
 from wallets.api.auth import CachedTokenAuthentication
@@ -48,6 +49,11 @@ class OutboxCollector(Collector):
             "Age of the oldest pending outbox row (0 when none is pending).",
             value=backlog.oldest_pending_age_seconds,
         )
+        yield GaugeMetricFamily(
+            "wallet_outbox_stalled",
+            "1 when a pending outbox row is older than OUTBOX_STALL_SECONDS (the relay is not publishing).",
+            value=int(backlog.stalled),
+        )
         yield CounterMetricFamily(
             "wallet_outbox_published_events",
             "Outbox events published to Kafka and acknowledged, since the table was created.",
@@ -56,10 +62,11 @@ class OutboxCollector(Collector):
 
 
 class HistoryCollector(Collector):
-    """Consumer lag per partition (read from Kafka's admin API) and the history's own state."""
+    """Consumer lag per partition (this process's last read from Kafka's admin API, at most a few
+    seconds old: see history.lag) and the history's own state."""
 
     def collect(self) -> Iterator[Metric]:
-        lag = consumer_lag_summary()
+        lag = recent_consumer_lag()
         per_partition = GaugeMetricFamily(
             "wallet_consumer_lag_messages",
             "Messages of the event topic the history consumer group has not committed yet.",
