@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -84,6 +85,13 @@ def test_ready_names_a_stopped_service_and_recovers(web_server, service):
     finally:
         stack("start", service)
     assert wait_ready(200)["down"] == []
+    if service == "kafka":  # a broker restart must not leave the lag unreadable (a stale admin client)
+        deadline = time.monotonic() + 20
+        while "error" in wait_ready(200)["consumer_lag"]:  # type: ignore[operator]
+            assert time.monotonic() < deadline, "consumer lag still unreadable 20 s after Kafka came back"
+            time.sleep(0.5)
+        for _ in range(12):
+            assert "error" not in wait_ready(200)["consumer_lag"]  # type: ignore[operator]
 
 
 def app_state(service: str) -> str:
@@ -121,3 +129,48 @@ def test_a_killed_app_process_is_restarted_and_a_stopped_one_stays_stopped():
     finally:
         if was_running:
             stack("start", "worker")
+
+
+def post(path: str, token: str, body: dict[str, str]) -> dict[str, object]:
+    request = urllib.request.Request(
+        BASE + path,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+def test_a_stopped_worker_shows_as_a_stalled_relay_and_clears_once_started(web_server):
+    """`stack stop worker`: it stays stopped, and readiness (still 200) reports the outbox as stalled
+    once the oldest pending event is older than OUTBOX_STALL_SECONDS; `start worker` drains it."""
+    was_running = "running (pid" in app_state("worker")
+    stack("stop", "worker")
+    token = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "issue_token", "stall-operator", "--operator"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    try:
+        wallet = post("/wallets", token, {"user_id": "stall-user"})["data"]
+        committed = time.monotonic()
+        post(f"/wallets/{wallet['id']}/fund", token, {"amount": "5.00"})  # type: ignore[index]
+        stall_seconds = settings.OUTBOX_STALL_SECONDS
+        deadline = committed + stall_seconds + 10
+        while (outbox := wait_ready(200)["outbox"])["status"] != "stalled":  # type: ignore[index]
+            assert time.monotonic() < deadline, f"not reported stalled within {stall_seconds + 10:.0f}s"
+            time.sleep(1)
+        assert time.monotonic() - committed >= stall_seconds - 1, "not before the threshold"
+        assert outbox["pending"] >= 2  # type: ignore[index]
+        assert app_state("worker") == "stopped", "a worker stopped on purpose stays stopped"
+    finally:
+        stack("start", "worker")
+    deadline = time.monotonic() + 30
+    while (outbox := wait_ready(200)["outbox"])["status"] != "ok" or outbox["pending"]:  # type: ignore[index]
+        assert time.monotonic() < deadline, f"the relay did not drain and clear: {outbox}"
+        time.sleep(0.5)
+    if not was_running:
+        stack("stop", "worker")
