@@ -6,22 +6,57 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run up down status test test-tools test-only lint fmt clean bench bench-outbox bench-http bench-lag bench-memory chaos
+.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-outbox bench-http bench-lag bench-memory chaos
 
 help:
 	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
 	@echo "make test   - the full test suite against the real services"
+	@echo "make setup  - the system packages the project needs (make run and make test call it)"
 	@echo "make up / make down / make status - the stack in the background"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (make bench-outbox: outbox relay throughput and on-commit cost)"
 
-# The virtualenv, rebuilt when a requirements file changes.
-$(STAMP): requirements.txt requirements-dev.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
-	@touch $(STAMP)
+# System packages that scripts/stack does not install on first use (it installs PostgreSQL, Redis,
+# Java and Maven): the venv module of $(PYTHON) (Debian's python3.X-venv), docker-compose (the tests
+# validate docker/docker-compose.yml with it, no Docker engine needed) and promtool (Debian's
+# prometheus package; the tests validate the alert rules with it). As root they are installed with
+# apt-get; otherwise the apt-get line is printed and setup fails. Silent when nothing is missing.
+# Prometheus's service is not started: a policy-rc.d that denies every start (Debian's own switch,
+# obeyed by invoke-rc.d and deb-systemd-invoke) exists only during the install, unless one was
+# already there, and the service is disabled at boot; only its promtool is used.
+setup:
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; install with: sudo apt-get install -y python3"; exit 1; }
+	@missing=""; \
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+	  missing="$$missing $$($(PYTHON) -c 'import sys; print("python3.%d-venv" % sys.version_info[1])')"; \
+	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	[ -n "$$missing" ] || exit 0; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "missing:$$missing; install with: sudo apt-get install -y --no-install-recommends$$missing"; \
+	  case "$$missing" in *prometheus*) \
+	    echo "(only promtool is used: then sudo systemctl disable --now prometheus)";; esac; exit 1; fi; \
+	echo "setup: installing$$missing (Debian packages)"; \
+	guard=""; \
+	if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	  guard=/usr/sbin/policy-rc.d; trap 'rm -f "$$guard"' EXIT; printf '#!/bin/sh\nexit 101\n' >"$$guard"; chmod +x "$$guard"; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
+	case "$$missing" in *prometheus*) \
+	  update-rc.d prometheus disable >/dev/null 2>&1; deb-systemd-helper disable prometheus.service >/dev/null 2>&1;; esac; \
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+	  { echo "$(PYTHON) ($$(command -v $(PYTHON))) still has no ensurepip: use Debian's python3 (PYTHON=/usr/bin/python3)"; exit 1; }
 
-venv: $(STAMP)
+# The virtualenv: created when missing, rebuilt from scratch when it has no working pip (what a
+# failed or interrupted creation leaves), its packages installed again when a requirements file
+# is newer than the last install.
+venv: setup
+	@if [ -e $(VENV) ] && ! $(BIN)/python -m pip --version >/dev/null 2>&1; then \
+	  echo "$(VENV) has no working pip (a failed or interrupted creation?): rebuilding it"; rm -rf $(VENV); fi
+	@test -e $(VENV) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+	@test $(STAMP) -nt requirements.txt && test $(STAMP) -nt requirements-dev.txt || \
+	{ echo "installing requirements-dev.txt into $(VENV)"; \
+	  $(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt && touch $(STAMP); }
 
 run: venv
 	scripts/stack run
@@ -35,19 +70,12 @@ down:
 status:
 	scripts/stack status
 
-# Infrastructure up (installed on first use), then pytest; prints how long the whole thing took.
+# Setup and the venv, infrastructure up (installed on first use), then pytest; prints how long the
+# whole thing took.
 test:
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory venv test-tools && scripts/stack up --infra && $(BIN)/pytest; \
+	$(MAKE) --no-print-directory venv && scripts/stack up --infra && $(BIN)/pytest; \
 	status=$$?; echo "make test: $$(( $$(date +%s) - start ))s, exit $$status"; exit $$status
-
-# Debian's docker-compose validates docker/docker-compose.yml without a Docker engine.
-test-tools:
-	@command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || \
-	{ [ "$$(id -u)" = 0 ] || { echo "install docker-compose: sudo apt-get install docker-compose"; exit 1; }; \
-	  echo "installing docker-compose (Debian package)"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose; }
 
 # pytest alone, for when the stack is already up.
 test-only: venv
