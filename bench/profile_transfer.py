@@ -27,8 +27,9 @@ import http_bench
 from django.db import connection, transaction
 from django.test import Client
 
+from kafka_bridge import outbox
 from kafka_bridge.tasks import schedule_publish
-from wallets import ledger_writes, selectors, services
+from wallets import ledger_writes, locks, services
 
 
 def median_ms(samples: list[float]) -> float:
@@ -57,9 +58,9 @@ def main() -> None:
     ids = http_bench.prepare_wallets(200).read_text().split()
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     steps: dict[str, list[float]] = {"lock": [], "write": [], "hook": []}
-    services.lock_wallets = timed(steps["lock"], selectors.lock_wallets)  # type: ignore[attr-defined]
+    services.lock_user_wallets = timed(steps["lock"], locks.lock_user_wallets)  # type: ignore[attr-defined]
     services.write_movement = timed(steps["write"], ledger_writes.write_movement)  # type: ignore[attr-defined]
-    ledger_writes.schedule_publish = timed(steps["hook"], schedule_publish)  # type: ignore[attr-defined]
+    outbox.schedule_publish = timed(steps["hook"], schedule_publish)  # type: ignore[attr-defined]
 
     def post() -> None:
         source, target = random.sample(ids, 2)

@@ -17,26 +17,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from walletproject.admin_search import search_by_uuid_or_text
+from common.admin import ReadOnlyModelAdmin, search_by_uuid_or_text
 
 from .models import DeadLetter, HistoryEvent, ReconcileRun, VersionGap
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    show_full_result_count = False  # the tables can be large; the count would be a full scan
-    list_per_page = 100
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields or [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _pretty_json(value: Any) -> SafeString:
@@ -44,7 +27,7 @@ def _pretty_json(value: Any) -> SafeString:
 
 
 @admin.register(HistoryEvent)
-class HistoryEventAdmin(ReadOnlyAdmin):
+class HistoryEventAdmin(ReadOnlyModelAdmin):
     list_display = (
         "occurred_at",
         "event_type",
@@ -112,7 +95,7 @@ class GapStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(VersionGap)
-class VersionGapAdmin(ReadOnlyAdmin):
+class VersionGapAdmin(ReadOnlyModelAdmin):
     list_display = (
         "wallet_id",
         "first_missing",
@@ -129,7 +112,7 @@ class VersionGapAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DeadLetter)
-class DeadLetterAdmin(ReadOnlyAdmin):
+class DeadLetterAdmin(ReadOnlyModelAdmin):
     list_display = ("dead_lettered_at", "topic", "partition", "offset", "key", "error")
     search_fields = ("=key",)
     search_help_text = "A message key (the wallet id), exact."
@@ -137,7 +120,7 @@ class DeadLetterAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReconcileRun)
-class ReconcileRunAdmin(ReadOnlyAdmin):
+class ReconcileRunAdmin(ReadOnlyModelAdmin):
     list_display = ("finished_at", "ok", "breaches")
     list_filter = ("ok",)
     fields = ("started_at", "finished_at", "ok", "breaches", "report_text", "checks_pretty")

@@ -8,8 +8,6 @@ without losing it. Delivery is confirmed (acks=all) before the batch's offsets a
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +15,8 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 from django.utils import timezone
 
-from kafka_bridge.client import base_config
-from wallets.events import format_timestamp
+from common.times import format_timestamp
+from kafka_bridge.client import reliable_producer_config
 
 from .decoding import Origin
 
@@ -71,15 +69,7 @@ class DeadLetterProducer:
     def _get(self) -> Any:
         if self._producer is None:
             self._producer = Producer(
-                {
-                    **base_config(),
-                    "client.id": f"history-dlq-{socket.gethostname()}-{os.getpid()}",
-                    "acks": "all",
-                    "enable.idempotence": True,
-                    "linger.ms": 5,
-                    "message.timeout.ms": int(self.timeout * 1000),
-                    "logger": logging.getLogger("history.librdkafka"),
-                }
+                reliable_producer_config(role="history-dlq", delivery_timeout_seconds=self.timeout)
             )
         return self._producer
 

@@ -17,42 +17,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from common.times import parse_rfc3339
 from wallets.events import EVENT_TYPES, SCHEMA_VERSION, TRANSFER_IN, TRANSFER_OUT, WALLET_CREATED
-from wallets.money import MAX_INTEGER_DIGITS
+from wallets.money import MONEY_TEXT
 
-_MONEY = re.compile(rf"[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\.[0-9]{{1,4}})?")
 # Any text but NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8).
 _USER_ID = re.compile(r"[^\x00\ud800-\udfff]{1,100}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
-_RFC3339 = re.compile(
-    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2})"
-    r"(?:\.(?P<fraction>[0-9]{1,9}))?(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
 _MAX_BIGINT = 2**63 - 1
 _MAX_TEXT = 255
 
 
 class InvalidEvent(ValueError):
     """Why a message is not a valid event; the text goes into the DLQ's error header."""
-
-
-def parse_rfc3339(text: object) -> datetime | None:
-    """An RFC 3339 timestamp with an offset (`Z` or `+hh:mm`), or None. Fractions beyond
-    microseconds are truncated (PostgreSQL keeps microseconds)."""
-    if not isinstance(text, str):
-        return None
-    match = _RFC3339.fullmatch(text)
-    if match is None:
-        return None
-    fraction = (match.group("fraction") or "")[:6]
-    offset = match.group("offset").upper().replace("Z", "+00:00")
-    normalized = (
-        f"{match.group('date')}T{match.group('time')}{'.' + fraction.ljust(6, '0') if fraction else ''}"
-    )
-    try:
-        return datetime.fromisoformat(normalized + offset)
-    except ValueError:  # well formed but impossible: month 13, hour 25, offset +99:00
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +83,7 @@ def _uuid(event: dict[str, Any], name: str) -> uuid.UUID:
 
 def _money(event: dict[str, Any], name: str) -> Decimal:
     value = event.get(name)
-    if not isinstance(value, str) or not _MONEY.fullmatch(value):
+    if not isinstance(value, str) or not MONEY_TEXT.fullmatch(value):
         shown = repr(value)[:60] if value is not None else "missing"
         raise InvalidEvent(f"{name} must be a decimal string with at most 4 places, got {shown}")
     return Decimal(value)

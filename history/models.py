@@ -88,10 +88,6 @@ class VersionGap(models.Model):
     def __str__(self) -> str:
         return f"{self.wallet_id} missing v{self.first_missing}..v{self.last_missing}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.resolved_at is None
-
 
 class DeadLetter(models.Model):
     """A message the consumer could not use and sent to the dead-letter topic, with the reason.

@@ -21,8 +21,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kafka_bridge.models import OutboxEvent
-from wallets.events import format_timestamp
+from common.times import format_timestamp
+from kafka_bridge.selectors import outbox_backlog, overdue_events
 from wallets.models import LedgerEntry, LedgerTransaction, Wallet
 from wallets.money import format_money
 
@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 WALLETS = Wallet._meta.db_table
 ENTRIES = LedgerEntry._meta.db_table
 TRANSACTIONS = LedgerTransaction._meta.db_table
-OUTBOX = OutboxEvent._meta.db_table
 HISTORY = HistoryEvent._meta.db_table
 
 EXAMPLES = 20  # breaches listed per check; the count is always complete
@@ -214,27 +213,17 @@ def check_currency_totals() -> CheckResult:
 
 
 def check_outbox(max_age_seconds: float) -> CheckResult:
-    pending = _scalar(f"SELECT count(*) FROM {OUTBOX} WHERE published_at IS NULL")  # noqa: S608
     result = CheckResult(
         "outbox_backlog",
         f"no outbox event pending for more than {max_age_seconds:g}s",
-        f"{pending} pending",
+        f"{outbox_backlog().pending} pending",
     )
-    count, rows = _limited(
-        f"""
-        SELECT id, type, aggregateid, EXTRACT(EPOCH FROM now() - created_at), attempts, last_error
-          FROM {OUTBOX}
-         WHERE published_at IS NULL AND created_at < now() - make_interval(secs => %s)
-         ORDER BY id
-        """,  # noqa: S608
-        [max_age_seconds],
-    )
-    result.count = count
-    for row_id, event_type, wallet_id, age, attempts, last_error in rows:
-        error = f", last error: {last_error[:120]}" if last_error else ""
+    result.count, overdue = overdue_events(max_age_seconds=max_age_seconds, limit=EXAMPLES)
+    for event in overdue:
+        error = f", last error: {event.last_error[:120]}" if event.last_error else ""
         result.examples.append(
-            f"outbox #{row_id} {event_type} of wallet {wallet_id}: pending {float(age):.0f}s, "
-            f"{attempts} attempts{error}"
+            f"outbox #{event.id} {event.type} of wallet {event.aggregateid}: pending "
+            f"{event.age_seconds:.0f}s, {event.attempts} attempts{error}"
         )
     return result
 

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from walletproject.admin_search import search_by_uuid_or_text
+from common.admin import ReadOnlyModelAdmin, search_by_uuid_or_text
 
 from .models import OutboxEvent, RelayStats
 from .selectors import outbox_backlog
@@ -48,7 +48,7 @@ _STATUS_COLOURS = {"published": "#2e7d32", "pending": "#8a6d00", "failing": "#c6
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OutboxEventAdmin(ReadOnlyModelAdmin):
     list_display = (
         "id",
         "type",
@@ -63,8 +63,6 @@ class OutboxEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("=aggregateid", "=type")
     search_help_text = "A wallet id or event id (exact), or an event type such as TRANSFER_OUT."
     ordering = ("-id",)
-    show_full_result_count = False  # the table can be large; the count would be a full scan
-    list_per_page = 100
     actions = ["publish_now"]
     fields = (
         "id",
@@ -105,15 +103,6 @@ class OutboxEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             by_text=lambda text: Q(aggregateid=text) | Q(type=text.upper()),
         )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
-        return False
-
     def has_publish_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
 
@@ -151,14 +140,5 @@ class OutboxEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(RelayStats)
-class RelayStatsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RelayStatsAdmin(ReadOnlyModelAdmin):
     list_display = ("published_total", "last_published_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: RelayStats | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: RelayStats | None = None) -> bool:
-        return False

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import socket
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -30,6 +31,21 @@ def base_config() -> dict[str, Any]:
         # librdkafka logs every failed reconnect at ERROR; a broker outage is reported by the
         # health checks instead, so keep the noise to one line per failure kind.
         "log.connection.close": False,
+    }
+
+
+def reliable_producer_config(*, role: str, delivery_timeout_seconds: float) -> dict[str, Any]:
+    """A producer that loses nothing and duplicates nothing on its own: every replica acknowledges
+    (`acks=all`), retries are idempotent, and a message without an answer within the timeout is
+    reported failed. `role` names the client in the broker's logs (with host and pid)."""
+    return {
+        **base_config(),
+        "client.id": f"{role}-{socket.gethostname()}-{os.getpid()}",
+        "acks": "all",
+        "enable.idempotence": True,
+        "linger.ms": settings.KAFKA_LINGER_MS,
+        "message.timeout.ms": int(delivery_timeout_seconds * 1000),
+        "logger": logging.getLogger(f"{role}.librdkafka"),
     }
 
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -37,7 +35,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from .client import base_config
+from .client import reliable_producer_config
 from .models import OutboxEvent, RelayStats
 
 logger = logging.getLogger(__name__)
@@ -56,15 +54,11 @@ class _RelayProducer:
         self.unusable = False  # for the rest of this batch
         self.producer = Producer(
             {
-                **base_config(),
-                "client.id": f"outbox-relay-{socket.gethostname()}-{os.getpid()}",
-                "acks": "all",
-                "enable.idempotence": True,
+                **reliable_producer_config(
+                    role="outbox-relay", delivery_timeout_seconds=settings.OUTBOX_DELIVERY_TIMEOUT_SECONDS
+                ),
                 "enable.gapless.guarantee": True,
-                "message.timeout.ms": int(settings.OUTBOX_DELIVERY_TIMEOUT_SECONDS * 1000),
-                "linger.ms": settings.KAFKA_LINGER_MS,
                 "error_cb": self._on_error,
-                "logger": logging.getLogger("kafka_bridge.librdkafka"),
             }
         )
 

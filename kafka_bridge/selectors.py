@@ -1,4 +1,5 @@
-"""Reads about the outbox for operators: backlog size, oldest pending age, published total.
+"""Reads about the outbox for operators and `reconcile`: backlog size, oldest pending age, published
+total, events overdue.
 
 One query, shared by `/metrics`, `/health/ready` and the admin, so they always agree. Ages use the
 database's clock, the same one that stamped the rows. The stall rule lives here too, for the same
@@ -8,9 +9,12 @@ reason: all three say "stalled" at the same moment.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import DurationField, ExpressionWrapper, F
+from django.db.models.functions import Now
 
 from .models import OutboxEvent, RelayStats
 
@@ -58,3 +62,27 @@ def outbox_backlog() -> Backlog:
         oldest_pending_age_seconds=round(max(float(age), 0.0), 3),
         published_total=published,
     )
+
+
+@dataclass(frozen=True)
+class OverdueEvent:
+    id: int
+    type: str
+    aggregateid: str
+    age_seconds: float
+    attempts: int
+    last_error: str
+
+
+def overdue_events(*, max_age_seconds: float, limit: int) -> tuple[int, list[OverdueEvent]]:
+    """Pending events older than `max_age_seconds`: how many, and the oldest `limit` of them."""
+    overdue = OutboxEvent.objects.filter(
+        published_at__isnull=True, created_at__lt=Now() - timedelta(seconds=max_age_seconds)
+    )
+    age = ExpressionWrapper(Now() - F("created_at"), output_field=DurationField())
+    oldest = overdue.annotate(age=age).order_by("id")[:limit]
+    examples = [
+        OverdueEvent(row.id, row.type, row.aggregateid, row.age.total_seconds(), row.attempts, row.last_error)
+        for row in oldest
+    ]
+    return overdue.count(), examples

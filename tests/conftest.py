@@ -56,16 +56,13 @@ def make_client(username: str | None, *, staff: bool = False) -> APIClient:
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
-    """Process caches (system account ids, token -> user) hold rows a previous test's database
-    no longer has."""
-    from wallets import services
-    from wallets.api.auth import forget_tokens
+    """Process caches of rows (system account ids, token -> user) hold rows a previous test's
+    database no longer has."""
+    from common.caches import forget_all
 
-    services.forget_system_accounts()
-    forget_tokens()
+    forget_all()
     yield
-    services.forget_system_accounts()
-    forget_tokens()
+    forget_all()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

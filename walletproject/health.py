@@ -25,11 +25,10 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from common.errors import compact_json
 from history.lag import recent_consumer_lag
 from kafka_bridge.client import cluster_topics
 from kafka_bridge.selectors import outbox_backlog
-
-from .errors import compact_json
 
 logger = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from common.auth import CachedTokenAuthentication
+from common.schema import ERROR
 from history.lag import recent_consumer_lag
 from history.selectors import history_status
 from kafka_bridge.selectors import outbox_backlog
-from wallets.api.auth import CachedTokenAuthentication
-from wallets.api.schema import ERROR
 
 
 class OutboxCollector(Collector):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from .errors import error_response
+from common.errors import error_response
 
 
 class BodySizeLimitMiddleware:

@@ -217,12 +217,12 @@ HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "wallets.api.auth.CachedTokenAuthentication",
+        "common.auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "EXCEPTION_HANDLER": "walletproject.errors.api_exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["wallets.api.parsers.ExactJSONParser"],
+    "EXCEPTION_HANDLER": "common.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.ExactJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

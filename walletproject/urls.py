@@ -18,5 +18,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
-handler404 = "walletproject.errors.not_found"
-handler500 = "walletproject.errors.server_error"
+handler404 = "common.errors.not_found"
+handler500 = "common.errors.server_error"

@@ -17,28 +17,13 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from walletproject.admin_search import search_by_uuid_or_text
+from common.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin, search_by_uuid_or_text
 
 from . import services
 from .models import IdempotencyRecord, LedgerEntry, LedgerTransaction, Wallet, WalletStatusChange
 from .money import format_money
 
 RECENT_ENTRIES = 20
-ENTRY_COLUMNS = ("when", "type", "amount", "balance after", "version", "transaction")
-
-
-class ReadOnlyAdminMixin:
-    """Everything visible, nothing editable, nothing added or deleted."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        model = self.model  # type: ignore[attr-defined]
-        return [field.name for field in model._meta.fields] + list(getattr(self, "readonly_fields", ()))
 
 
 class StatusReasonForm(ActionForm):
@@ -54,7 +39,7 @@ class StatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: igno
 
 
 @admin.register(Wallet)
-class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class WalletAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "user_id", "currency", "balance", "version", "status", "kind", "created_at")
     list_filter = ("currency", "status", "kind")
     search_fields = ("user_id",)
@@ -64,7 +49,10 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-ar
     inlines = (StatusChangeInline,)
     action_form = StatusReasonForm
     actions = ("freeze_wallets", "unfreeze_wallets")
-    show_full_result_count = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The freeze actions need it (the fields stay read-only): operators hold `change_wallet`.
+        return admin.ModelAdmin.has_change_permission(self, request, obj)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Wallet], search_term: str
@@ -129,14 +117,13 @@ class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type
 
 
 @admin.register(LedgerTransaction)
-class LedgerTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class LedgerTransactionAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "kind", "initiated_by", "created_at")
     list_filter = ("kind",)
     search_fields = ("initiated_by",)
     search_help_text = "A transaction id (exact) or part of the initiator's name."
     ordering = ("-created_at",)
     inlines = (EntryInline,)
-    show_full_result_count = False
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[LedgerTransaction], search_term: str
@@ -150,14 +137,13 @@ class LedgerTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ign
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class LedgerEntryAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "type", "wallet", "amount", "balance_after", "wallet_version", "created_at")
     list_filter = ("type", "currency")
     search_fields = ("type",)
     search_help_text = "An entry, wallet or transaction id (exact)."
     ordering = ("-created_at",)
     list_select_related = ("wallet",)
-    show_full_result_count = False
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[LedgerEntry], search_term: str
@@ -171,13 +157,13 @@ class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[ty
 
 
 @admin.register(WalletStatusChange)
-class WalletStatusChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class WalletStatusChangeAdmin(ReadOnlyModelAdmin):
     list_display = ("wallet", "from_status", "to_status", "reason", "changed_by", "changed_at")
     list_filter = ("to_status",)
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class IdempotencyRecordAdmin(ReadOnlyModelAdmin):
     list_display = ("principal", "key", "status_code", "created_at")
     search_fields = ("key",)
     exclude = ("response_body",)

@@ -1,9 +1,9 @@
 """The wallet domain's refusals, each with the status and code of ../shared/spec/api.md."""
 
-from walletproject.errors import ApplicationError
+from common.errors import ApplicationError
 
 
-class InvalidAmountError(ApplicationError):
+class InvalidAmount(ApplicationError):
     code = "invalid_amount"
     default_message = "The amount is not valid."
 

@@ -1,7 +1,7 @@
 """Wallet events as ../shared/spec/events.md defines them: one per wallet touched.
 
-Built here, written as outbox rows by `ledger_writes` in the same statement as the change they
-describe, published by `kafka_bridge`, consumed by `history`.
+Built here, written as outbox rows (`kafka_bridge.outbox`) by `ledger_writes` in the same statement
+as the change they describe, published by `kafka_bridge`, consumed by `history`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+from common.times import format_timestamp
+from kafka_bridge.outbox import OutboxMessage
 
 from .money import format_money
 
@@ -23,11 +26,6 @@ WALLET_WITHDRAWN = "WALLET_WITHDRAWN"
 TRANSFER_OUT = "TRANSFER_OUT"
 TRANSFER_IN = "TRANSFER_IN"
 EVENT_TYPES = (WALLET_CREATED, WALLET_FUNDED, WALLET_WITHDRAWN, TRANSFER_OUT, TRANSFER_IN)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with microseconds: 2026-01-01T12:00:00.000000Z."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -44,6 +42,17 @@ class WalletEvent:
     counterparty_wallet_id: uuid.UUID | None = None
     counterparty_user_id: str | None = None
     event_id: uuid.UUID | None = None
+
+    def outbox_message(self) -> OutboxMessage:
+        """This event as the outbox stores it: keyed by wallet, so a wallet's events stay in order."""
+        event_id = self.event_id or uuid.uuid4()
+        return OutboxMessage(
+            event_id=event_id,
+            aggregatetype=AGGREGATE_TYPE,
+            aggregateid=str(self.wallet_id),
+            type=self.event_type,
+            payload=self.payload(event_id),
+        )
 
     def payload(self, event_id: uuid.UUID) -> dict[str, Any]:
         return {

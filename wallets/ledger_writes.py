@@ -5,12 +5,11 @@ Why: in a Django transfer the time goes to Python per round trip, not to Postgre
 CTEs applies the version-checked balance updates and inserts the ledger transaction, its entries
 and the outbox rows. The deferred trigger checks the transaction balances at commit.
 
-Callers hold the row locks (`selectors.lock_wallets`) and run inside `transaction.atomic`.
+Callers hold the row locks (`locks.lock_user_wallets`) and run inside `transaction.atomic`.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,18 +17,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
-from kafka_bridge.models import OutboxEvent
-from kafka_bridge.tasks import schedule_publish
+from kafka_bridge import outbox
 
-from .events import AGGREGATE_TYPE, WalletEvent
+from .events import WalletEvent
 from .models import LedgerEntry, LedgerTransaction, Wallet
 
 WALLETS = Wallet._meta.db_table
 TRANSACTIONS = LedgerTransaction._meta.db_table
 ENTRIES = LedgerEntry._meta.db_table
-OUTBOX = OutboxEvent._meta.db_table
 
 
 class VersionConflict(RuntimeError):
@@ -57,31 +54,9 @@ class Entry:
     id: uuid.UUID
 
 
-def _outbox_values(events: Sequence[WalletEvent], at: datetime) -> tuple[str, list[Any]]:
-    rows: list[str] = []
-    params: list[Any] = []
-    for event in events:
-        event_id = event.event_id or uuid.uuid4()
-        rows.append("(%s, %s, %s, %s, %s::jsonb, %s, 0, '')")
-        params += [
-            event_id,
-            AGGREGATE_TYPE,
-            str(event.wallet_id),
-            event.event_type,
-            json.dumps(event.payload(event_id), separators=(",", ":")),
-            at,
-        ]
-    return ", ".join(rows), params
-
-
-_OUTBOX_COLUMNS = "(event_id, aggregatetype, aggregateid, type, payload, created_at, attempts, last_error)"
-
-
-def insert_outbox(events: Sequence[WalletEvent], at: datetime) -> None:
-    values, params = _outbox_values(events, at)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {OUTBOX} {_OUTBOX_COLUMNS} VALUES {values}", params)  # noqa: S608
-    transaction.on_commit(schedule_publish, robust=True)  # publish once committed (coalesced)
+def insert_events(events: Sequence[WalletEvent], at: datetime) -> None:
+    """Events of a change that is not a money movement (a wallet created)."""
+    outbox.enqueue([event.outbox_message() for event in events], at)
 
 
 def write_movement(
@@ -114,7 +89,7 @@ def write_movement(
             entry.wallet_version,
             at,
         ]
-    outbox_rows, outbox_params = _outbox_values(events, at)
+    outbox_insert, outbox_params = outbox.insert_statement([event.outbox_message() for event in events], at)
     params += outbox_params
     sql = f"""
         WITH new_balances (id, balance, version) AS (VALUES {", ".join(update_rows)}),
@@ -133,9 +108,7 @@ def write_movement(
                                    balance_after, wallet_version, created_at)
             VALUES {", ".join(entry_rows)}
         ),
-        outbox AS (
-            INSERT INTO {OUTBOX} {_OUTBOX_COLUMNS} VALUES {outbox_rows}
-        )
+        outbox AS ({outbox_insert})
         SELECT count(*) FROM moved
     """  # noqa: S608 -- table names come from model metadata, every value is a parameter
     with connection.cursor() as cursor:
@@ -143,4 +116,3 @@ def write_movement(
         (moved,) = cursor.fetchone()
     if moved != len(updates):
         raise VersionConflict(f"expected {len(updates)} version-checked updates, applied {moved}")
-    transaction.on_commit(schedule_publish, robust=True)  # publish once committed (coalesced)

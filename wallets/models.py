@@ -73,10 +73,6 @@ class Wallet(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id} {self.currency} {self.id}"
 
-    @property
-    def is_system(self) -> bool:
-        return self.kind == self.Kind.SYSTEM
-
 
 class LedgerTransaction(models.Model):
     """One money movement: its entries balance per currency."""

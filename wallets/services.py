@@ -1,6 +1,6 @@
 """Writes: every money movement, one atomic transaction each (HackSoft-style services).
 
-Each service locks the user wallets it touches in id order (`selectors.lock_wallets`), checks the
+Each service locks the user wallets it touches in id order (`locks.lock_user_wallets`), checks the
 rules on the locked rows, then writes balances, ledger and outbox events in one statement
 (`ledger_writes`). `transaction.atomic(savepoint=False)` makes a service its own transaction when
 called alone, and part of the caller's (the idempotency record's) without a savepoint round trip.
@@ -18,26 +18,24 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common import caches
+
 from . import events
 from .errors import (
     CurrencyMismatch,
     InsufficientFunds,
-    InvalidAmountError,
+    InvalidAmount,
     SameWallet,
     WalletFrozen,
     WalletNotFound,
 )
-from .ledger_writes import BalanceUpdate, Entry, insert_outbox, write_movement
+from .ledger_writes import BalanceUpdate, Entry, insert_events, write_movement
+from .locks import lock_user_wallets
 from .models import LedgerEntry, LedgerTransaction, Wallet, WalletStatusChange
 from .money import MAX_MONEY
-from .selectors import LockedWallet, lock_wallets
 
 _system_accounts: dict[str, uuid.UUID] = {}
-
-
-def forget_system_accounts() -> None:
-    """Drop the cache (tests that empty the tables call this)."""
-    _system_accounts.clear()
+caches.register(_system_accounts.clear)
 
 
 def system_account_id(currency: str) -> uuid.UUID:
@@ -65,7 +63,7 @@ def wallet_create(*, user_id: str, currency: str | None = None) -> Wallet:
     )
     with transaction.atomic(savepoint=False):
         wallet.save(force_insert=True)
-        insert_outbox(
+        insert_events(
             [
                 events.WalletEvent(
                     event_type=events.WALLET_CREATED,
@@ -88,11 +86,11 @@ class MovementResult:
     transaction_id: uuid.UUID
     created_at: datetime
     entries: list[Entry]
-    wallets: dict[uuid.UUID, LockedWallet]  # the user wallets after the movement
+    wallets: dict[uuid.UUID, Wallet]  # the user wallets after the movement
 
 
-def _lock_one(wallet_id: uuid.UUID) -> LockedWallet:
-    wallet = lock_wallets([wallet_id]).get(wallet_id)
+def _lock_one(wallet_id: uuid.UUID) -> Wallet:
+    wallet = lock_user_wallets([wallet_id]).get(wallet_id)
     if wallet is None:
         raise WalletNotFound()
     if wallet.status != Wallet.Status.ACTIVE:
@@ -100,15 +98,15 @@ def _lock_one(wallet_id: uuid.UUID) -> LockedWallet:
     return wallet
 
 
-def _credit(wallet: LockedWallet, amount: Decimal, at: datetime) -> None:
+def _credit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
     if wallet.balance + amount > MAX_MONEY:
-        raise InvalidAmountError("The resulting balance would exceed the maximum a wallet can hold.")
+        raise InvalidAmount("The resulting balance would exceed the maximum a wallet can hold.")
     wallet.balance += amount
     wallet.version += 1
     wallet.updated_at = at
 
 
-def _debit(wallet: LockedWallet, amount: Decimal, at: datetime) -> None:
+def _debit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
     if wallet.balance < amount:
         raise InsufficientFunds()
     wallet.balance -= amount
@@ -116,7 +114,7 @@ def _debit(wallet: LockedWallet, amount: Decimal, at: datetime) -> None:
     wallet.updated_at = at
 
 
-def _user_entry(wallet: LockedWallet, signed: Decimal, entry_type: str) -> Entry:
+def _user_entry(wallet: Wallet, signed: Decimal, entry_type: str) -> Entry:
     """A user wallet's leg, recording the wallet as it is right after the movement."""
     return Entry(
         wallet_id=wallet.id,
@@ -130,12 +128,12 @@ def _user_entry(wallet: LockedWallet, signed: Decimal, entry_type: str) -> Entry
 
 
 def _event(
-    wallet: LockedWallet,
+    wallet: Wallet,
     event_type: str,
     amount: Decimal,
     transaction_id: uuid.UUID,
     at: datetime,
-    counterparty: LockedWallet | None = None,
+    counterparty: Wallet | None = None,
 ) -> events.WalletEvent:
     """The event of one wallet touched by a movement (events.md: one per wallet touched)."""
     return events.WalletEvent(
@@ -201,12 +199,12 @@ def _system_movement(
     return MovementResult(txn_id, now, entries[:1], {wallet.id: wallet})
 
 
-def wallet_fund(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str) -> LockedWallet:
+def wallet_fund(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str) -> Wallet:
     result = _system_movement(wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=False)
     return result.wallets[wallet_id]
 
 
-def wallet_withdraw(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str) -> LockedWallet:
+def wallet_withdraw(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str) -> Wallet:
     result = _system_movement(wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=True)
     return result.wallets[wallet_id]
 
@@ -226,7 +224,7 @@ def transfer_create(
     now = timezone.now()
     txn_id = uuid.uuid4()
     with transaction.atomic(savepoint=False):
-        locked = lock_wallets([from_wallet_id, to_wallet_id])
+        locked = lock_user_wallets([from_wallet_id, to_wallet_id])
         sender, receiver = locked.get(from_wallet_id), locked.get(to_wallet_id)
         if sender is None or (owner_user_id is not None and sender.user_id != owner_user_id):
             raise WalletNotFound("Wallet not found.")
@@ -262,7 +260,7 @@ def transfer_create(
 def _set_status(*, wallet_id: uuid.UUID, status: str, reason: str, actor: Any) -> bool:
     """Freeze or unfreeze under the wallet's lock, with an audit row. False if already so."""
     with transaction.atomic(savepoint=False):
-        wallet = lock_wallets([wallet_id]).get(wallet_id)
+        wallet = lock_user_wallets([wallet_id]).get(wallet_id)
         if wallet is None:
             raise WalletNotFound()
         if wallet.status == status:

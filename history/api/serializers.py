@@ -10,7 +10,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from wallets.events import EVENT_TYPES, format_timestamp
+from common.times import format_timestamp
+from wallets.events import EVENT_TYPES
 from wallets.money import format_money
 
 

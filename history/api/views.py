@@ -8,33 +8,34 @@ their own activity (another's is 403). The history is eventually consistent; the
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common import schema
+from common.api import ApiView
+from common.errors import ValidationFailed
+from common.pagination import Keyset, paginate, read_int_and_uuid, read_time_and_uuid
+from common.times import parse_rfc3339
 from history import selectors
-from history.decoding import parse_rfc3339
-from walletproject.errors import ValidationFailed
-from wallets.api import schema
-from wallets.api.pagination import decode_cursor, page_body, page_limit
-from wallets.api.views import ApiView
 from wallets.events import EVENT_TYPES
-from wallets.selectors import may_act_for, parse_wallet_id, wallet_get_visible
+from wallets.permissions import may_act_for
+from wallets.selectors import wallet_get_visible
 
 from .serializers import HistoryEventOutput, history_event_data
 
-HISTORY_PAGE = inline_serializer(
-    "HistoryEventPage",
-    {
-        "success": serializers.BooleanField(default=True),
-        "data": HistoryEventOutput(many=True),
-        "has_more": serializers.BooleanField(),
-        "next_cursor": serializers.CharField(allow_null=True),
-    },
+HISTORY_PAGE = schema.page_of("HistoryEventPage", HistoryEventOutput)
+ERRORS = {
+    400: "validation_error (a query parameter or the cursor)",
+    401: "not_authenticated",
+    403: "permission_denied (another user's activity)",
+    404: "wallet_not_found",
+    503: "service_unavailable",
+}
+BY_WALLET_VERSION = Keyset(position=lambda e: [e.wallet_version, str(e.event_id)], read=read_int_and_uuid)
+BY_OCCURRED_AT = Keyset(
+    position=lambda e: [e.occurred_at.isoformat(), str(e.event_id)], read=read_time_and_uuid
 )
 
 FILTER_PARAMETERS = [
@@ -79,57 +80,32 @@ def history_filters(request: Request) -> selectors.HistoryFilters:
     return selectors.HistoryFilters(event_types=event_types, since=since, until=until)
 
 
-def _cursor_event_id(raw: Any) -> uuid.UUID:
-    event_id = parse_wallet_id(raw)  # any UUID string
-    if event_id is None:
-        raise ValidationFailed("The cursor is not valid.")
-    return event_id
-
-
-def _page(events: Any, limit: int, position: Any) -> Response:
-    page = list(events[: limit + 1])
-    has_more = len(page) > limit
-    page = page[:limit]
-    next_position = position(page[-1]) if has_more else None
-    return Response(page_body([history_event_data(e) for e in page], has_more, next_position))
-
-
 class WalletHistoryView(ApiView):
     @extend_schema(
-        parameters=FILTER_PARAMETERS, responses=schema.responses(200, HISTORY_PAGE), tags=["history"]
+        parameters=FILTER_PARAMETERS, responses=schema.responses(200, HISTORY_PAGE, ERRORS), tags=["history"]
     )
     def get(self, request: Request, wallet_id: str) -> Response:
         wallet = wallet_get_visible(principal=request.user, wallet_id=wallet_id)
-        filters, limit, cursor = history_filters(request), page_limit(request), decode_cursor(request)
-        after = None
-        if cursor is not None:
-            if not (
-                isinstance(cursor, list)
-                and len(cursor) == 2
-                and isinstance(cursor[0], int)
-                and not isinstance(cursor[0], bool)
-            ):
-                raise ValidationFailed("The cursor is not valid.")
-            after = (cursor[0], _cursor_event_id(cursor[1]))
-        events = selectors.wallet_history(wallet_id=wallet.id, filters=filters, after=after)
-        return _page(events, limit, lambda e: [e.wallet_version, str(e.event_id)])
+        filters = history_filters(request)
+        page = paginate(
+            request,
+            BY_WALLET_VERSION,
+            lambda after: selectors.wallet_history(wallet_id=wallet.id, filters=filters, after=after),
+        )
+        return Response(page.body(history_event_data))
 
 
 class UserActivityView(ApiView):
     @extend_schema(
-        parameters=FILTER_PARAMETERS, responses=schema.responses(200, HISTORY_PAGE), tags=["history"]
+        parameters=FILTER_PARAMETERS, responses=schema.responses(200, HISTORY_PAGE, ERRORS), tags=["history"]
     )
     def get(self, request: Request, user_id: str) -> Response:
         if not may_act_for(request.user, user_id):
             raise exceptions.PermissionDenied()
-        filters, limit, cursor = history_filters(request), page_limit(request), decode_cursor(request)
-        after = None
-        if cursor is not None:
-            occurred_at = None
-            if isinstance(cursor, list) and len(cursor) == 2:
-                occurred_at = parse_rfc3339(cursor[0])
-            if occurred_at is None:
-                raise ValidationFailed("The cursor is not valid.")
-            after = (occurred_at, _cursor_event_id(cursor[1]))
-        events = selectors.user_activity(user_id=user_id, filters=filters, after=after)
-        return _page(events, limit, lambda e: [e.occurred_at.isoformat(), str(e.event_id)])
+        filters = history_filters(request)
+        page = paginate(
+            request,
+            BY_OCCURRED_AT,
+            lambda after: selectors.user_activity(user_id=user_id, filters=filters, after=after),
+        )
+        return Response(page.body(history_event_data))

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wallets.api.parsers import ExactJSONParser
-from wallets.money import MAX_MONEY, InvalidAmount, JsonNumber, format_money, parse_amount
+from common.parsers import ExactJSONParser, JsonNumber
+from wallets.errors import InvalidAmount
+from wallets.money import MAX_MONEY, format_money, parse_amount
 
 valid_amounts = st.decimals(min_value=Decimal("0.0001"), max_value=MAX_MONEY, places=4, allow_nan=False)
 

@@ -36,7 +36,10 @@ def test_error_envelope_and_codes_are_documented(schema):
         assert status in responses
     error = schema["components"]["schemas"]["Error"]
     assert set(error["properties"]) >= {"success", "error", "code"}
-    assert "insufficient_funds" in error["properties"]["code"]["description"]
+    assert "insufficient_funds" in responses["400"]["description"]  # each status names its codes
+    assert "idempotency_key_reused" in responses["422"]["description"]
+    history = next(v for p, v in schema["paths"].items() if p.rstrip("/") == "/wallets/{wallet_id}/history")
+    assert "insufficient_funds" not in history["get"]["responses"]["400"]["description"]
 
 
 def test_documented_shapes_match_what_the_api_returns(operator, make_wallet):

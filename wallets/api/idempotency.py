@@ -20,7 +20,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from walletproject.errors import ValidationFailed
+from common.errors import ValidationFailed
 from wallets.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from wallets.models import IdempotencyRecord
 

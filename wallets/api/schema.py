@@ -1,57 +1,19 @@
-"""OpenAPI shapes for drf-spectacular: the success envelope around each payload, and the errors."""
+"""OpenAPI shapes of the wallet endpoints, and the errors they answer."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
-from rest_framework import serializers
+from common import schema
 
 from .serializers import TransactionOutput, WalletOutput
 
-ERROR = inline_serializer(
-    "Error",
-    {
-        "success": serializers.BooleanField(default=False),
-        "error": serializers.CharField(help_text="A sentence for people."),
-        "code": serializers.CharField(
-            help_text="validation_error, invalid_amount, insufficient_funds, same_wallet, currency_mismatch, "
-            "wallet_not_found, wallet_frozen, unsupported_media_type, payload_too_large, "
-            "idempotency_key_reused, idempotency_key_in_use, conflict, not_authenticated, "
-            "permission_denied, not_found, method_not_allowed, service_unavailable, internal_error"
-        ),
-        "details": serializers.DictField(required=False, help_text="Per-field messages, where useful."),
-    },
-)
+WALLET = schema.envelope("WalletEnvelope", WalletOutput())
+TRANSFER = schema.envelope("TransferEnvelope", TransactionOutput(many=True))
+WALLET_PAGE = schema.page_of("WalletPage", WalletOutput)
+TRANSACTION_PAGE = schema.page_of("TransactionPage", TransactionOutput)
 
-
-def _envelope(name: str, data: serializers.Field | serializers.BaseSerializer) -> Any:  # type: ignore[type-arg]
-    return inline_serializer(name, {"success": serializers.BooleanField(default=True), "data": data})
-
-
-def _page(name: str, item: type[serializers.Serializer]) -> Any:  # type: ignore[type-arg]
-    return inline_serializer(
-        name,
-        {
-            "success": serializers.BooleanField(default=True),
-            "data": item(many=True),
-            "has_more": serializers.BooleanField(),
-            "next_cursor": serializers.CharField(allow_null=True),
-        },
-    )
-
-
-WALLET = _envelope("WalletEnvelope", WalletOutput())
-TRANSFER = _envelope("TransferEnvelope", TransactionOutput(many=True))
-WALLET_PAGE = _page("WalletPage", WalletOutput)
-TRANSACTION_PAGE = _page("TransactionPage", TransactionOutput)
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description="Page size, 1-500 (default 50)."),
-    OpenApiParameter("cursor", str, description="Opaque cursor from the previous page's next_cursor."),
-]
-
-_ERRORS = {
+ERRORS = {
     400: "validation_error, invalid_amount, insufficient_funds, same_wallet or currency_mismatch",
     401: "not_authenticated",
     403: "permission_denied",
@@ -65,7 +27,4 @@ _ERRORS = {
 
 
 def responses(status: int, success: Any) -> dict[int, Any]:
-    result: dict[int, Any] = {status: success}
-    for code, description in _ERRORS.items():
-        result[code] = OpenApiResponse(ERROR, description=description)
-    return result
+    return schema.responses(status, success, ERRORS)

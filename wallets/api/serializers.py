@@ -14,10 +14,9 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from wallets.errors import InvalidAmountError
-from wallets.events import format_timestamp
+from common.times import format_timestamp
 from wallets.models import LedgerEntry
-from wallets.money import InvalidAmount, format_money, parse_amount
+from wallets.money import AMOUNT_PATTERN, format_money, parse_amount
 
 USER_ID_PATTERN = r"^[A-Za-z0-9_.@+-]{1,100}$"
 
@@ -25,7 +24,7 @@ USER_ID_PATTERN = r"^[A-Za-z0-9_.@+-]{1,100}$"
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "pattern": r"^[0-9]{1,15}(\.[0-9]{1,4})?$", "example": "100.00"},
+            {"type": "string", "pattern": AMOUNT_PATTERN, "example": "100.00"},
             {"type": "number", "minimum": 0, "exclusiveMinimum": True, "example": 100.0},
         ]
     }
@@ -43,10 +42,7 @@ class AmountField(serializers.Field[Decimal, Any, str, Any]):
         return False, data
 
     def to_internal_value(self, data: Any) -> Decimal:
-        try:
-            return parse_amount(data)
-        except InvalidAmount as exc:
-            raise InvalidAmountError(str(exc)) from exc
+        return parse_amount(data)  # InvalidAmount is answered 400 invalid_amount
 
     def to_representation(self, value: Decimal) -> str:
         return format_money(value)
@@ -102,7 +98,7 @@ class TransactionOutput(serializers.Serializer):  # type: ignore[type-arg]
 
 
 def wallet_data(wallet: Any) -> dict[str, Any]:
-    """A Wallet (or a LockedWallet after a movement) as the API shows it."""
+    """A wallet as the API shows it."""
     return {
         "id": str(wallet.id),
         "user_id": wallet.user_id,

@@ -13,12 +13,11 @@ from typing import Any
 from django.conf import settings
 from rest_framework.authentication import TokenAuthentication
 
+from . import caches
+
 _MAX_ENTRIES = 10_000
 _cache: dict[str, tuple[float, Any, Any]] = {}
-
-
-def forget_tokens() -> None:
-    _cache.clear()
+caches.register(_cache.clear)
 
 
 class CachedTokenAuthentication(TokenAuthentication):

@@ -1,7 +1,7 @@
 """A JSON parser that never turns a number into a binary float.
 
-Numbers stay as their source text (`JsonNumber`), so amounts are parsed exactly by
-`wallets.money.parse_amount`, and `1e3`, `NaN` or `Infinity` can be refused rather than guessed at.
+Numbers stay as their source text (`JsonNumber`), so amounts are parsed exactly (the wallets app's
+`money.parse_amount`), and `1e3`, `NaN` or `Infinity` can be refused rather than guessed at.
 Since `JsonNumber` is not a str, int or float, a number sent for a text field fails validation.
 """
 
@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import IO, Any
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from wallets.money import JsonNumber
+
+@dataclass(frozen=True)
+class JsonNumber:
+    """A JSON number as it was written in the request body."""
+
+    text: str
+
+    def __str__(self) -> str:  # error messages quote the number as written, not this class
+        return self.text
 
 
 class ExactJSONParser(JSONParser):
