@@ -16,36 +16,12 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (make bench-outbox: outbox relay throughput and on-commit cost)"
 
-# System packages that scripts/stack does not install on first use (it installs PostgreSQL, Redis,
-# Java and Maven): the venv module of $(PYTHON) (Debian's python3.X-venv), docker-compose (the tests
-# validate docker/docker-compose.yml with it, no Docker engine needed) and promtool (Debian's
-# prometheus package; the tests validate the alert rules with it). As root they are installed with
-# apt-get; otherwise the apt-get line is printed and setup fails. Silent when nothing is missing.
-# Prometheus's service is not started: a policy-rc.d that denies every start (Debian's own switch,
-# obeyed by invoke-rc.d and deb-systemd-invoke) exists only during the install, unless one was
-# already there, and the service is disabled at boot; only its promtool is used.
+# System packages (Debian's python3.X-venv, docker-compose, prometheus for its promtool, PostgreSQL,
+# Redis, a Java runtime, Maven), in one apt-get as root, none of their services started; otherwise
+# the apt-get line is printed and setup fails. Silent when nothing is missing (scripts/stack setup).
 setup:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; install with: sudo apt-get install -y python3"; exit 1; }
-	@missing=""; \
-	$(PYTHON) -c 'import ensurepip' 2>/dev/null || \
-	  missing="$$missing $$($(PYTHON) -c 'import sys; print("python3.%d-venv" % sys.version_info[1])')"; \
-	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing="$$missing docker-compose"; \
-	command -v promtool >/dev/null || missing="$$missing prometheus"; \
-	[ -n "$$missing" ] || exit 0; \
-	if [ "$$(id -u)" != 0 ]; then \
-	  echo "missing:$$missing; install with: sudo apt-get install -y --no-install-recommends$$missing"; \
-	  case "$$missing" in *prometheus*) \
-	    echo "(only promtool is used: then sudo systemctl disable --now prometheus)";; esac; exit 1; fi; \
-	echo "setup: installing$$missing (Debian packages)"; \
-	guard=""; \
-	if [ ! -e /usr/sbin/policy-rc.d ]; then \
-	  guard=/usr/sbin/policy-rc.d; trap 'rm -f "$$guard"' EXIT; printf '#!/bin/sh\nexit 101\n' >"$$guard"; chmod +x "$$guard"; fi; \
-	export DEBIAN_FRONTEND=noninteractive; \
-	apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
-	case "$$missing" in *prometheus*) \
-	  update-rc.d prometheus disable >/dev/null 2>&1; deb-systemd-helper disable prometheus.service >/dev/null 2>&1;; esac; \
-	$(PYTHON) -c 'import ensurepip' 2>/dev/null || \
-	  { echo "$(PYTHON) ($$(command -v $(PYTHON))) still has no ensurepip: use Debian's python3 (PYTHON=/usr/bin/python3)"; exit 1; }
+	@$(PYTHON) scripts/stack setup
 
 # The virtualenv: created when missing, rebuilt from scratch when it has no working pip (what a
 # failed or interrupted creation leaves), its packages installed again when a requirements file
