@@ -16,9 +16,10 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (make bench-outbox: outbox relay throughput and on-commit cost)"
 
-# System packages (Debian's python3.X-venv, docker-compose, prometheus for its promtool, PostgreSQL,
-# Redis, a Java runtime, Maven), in one apt-get as root, none of their services started; otherwise
-# the apt-get line is printed and setup fails. Silent when nothing is missing (scripts/stack setup).
+# System packages (Debian's python3.X-venv, docker-compose, prometheus for its promtool, chromium for
+# the browser tests, PostgreSQL, Redis, a Java runtime, Maven), in one apt-get as root, none of their
+# services started; otherwise the apt-get line is printed and setup fails. Silent when nothing is
+# missing (scripts/stack setup).
 setup:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; install with: sudo apt-get install -y python3"; exit 1; }
 	@$(PYTHON) scripts/stack setup

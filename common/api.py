@@ -1,4 +1,14 @@
-"""The base of every JSON endpoint, and the one way a UUID is read from a path, body or cursor."""
+"""The base of every JSON endpoint, and the one way a UUID is read from a path, body or cursor.
+
+Bodies are JSON (`ExactJSONParser`: numbers stay exact). One exception, for the browsable API's
+HTML forms: a POST authenticated by a *session* (an operator logged in through `/admin/` or
+`/api-auth/login/`) may also send a form (`multipart/form-data`, what DRF's HTML form posts, or
+`application/x-www-form-urlencoded`). DRF's `SessionAuthentication` enforces Django's CSRF check on
+such a request, so a form cannot be posted from another site, and a form's fields arrive as text,
+so an amount goes through the same exact decimal parsing as a JSON string (never a float). A token
+or anonymous client posting a form still gets 415, and the OpenAPI schema offers JSON only
+(`PARSER_WHITELIST`).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +16,10 @@ import uuid
 from typing import Any
 
 from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
-from rest_framework.request import Request
+from rest_framework.request import Request, is_form_media_type
 from rest_framework.views import APIView
 
 from .parsers import ExactJSONParser
@@ -26,17 +38,37 @@ def parse_uuid(raw: object) -> uuid.UUID | None:
 
 
 class ApiView(APIView):
-    """JSON in (numbers kept exact), JSON or the browsable API out; a POST must say it is JSON."""
+    """JSON in (numbers kept exact), JSON or the browsable API out; a POST must say it is JSON.
 
-    parser_classes = [ExactJSONParser]
+    The method is checked before the media type: a POST to a view without `post` is 405
+    `method_not_allowed` with `Allow` (DRF's dispatch answers it), never 415.
+    """
+
+    # The form parsers serve logged-in browsers only (`browser_form`); with them, the browsable API
+    # renders an HTML form for a view's `serializer_class`.
+    parser_classes = [ExactJSONParser, MultiPartParser, FormParser]
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if is_form_media_type(request.content_type or ""):
+            # Keep the raw bytes before the CSRF check parses a multipart form off the stream:
+            # the idempotency fingerprint reads them.
+            _ = request._request.body
         super().initial(request, *args, **kwargs)
-        if request.method == "POST" and not (request.content_type or "").split(";")[0].strip().endswith(
-            ("/json", "+json")
+        if (
+            request.method == "POST"
+            and hasattr(self, "post")
+            and not (request.content_type or "").split(";")[0].strip().endswith(("/json", "+json"))
+            and not self.browser_form(request)
         ):
             raise exceptions.UnsupportedMediaType(request.content_type or "none")
+
+    @staticmethod
+    def browser_form(request: Request) -> bool:
+        """A form posted by a session-authenticated browser (whose CSRF token DRF has checked)."""
+        return is_form_media_type(request.content_type or "") and isinstance(
+            request.successful_authenticator, SessionAuthentication
+        )
 
     def validated(self, serializer_class: type[Any], request: Request) -> dict[str, Any]:
         if not isinstance(request.data, dict):

@@ -1,14 +1,17 @@
 """Keyset pagination, the one way every listing pages: `?limit=` (default 50, max 500) and an
 opaque `?cursor=`.
 
-A cursor is the position of the previous page's last item, as base64 JSON. Each listing says how to
-write a position and how to read one back (`Keyset`); its selector returns the items after a
-position. A cursor that does not read back is 400 `validation_error`, like a bad limit.
+A cursor is the position of the previous page's last item, as base64 JSON (URL-safe alphabet, no
+padding: `CURSOR_PATTERN`). Each listing says how to write a position and how to read one back
+(`Keyset`); its selector returns the items after a position. A cursor that does not read back is 400
+`validation_error`, like a bad limit. The limits and the pattern here are what the OpenAPI schema
+publishes (`common.schema.PAGE_PARAMETERS`).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import uuid
@@ -26,6 +29,10 @@ from .times import parse_rfc3339
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# What encode_cursor writes (a position is well under 200 characters); empty means the first page.
+CURSOR_MAX_LENGTH = 256
+CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{0,{CURSOR_MAX_LENGTH}}}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 P = TypeVar("P")  # a position: what a selector needs to continue after an item
 
@@ -69,10 +76,10 @@ def cursor_position(request: Request, keyset: Keyset[P]) -> P | None:
     raw = request.query_params.get("cursor")
     if not raw:
         return None
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except ValueError:
-        decoded = None
+    decoded = None
+    if _CURSOR.fullmatch(raw):
+        with contextlib.suppress(ValueError, RecursionError):  # not base64, not JSON, absurdly deep
+            decoded = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     position = keyset.read(decoded) if decoded is not None else None
     if position is None:
         raise ValidationFailed("The cursor is not valid.", details={"cursor": raw})

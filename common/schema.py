@@ -1,14 +1,25 @@
 """OpenAPI pieces every app's API uses (drf-spectacular): the success envelope, a page of items,
-the error envelope, the paging parameters, and responses listing each error status."""
+the error envelope, the paging parameters, responses listing each error status, and the
+postprocessing that publishes the seed's paths and links between operations.
+
+The schema states every rule the server enforces, from the rule's one definition (pagination's
+limits and cursor pattern here; amounts, user ids and idempotency keys in the wallets app), so a
+client or a fuzzer generating from it meets the server's behaviour, not a guess at it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import get_doc
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from .pagination import MAX_LIMIT
+from .api import ApiView
+from .pagination import CURSOR_MAX_LENGTH, CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT
+from .times import RFC3339_MAX_LENGTH
 
 ERROR = inline_serializer(
     "Error",
@@ -20,10 +31,36 @@ ERROR = inline_serializer(
     },
 )
 
+# What any authenticated JSON operation may answer, whatever it does.
+COMMON_ERRORS = {
+    401: "not_authenticated: no token or session, or an invalid one",
+    406: "not_acceptable: the Accept header names neither JSON nor HTML",
+    503: "service_unavailable: the database is unavailable; retry",
+}
+# What the HTTP server (gunicorn) answers before the application sees the request: an HTML page,
+# not the envelope. Every parameter's bounds keep a schema-valid request well inside these limits.
+SERVER_REFUSALS = {
+    414: "The request line is over 4094 bytes (the web server's limit; an HTML page).",
+    431: "A header is over 8190 bytes, or there are over 100 (the web server's limits; an HTML page).",
+}
+TIME = {"type": "string", "format": "date-time", "maxLength": RFC3339_MAX_LENGTH}  # common.times
+
 PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description=f"Page size, 1-{MAX_LIMIT} (default 50)."),
-    OpenApiParameter("cursor", str, description="Opaque cursor from the previous page's next_cursor."),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        description=f"Page size, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+    ),
+    OpenApiParameter(
+        "cursor",
+        {"type": "string", "pattern": CURSOR_PATTERN, "maxLength": CURSOR_MAX_LENGTH},
+        description="Opaque: the previous page's next_cursor. Any other value is 400 validation_error.",
+    ),
 ]
+
+
+def path_parameter(name: str, schema: dict[str, Any], description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, schema, OpenApiParameter.PATH, description=description)
 
 
 def envelope(name: str, data: serializers.Field | serializers.BaseSerializer) -> Any:  # type: ignore[type-arg]
@@ -42,9 +79,63 @@ def page_of(name: str, item: type[serializers.Serializer]) -> Any:  # type: igno
     )
 
 
-def responses(status: int, success: Any, errors: dict[int, str]) -> dict[int, Any]:
-    """The success response and each error status with the codes it may carry."""
-    result: dict[int, Any] = {status: success}
-    for code, description in errors.items():
+def responses(status: int, success: Any, errors: dict[int, str]) -> dict[Any, Any]:
+    """The success response and exactly the error statuses the operation can answer: its own
+    (`errors`) and the common ones, each with the codes it may carry, in the error envelope; and
+    the web server's own refusals."""
+    result: dict[Any, Any] = {status: success}
+    for code, description in sorted({**COMMON_ERRORS, **errors}.items()):
         result[code] = OpenApiResponse(ERROR, description=description)
+    for code, description in SERVER_REFUSALS.items():
+        result[code, "text/html"] = OpenApiResponse(OpenApiTypes.STR, description=description)
     return result
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's, but an operation is not described by `ApiView`'s own docstring (which
+    every view would otherwise inherit): only by its view's or method's."""
+
+    def get_description(self) -> str:  # type: ignore[override]
+        description = super().get_description()
+        return "" if description == get_doc(ApiView) else description
+
+
+# Postprocessing (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]).
+
+
+def seed_paths(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Publish the seed's paths, without the trailing slash the `/?$` routes also accept."""
+    result["paths"] = {
+        (path.rstrip("/") or "/"): operations for path, operations in result.get("paths", {}).items()
+    }
+    return result
+
+
+def operations(result: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(path, method, operation) of every operation in a generated document."""
+    return [
+        (path, method, operation)
+        for path, item in result.get("paths", {}).items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "responses" in operation
+    ]
+
+
+def takes_path_parameter(operation: dict[str, Any], name: str) -> bool:
+    return any(p.get("in") == "path" and p.get("name") == name for p in operation.get("parameters", []))
+
+
+def link_to_operations_taking(
+    result: dict[str, Any], response: dict[str, Any], parameter: str, expression: str
+) -> None:
+    """OpenAPI links from `response` to every operation with path parameter `parameter`, passing it
+    the value of the runtime `expression` (e.g. `$response.body#/data/id`)."""
+    links = response.setdefault("links", {})
+    for _, _, target in operations(result):
+        if takes_path_parameter(target, parameter):
+            name = "".join(part.title() for part in target["operationId"].split("_"))
+            links[name] = {
+                "operationId": target["operationId"],
+                "parameters": {parameter: expression},
+                "description": f"`{parameter}` of the response's `data`.",
+            }

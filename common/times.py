@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+# Longer than any time needs (35 characters with nanoseconds and an offset); the API's bound, so a
+# request line with times in it stays within the web server's limit.
+RFC3339_MAX_LENGTH = 64
 _RFC3339 = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2})"
-    r"(?:\.(?P<fraction>[0-9]{1,9}))?(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})"
+    r"(?:\.(?P<fraction>[0-9]+))?(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 
 
@@ -17,19 +20,33 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def parse_rfc3339(text: object) -> datetime | None:
-    """An RFC 3339 timestamp with an offset (`Z` or `+hh:mm`), or None. Fractions beyond
-    microseconds are truncated (PostgreSQL keeps microseconds)."""
-    if not isinstance(text, str):
+    """An RFC 3339 timestamp with an offset (`Z` or `+hh:mm`), in UTC, or None.
+
+    What RFC 3339 (the OpenAPI schema's `format: date-time`) allows, up to RFC3339_MAX_LENGTH
+    characters: any number of fraction digits (beyond microseconds truncated: PostgreSQL keeps
+    microseconds), a leap second (`:60`, read as the start of the next second, as PostgreSQL does)
+    and any offset up to 23:59 (PostgreSQL takes fewer, so the time is given to it in UTC). A time
+    in range only with its offset, within a day of year 1 or 9999, is clamped to the first or last
+    microsecond.
+    """
+    if not isinstance(text, str) or len(text) > RFC3339_MAX_LENGTH:
         return None
     match = _RFC3339.fullmatch(text)
     if match is None:
         return None
     fraction = (match.group("fraction") or "")[:6]
     offset = match.group("offset").upper().replace("Z", "+00:00")
+    clock = match.group("time")
+    leap_second = clock.endswith(":60")
     normalized = (
-        f"{match.group('date')}T{match.group('time')}{'.' + fraction.ljust(6, '0') if fraction else ''}"
+        f"{match.group('date')}T{clock[:-2] + '59' if leap_second else clock}"
+        f"{'.' + fraction.ljust(6, '0') if fraction else ''}"
     )
     try:
-        return datetime.fromisoformat(normalized + offset)
+        moment = datetime.fromisoformat(normalized + offset)
     except ValueError:  # well formed but impossible: month 13, hour 25, offset +99:00
         return None
+    try:
+        return moment.astimezone(UTC) + (timedelta(seconds=1) if leap_second else timedelta())
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else datetime.max.replace(tzinfo=UTC)

@@ -36,7 +36,7 @@ def test_compose_file_has_the_whole_stack():
     kafka = spec["services"]["kafka"]
     assert kafka["image"].startswith("apache/kafka:")
     assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller", "KRaft, no ZooKeeper"
-    assert spec["services"]["web"]["ports"] == ["127.0.0.1:3000:3000"]
+    assert spec["services"]["web"]["ports"] == ["127.0.0.1:3000:3000", "127.0.0.1:3001:3001"]
     for app in ("web", "worker", "beat", "consumer"):
         assert spec["services"][app]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 

@@ -1,41 +1,203 @@
-"""Runs the schemathesis fuzzing (tests/isolated/fuzz_api.py) in a process of its own.
+"""schemathesis, as a user would run it, against a real gunicorn: every check, the stateful phase.
 
-Why a separate process: the fuzzer drives the WSGI app in-process for ~1,000 requests, including
-/metrics, which talks to Kafka through librdkafka. One CI run died of a segmentation fault inside
-it that never reproduced; in its own process a crash cannot take the rest of the suite with it,
-and its faulthandler traceback lands in this test's output for diagnosis.
+    schemathesis run http://127.0.0.1:<port>/api/schema/ -H "Authorization: Token …" --checks all
+
+once with an operator's token and once with an end user's, in processes of their own, against a
+gunicorn this module starts on a free loopback port with a database of its own
+(`test_wallet_schemathesis`, created and migrated here, dropped afterwards). The configuration is
+the project's `schemathesis.toml` (its project check and why some operations may answer 400 or 422
+to schema-valid requests); nothing is excluded. Any failure fails the test with schemathesis'
+report, its seed and `st replay` lines.
+
+Every check runs. Two find nothing to check here, by the API's nature, not by exclusion:
+`use_after_free` looks for a resource read after a DELETE, and this API deletes nothing;
+`object_level_authorization` compares what several identities of one run can read, and each run
+has one token (the permission matrix, end users never seeing each other's wallets, is
+tests/wallets/test_permissions.py).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import signal
+import socket
 import subprocess
-import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from django.conf import settings
 
 from .conftest import ROOT
 
+# test_wallet_schemathesis by default; beside the run's own test database (TEST_DATABASE_NAME).
+DATABASE = f"{settings.DATABASES['default']['TEST']['NAME']}_schemathesis"
+VENV_BIN = ROOT / ".venv" / "bin"
+RUN_TIMEOUT_SECONDS = 300  # each run takes about 20 s here
 
-def test_schemathesis_fuzzing_in_its_own_process():
-    env = {**os.environ, "TEST_DATABASE_NAME": "test_wallet_fuzz"}
+
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    tokens: dict[str, str]  # principal -> token key
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url(name: str) -> str:
+    db = settings.DATABASES["default"]
+    user = urllib.parse.quote(db["USER"] or "", safe="")
+    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
+    return f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+
+
+def recreate_database(drop_only: bool = False) -> None:
+    with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def manage(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
-        [
-            sys.executable,
-            "-X",
-            "faulthandler",
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--create-db",
-            "tests/isolated/fuzz_api.py",
-        ],
+        [str(VENV_BIN / "python"), "manage.py", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=300,
     )
-    print(result.stdout[-6000:], result.stderr[-6000:])
-    assert result.returncode == 0, f"fuzzing failed (exit {result.returncode}); output above"
-    assert "1 passed" in result.stdout
+    assert result.returncode == 0, f"manage.py {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    return result.stdout.strip()
+
+
+def wait_for_health(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/health", timeout=1) as response:
+                if response.read() == b"OK":
+                    return
+        except OSError:
+            pass
+        assert server.poll() is None, f"gunicorn exited {server.returncode}:\n{log.read_text()[-4000:]}"
+        assert time.monotonic() < deadline, f"gunicorn not healthy within 60 s:\n{log.read_text()[-4000:]}"
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """gunicorn on a free port over a freshly migrated database of this module's own."""
+    queue = f"schemathesis-{uuid.uuid4().hex[:10]}"  # its publish tasks go where no worker listens
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "DJANGO_SETTINGS_MODULE": "walletproject.settings",
+        "DATABASE_URL": database_url(DATABASE),
+        "OUTBOX_TASK_QUEUE": queue,
+    }
+    recreate_database()
+    manage(env, "migrate", "--noinput", "-v", "0")
+    tokens = {
+        "operator": manage(env, "issue_token", "fuzz-operator", "--operator"),
+        "end user": manage(env, "issue_token", "fuzz-user"),
+    }
+    log = tmp_path_factory.mktemp("schemathesis") / "gunicorn.log"
+    port = free_port()
+    command = [str(VENV_BIN / "gunicorn"), "walletproject.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", "2", "--access-logfile", "-", "--error-logfile", "-"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(base_url, server, log)
+        yield Served(base_url, tokens, log)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter(match=f"*{queue}*"):
+            client.delete(key)
+        recreate_database(drop_only=True)
+
+
+def config_file(principal: str, username: str, directory: Path) -> Path:
+    """The project's schemathesis.toml; for an end user, half of the generated user ids are their
+    own, so they create wallets and the stateful phase follows the links from them (any other
+    user id is 403, which the run still exercises)."""
+    text = (ROOT / "schemathesis.toml").read_text()
+    if principal == "end user":
+        text += (
+            f'\n[dictionaries.own]\nvalues = ["{username}"]\n\n[parameters]\n'
+            '"body.user_id" = { dictionary = "own", probability = 0.5 }\n'
+            '"path.user_id" = { dictionary = "own", probability = 0.5 }\n'
+        )
+    path = directory / "schemathesis.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("principal", ["operator", "end user"])
+def test_schemathesis_with_every_check_and_the_stateful_phase(served: Served, principal: str, tmp_path: Path):
+    username = "fuzz-operator" if principal == "operator" else "fuzz-user"
+    command = [
+        str(VENV_BIN / "schemathesis"),
+        "--config-file",
+        str(config_file(principal, username, tmp_path)),
+        "run",
+        f"{served.base_url}/api/schema/",
+        "-H",
+        f"Authorization: Token {served.tokens[principal]}",
+        "--checks",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--max-examples",  # per operation and phase; about 20 s and 1,500-2,000 requests a run here
+        "100",
+        "--no-color",
+    ]
+    started = time.monotonic()
+    result = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS, check=False
+    )
+    elapsed = time.monotonic() - started
+    output = result.stdout + result.stderr
+    print(f"schemathesis as {principal}: exit {result.returncode} in {elapsed:.0f}s\n{output[-6000:]}")
+    assert result.returncode == 0, (
+        f"schemathesis found failures as {principal} (report above); gunicorn's log:\n"
+        + served.log.read_text(errors="replace")[-3000:]
+    )
+
+    for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
+        assert re.search(rf"✅\s+{phase}", output), f"the {phase} phase did not run and pass"
+    generated = int(re.search(r"(\d+) generated", output).group(1))
+    assert generated >= 1000, f"only {generated} test cases"
+    links = re.search(r"API Links:\s+(\d+) covered / (\d+) selected", output)
+    assert links is not None, "no stateful links"
+    covered, selected = int(links.group(1)), int(links.group(2))
+    assert selected >= 32, "the links from every response carrying a wallet are in the schema"
+    assert covered >= 5, f"the stateful phase followed only {covered} links"

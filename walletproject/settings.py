@@ -34,6 +34,8 @@ if WALLET_ENV == "production":
         raise ImproperlyConfigured("set SECRET_KEY to a long random value when WALLET_ENV=production")
 
 PORT = env.int("PORT", default=3000)
+# The web server listens here too, so the seed's history-service URLs (its port 3001) work unchanged.
+HISTORY_PORT = env.int("HISTORY_PORT", default=3001)
 WALLET_DEFAULT_CURRENCY = env.str("WALLET_DEFAULT_CURRENCY", default="USD")
 # ISO 4217 codes a wallet may hold. Every amount has 4 decimal places, whatever the currency.
 WALLET_CURRENCIES = env.list(
@@ -79,6 +81,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files, served by whitenoise
     "wallets",
     "history",
     "kafka_bridge",
@@ -105,9 +108,12 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The admin index with the operators' overview; the docs and browsable API pages, which
+        # load (and link) nothing from other hosts.
+        "DIRS": [BASE_DIR / "walletproject" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "libraries": {"operator_overview": "walletproject.overview"},
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -228,7 +234,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, without ApiView's docstring as every operation's description.
+    "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -236,6 +243,23 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Digital wallet transaction system: wallets, ledger, transfers, event history.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The default enum hook, then the seed's paths (no trailing slash) and the links from every
+    # response carrying a wallet to the operations on it (schemathesis' stateful phase follows them).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.schema.seed_paths",
+        "wallets.api.schema.link_wallets",
+    ],
+    # Swagger UI and Redoc come from drf-spectacular-sidecar's static files: no page loads anything
+    # from another host, so the docs work offline and show the pinned version.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No "valid" badge fetched from swagger.io's online validator.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # The API's contract is JSON. The form parsers exist for the browsable API's HTML forms only
+    # (common/api.py), so the schema never offers form bodies.
+    "PARSER_WHITELIST": ["common.parsers.ExactJSONParser"],
 }
 
 AUTH_PASSWORD_VALIDATORS = [

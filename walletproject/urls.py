@@ -2,9 +2,12 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import health, metrics
+
+# The operators' overview above the app list (walletproject/overview.py gathers the figures).
+admin.site.index_template = "admin/operator_index.html"
 
 urlpatterns = [
     re_path(r"^health/?$", health.health, name="health"),
@@ -15,7 +18,18 @@ urlpatterns = [
     path("", include("wallets.api.urls")),
     path("", include("history.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files; our templates add a policy
+    # that lets the pages load nothing from another host (walletproject/templates/docs/).
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", template_name="docs/swagger_ui.html"),
+        name="docs",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="docs/redoc.html"),
+        name="redoc",
+    ),
 ]
 
 handler404 = "common.errors.not_found"

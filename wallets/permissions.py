@@ -6,6 +6,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 Principal = AbstractBaseUser | AnonymousUser
 
+# A user id (a wallet's owner; an end user's username): the one rule, for request bodies, the URL
+# routes, the OpenAPI schema and `issue_token`.
+USER_ID_MAX_LENGTH = 100
+USER_ID = rf"[A-Za-z0-9_.@+-]{{1,{USER_ID_MAX_LENGTH}}}"  # unanchored, for URL routes
+USER_ID_PATTERN = rf"^{USER_ID}$"
+
 
 def may_act_for(principal: Principal, user_id: str) -> bool:
     """Staff act on any wallet; an end user only on wallets whose user_id is their username."""

@@ -1,4 +1,5 @@
-"""Reads: a wallet as a principal may see it, a user's wallets, a wallet's ledger entries.
+"""Reads: a wallet as a principal may see it, a user's wallets, a wallet's ledger entries, the
+books' totals per currency.
 
 Listings take the position of the previous page's last item (keyset pagination, `common.pagination`).
 """
@@ -6,8 +7,11 @@ Listings take the position of the previous page's last item (keyset pagination, 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from common.api import parse_uuid
@@ -43,3 +47,44 @@ def entries_for_wallet(*, wallet: Wallet, before_version: int | None = None) -> 
     if before_version is not None:
         entries = entries.filter(wallet_version__lt=before_version)
     return entries
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    """One currency's books: what the user wallets hold and what the system account paid out."""
+
+    currency: str
+    user_wallets: int
+    user_balance: Decimal  # the sum of the user wallets' balances
+    system_account_id: uuid.UUID | None  # None until the first fund or withdraw in the currency
+    system_balance: Decimal  # the sum of the system account's entries (it keeps no running balance)
+
+    @property
+    def difference(self) -> Decimal:
+        """Zero when money is conserved: the system account's balance is minus the users' total."""
+        return self.user_balance + self.system_balance
+
+    @property
+    def balanced(self) -> bool:
+        return self.difference == 0
+
+
+def currency_totals() -> list[CurrencyTotals]:
+    """Every currency that has a wallet, in one statement (one snapshot: money moving meanwhile
+    cannot make the two sides disagree). The system account's balance sums its ledger entries."""
+    wallets, entries = Wallet._meta.db_table, LedgerEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT c.currency, COALESCE(u.wallets, 0), COALESCE(u.total, 0), s.id,
+                   COALESCE((SELECT sum(e.amount) FROM {entries} AS e WHERE e.wallet_id = s.id), 0)
+              FROM (SELECT DISTINCT currency FROM {wallets}) AS c
+              LEFT JOIN (SELECT currency, count(*) AS wallets, sum(balance) AS total FROM {wallets}
+                          WHERE kind = %s GROUP BY currency) AS u ON u.currency = c.currency
+              LEFT JOIN {wallets} AS s ON s.currency = c.currency AND s.kind = %s
+             ORDER BY c.currency
+            """,  # noqa: S608 -- table names come from model metadata
+            [Wallet.Kind.USER, Wallet.Kind.SYSTEM],
+        )
+        rows = cursor.fetchall()
+    return [CurrencyTotals(*row) for row in rows]

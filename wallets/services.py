@@ -32,7 +32,7 @@ from .errors import (
 from .ledger_writes import BalanceUpdate, Entry, insert_events, write_movement
 from .locks import lock_user_wallets
 from .models import LedgerEntry, LedgerTransaction, Wallet, WalletStatusChange
-from .money import MAX_MONEY
+from .money import MAX_MONEY, format_money
 
 _system_accounts: dict[str, uuid.UUID] = {}
 caches.register(_system_accounts.clear)
@@ -100,7 +100,10 @@ def _lock_one(wallet_id: uuid.UUID) -> Wallet:
 
 def _credit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
     if wallet.balance + amount > MAX_MONEY:
-        raise InvalidAmount("The resulting balance would exceed the maximum a wallet can hold.")
+        raise InvalidAmount(
+            "The resulting balance would exceed the maximum a wallet can hold.",
+            details={"maximum_balance": format_money(MAX_MONEY)},  # the wallet's state, not the amount
+        )
     wallet.balance += amount
     wallet.version += 1
     wallet.updated_at = at

@@ -2,11 +2,15 @@
 
 from django.urls import re_path
 
+from wallets.permissions import USER_ID
+
 from . import views
 
 urlpatterns = [
     re_path(
         r"^wallets/(?P<wallet_id>[^/]+)/history/?$", views.WalletHistoryView.as_view(), name="wallet-history"
     ),
-    re_path(r"^users/(?P<user_id>[^/]+)/activity/?$", views.UserActivityView.as_view(), name="user-activity"),
+    re_path(
+        rf"^users/(?P<user_id>{USER_ID})/activity/?$", views.UserActivityView.as_view(), name="user-activity"
+    ),
 ]

@@ -17,38 +17,63 @@ from common import schema
 from common.api import ApiView
 from common.errors import ValidationFailed
 from common.pagination import Keyset, paginate, read_int_and_uuid, read_time_and_uuid
-from common.times import parse_rfc3339
+from common.times import RFC3339_MAX_LENGTH, parse_rfc3339
 from history import selectors
 from wallets.events import EVENT_TYPES
-from wallets.permissions import may_act_for
+from wallets.permissions import USER_ID_MAX_LENGTH, USER_ID_PATTERN, may_act_for
 from wallets.selectors import wallet_get_visible
 
 from .serializers import HistoryEventOutput, history_event_data
 
 HISTORY_PAGE = schema.page_of("HistoryEventPage", HistoryEventOutput)
-ERRORS = {
+# Exactly what each endpoint may answer besides 200 and common.schema.COMMON_ERRORS (401, 406, 503).
+WALLET_HISTORY_ERRORS = {
     400: "validation_error (a query parameter or the cursor)",
-    401: "not_authenticated",
-    403: "permission_denied (another user's activity)",
-    404: "wallet_not_found",
-    503: "service_unavailable",
+    404: "wallet_not_found (an end user: not their wallet)",
+}
+USER_ACTIVITY_ERRORS = {
+    400: "validation_error (a query parameter or the cursor)",
+    403: "permission_denied: an end user reading another user's activity",
+    404: "not_found: not a user id",
 }
 BY_WALLET_VERSION = Keyset(position=lambda e: [e.wallet_version, str(e.event_id)], read=read_int_and_uuid)
 BY_OCCURRED_AT = Keyset(
     position=lambda e: [e.occurred_at.isoformat(), str(e.event_id)], read=read_time_and_uuid
 )
 
+WALLET_ID = schema.path_parameter(
+    "wallet_id", {"type": "string", "format": "uuid"}, "The wallet's id; any other value is 404."
+)
+USER_ID = schema.path_parameter(
+    "user_id",
+    {"type": "string", "pattern": USER_ID_PATTERN, "maxLength": USER_ID_MAX_LENGTH},
+    "A user id: 1-100 of A-Z a-z 0-9 _ . @ + -; any other value is 404.",
+)
 FILTER_PARAMETERS = [
     *schema.PAGE_PARAMETERS,
     OpenApiParameter(
         "event_type",
-        str,
-        description=f"Only these event types, comma-separated: {', '.join(EVENT_TYPES)}.",
+        {
+            "type": "array",
+            "items": {"type": "string", "enum": list(EVENT_TYPES)},
+            "minItems": 1,
+            "maxItems": len(EVENT_TYPES),
+            "uniqueItems": True,
+        },
+        style="form",
+        explode=False,
+        description="Only these event types, comma-separated, each once (e.g. WALLET_FUNDED,TRANSFER_IN).",
     ),
     OpenApiParameter(
-        "since", str, description="RFC 3339 time (e.g. 2026-01-01T00:00:00Z): events at or after it."
+        "since",
+        schema.TIME,
+        description="RFC 3339 time with an offset (e.g. 2026-01-01T00:00:00Z): events at or after it.",
     ),
-    OpenApiParameter("until", str, description="RFC 3339 time: events strictly before it."),
+    OpenApiParameter(
+        "until",
+        schema.TIME,
+        description="RFC 3339 time with an offset: events strictly before it (none if not after since).",
+    ),
 ]
 
 
@@ -59,10 +84,9 @@ def history_filters(request: Request) -> selectors.HistoryFilters:
     event_types: tuple[str, ...] = ()
     raw_types = params.get("event_type")
     if raw_types is not None:
-        event_types = tuple(dict.fromkeys(t.strip() for t in raw_types.split(",")))
-        unknown = [t for t in event_types if t not in EVENT_TYPES]
-        if unknown or not event_types:
-            errors["event_type"] = f"Each event type must be one of {', '.join(EVENT_TYPES)}."
+        event_types = tuple(raw_types.split(","))
+        if any(t not in EVENT_TYPES for t in event_types) or len(set(event_types)) < len(event_types):
+            errors["event_type"] = f"Each event type must be one of {', '.join(EVENT_TYPES)}, each once."
     times = {}
     for name in ("since", "until"):
         raw = params.get(name)
@@ -70,19 +94,24 @@ def history_filters(request: Request) -> selectors.HistoryFilters:
             continue
         parsed = parse_rfc3339(raw)
         if parsed is None:
-            errors[name] = "Must be an RFC 3339 time with an offset, e.g. 2026-01-01T12:00:00Z."
+            errors[name] = (
+                "Must be an RFC 3339 time with an offset, e.g. 2026-01-01T12:00:00Z "
+                f"(at most {RFC3339_MAX_LENGTH} characters)."
+            )
         times[name] = parsed
-    since, until = times.get("since"), times.get("until")
-    if since is not None and until is not None and since > until:
-        errors["until"] = "Must not be before since."
     if errors:
         raise ValidationFailed("The query parameters are not valid.", details=errors)
-    return selectors.HistoryFilters(event_types=event_types, since=since, until=until)
+    # An until not after since is an empty interval: an empty page, not an error.
+    return selectors.HistoryFilters(
+        event_types=event_types, since=times.get("since"), until=times.get("until")
+    )
 
 
 class WalletHistoryView(ApiView):
     @extend_schema(
-        parameters=FILTER_PARAMETERS, responses=schema.responses(200, HISTORY_PAGE, ERRORS), tags=["history"]
+        parameters=[WALLET_ID, *FILTER_PARAMETERS],
+        responses=schema.responses(200, HISTORY_PAGE, WALLET_HISTORY_ERRORS),
+        tags=["history"],
     )
     def get(self, request: Request, wallet_id: str) -> Response:
         wallet = wallet_get_visible(principal=request.user, wallet_id=wallet_id)
@@ -97,7 +126,9 @@ class WalletHistoryView(ApiView):
 
 class UserActivityView(ApiView):
     @extend_schema(
-        parameters=FILTER_PARAMETERS, responses=schema.responses(200, HISTORY_PAGE, ERRORS), tags=["history"]
+        parameters=[USER_ID, *FILTER_PARAMETERS],
+        responses=schema.responses(200, HISTORY_PAGE, USER_ACTIVITY_ERRORS),
+        tags=["history"],
     )
     def get(self, request: Request, user_id: str) -> Response:
         if not may_act_for(request.user, user_id):

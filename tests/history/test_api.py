@@ -4,6 +4,7 @@ payloads the wallet services wrote (the Kafka path itself is covered in test_con
 
 from __future__ import annotations
 
+import urllib.parse
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -212,10 +213,11 @@ def test_since_is_inclusive_and_until_exclusive_in_rfc3339(timed):
         ("since=2026-03-01T12:00:00", "since"),  # no offset: ambiguous
         ("until=2026-13-01T12:00:00Z", "until"),  # month 13
         ("until=2026-03-01T25:00:00Z", "until"),
-        ("since=2026-03-02T00:00:00Z&until=2026-03-01T00:00:00Z", "until"),  # reversed range
         ("event_type=FUND", "event_type"),
         ("event_type=", "event_type"),
         ("event_type=WALLET_FUNDED,nope", "event_type"),
+        ("event_type=WALLET_FUNDED,", "event_type"),
+        ("event_type=WALLET_FUNDED,%20TRANSFER_IN", "event_type"),  # the enum, exactly
         ("limit=0", "limit"),
         ("limit=501", "limit"),
         ("limit=ten", "limit"),
@@ -229,6 +231,40 @@ def test_bad_query_values_are_a_400_validation_error_naming_the_parameter(timed,
         body = response.json()
         assert body["code"] == "validation_error"
         assert field in body["details"]
+
+
+def test_an_interval_that_ends_before_it_starts_is_empty(timed):
+    carol = make_client("carol")
+    query = "since=2026-03-02T00:00:00Z&until=2026-03-01T00:00:00Z"
+    for url in (f"/wallets/{timed.id}/history", "/users/carol/activity"):
+        response = carol.get(f"{url}?{query}")
+        assert response.status_code == 200, response.content
+        assert response.json()["data"] == []
+    assert (
+        _versions(carol, "/users/carol/activity?since=2026-03-01T12:04:00Z&until=2026-03-01T12:04:00Z") == []
+    )
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-03-01T12:04:00.000000000001Z",  # RFC 3339 allows any number of fraction digits
+        "2026-03-01T13:04:00+01:00",
+        "2026-03-01t12:04:00z",
+        "2026-03-01T12:03:60Z",  # a leap second is the start of the next one, as PostgreSQL reads it
+        "2026-03-02T11:04:00+23:00",  # an offset PostgreSQL itself would refuse
+    ],
+)
+def test_every_rfc_3339_spelling_of_a_time_is_accepted(timed, moment):
+    carol = make_client("carol")
+    assert _versions(carol, f"/users/carol/activity?since={urllib.parse.quote(moment)}") == [5, 4]
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-02:00"])
+def test_times_at_the_ends_of_the_calendar_are_not_a_500(timed, moment):
+    carol = make_client("carol")
+    response = carol.get(f"/users/carol/activity?until={urllib.parse.quote(moment)}")
+    assert response.status_code == 200, response.content
 
 
 @pytest.mark.parametrize("cursor", ["not-base64!!", "WzEsMl0", "WyJ4IiwieSJd", "eyJhIjoxfQ"])
@@ -254,7 +290,12 @@ def test_the_endpoints_are_in_the_openapi_schema(staff):
             "since",
             "until",
         }
-        assert {"200", "400", "401", "403", "404"} <= set(operation["responses"])
+    # Exactly the statuses each can answer (the full tables: tests/wallets/test_contract.py).
+    history = set(paths["/wallets/{wallet_id}/history"]["get"]["responses"])
+    activity = set(paths["/users/{user_id}/activity"]["get"]["responses"])
+    assert {"200", "400", "401", "404", "503"} <= history and "403" not in history
+    assert {"200", "400", "401", "403", "404", "503"} <= activity
+    assert not {"413", "415", "422"} & (history | activity)
     assert set(schema["components"]["schemas"]["HistoryEventOutput"]["properties"]) == set(
         HistoryEventOutput().fields
     )

@@ -25,7 +25,11 @@ from wallets.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from wallets.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
-_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+# 1-255 printable ASCII characters (../shared/spec/api.md), no space at either end: HTTP strips
+# those in transit, so a key with one could not arrive as sent. The OpenAPI schema publishes this.
+KEY_MAX_LENGTH = 255
+KEY_PATTERN = rf"^[\x21-\x7e](?:[\x20-\x7e]{{0,{KEY_MAX_LENGTH - 2}}}[\x21-\x7e])?$"
+_KEY = re.compile(KEY_PATTERN)
 _renderer = JSONRenderer()
 
 Handler = Callable[[], tuple[int, Any]]
@@ -48,7 +52,7 @@ def respond_once(request: Request, handler: Handler) -> Response | HttpResponse:
             status, data = handler()
         return Response({"success": True, "data": data}, status=status)
     if not _KEY.fullmatch(key):
-        raise ValidationFailed(f"{HEADER} must be 1-255 printable ASCII characters.")
+        raise ValidationFailed(f"{HEADER} must be 1-255 printable ASCII characters, no space at either end.")
     fingerprint = _fingerprint(request)
     principal: Any = request.user
     with transaction.atomic(durable=True):

@@ -16,30 +16,37 @@ from rest_framework import serializers
 
 from common.times import format_timestamp
 from wallets.models import LedgerEntry
-from wallets.money import AMOUNT_PATTERN, format_money, parse_amount
+from wallets.money import AMOUNT_PATTERN, MAX_INTEGER_DIGITS, MONEY_DECIMAL_PLACES, format_money, parse_amount
+from wallets.permissions import USER_ID_MAX_LENGTH, USER_ID_PATTERN
 
-USER_ID_PATTERN = r"^[A-Za-z0-9_.@+-]{1,100}$"
+# The schema of a request amount, from `wallets.money`'s rule: the string form is AMOUNT_PATTERN; the
+# number form is the same rule read from the number's text, so besides its bounds it must be written
+# in plain decimal notation (`1e3` is refused, `1000` is not).
+AMOUNT_SCHEMA = {
+    "oneOf": [
+        {"type": "string", "pattern": AMOUNT_PATTERN, "example": "100.00"},
+        {
+            "type": "number",
+            "minimum": 0,
+            "exclusiveMinimum": True,
+            "maximum": 10**MAX_INTEGER_DIGITS,
+            "exclusiveMaximum": True,
+            "multipleOf": 10.0**-MONEY_DECIMAL_PLACES,
+            "description": "Plain decimal notation, as the string form: no exponent.",
+            "example": 100.0,
+        },
+    ]
+}
 
 
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "pattern": AMOUNT_PATTERN, "example": "100.00"},
-            {"type": "number", "minimum": 0, "exclusiveMinimum": True, "example": 100.0},
-        ]
-    }
-)
+@extend_schema_field(AMOUNT_SCHEMA)
 class AmountField(serializers.Field[Decimal, Any, str, Any]):
     """An exact amount; a bad one is answered 400 invalid_amount, not validation_error."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("allow_null", True)  # null reaches to_internal_value and is refused there
-        super().__init__(**kwargs)
 
     def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
         if data is serializers.empty:
             return super().validate_empty_values(data)
-        return False, data
+        return False, data  # null and the rest reach to_internal_value and are refused there
 
     def to_internal_value(self, data: Any) -> Decimal:
         return parse_amount(data)  # InvalidAmount is answered 400 invalid_amount
@@ -49,7 +56,7 @@ class AmountField(serializers.Field[Decimal, Any, str, Any]):
 
 
 class WalletCreateInput(serializers.Serializer):  # type: ignore[type-arg]
-    user_id = serializers.RegexField(USER_ID_PATTERN, max_length=100, trim_whitespace=False)
+    user_id = serializers.RegexField(USER_ID_PATTERN, max_length=USER_ID_MAX_LENGTH, trim_whitespace=False)
     currency = serializers.ChoiceField(choices=[], required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

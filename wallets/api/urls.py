@@ -1,10 +1,17 @@
-"""The seed's paths; `/?$` accepts them with or without a trailing slash."""
+"""The seed's paths; `/?$` accepts them with or without a trailing slash.
+
+A wallet id is any segment (a malformed one is 404 `wallet_not_found` from the view); a user id
+that breaks the user-id rule matches no route (404 `not_found`).
+"""
 
 from django.urls import re_path
+
+from wallets.permissions import USER_ID
 
 from . import views
 
 WALLET = r"(?P<wallet_id>[^/]+)"
+USER = rf"(?P<user_id>{USER_ID})"
 
 urlpatterns = [
     re_path(r"^wallets/?$", views.WalletCreateView.as_view(), name="wallet-create"),
@@ -17,5 +24,5 @@ urlpatterns = [
         views.WalletTransactionsView.as_view(),
         name="wallet-transactions",
     ),
-    re_path(r"^users/(?P<user_id>[^/]+)/wallets/?$", views.UserWalletsView.as_view(), name="user-wallets"),
+    re_path(rf"^users/{USER}/wallets/?$", views.UserWalletsView.as_view(), name="user-wallets"),
 ]

@@ -1,4 +1,9 @@
-"""The seed's wallet endpoints (../shared/spec/api.md): thin views over services and selectors."""
+"""The seed's wallet endpoints (../shared/spec/api.md): thin views over services and selectors.
+
+A view's `serializer_class` is its body's input serializer: the browsable API renders it as an HTML
+form (create, fund, withdraw, transfer), which a logged-in operator's browser may post as a form
+(see common/api.py: session and CSRF only; every other client sends JSON).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import uuid
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,8 +41,13 @@ def _path_wallet_id(raw: str) -> uuid.UUID:
 
 
 class WalletCreateView(ApiView):
+    serializer_class = WalletCreateInput
+
     @extend_schema(
-        request=WalletCreateInput, responses=schema.responses(201, schema.WALLET), tags=["wallets"]
+        request=WalletCreateInput,
+        parameters=[schema.IDEMPOTENCY_KEY],
+        responses=schema.responses(201, schema.WALLET, schema.CREATE_ERRORS),
+        tags=["wallets"],
     )
     def post(self, request: Request) -> Response | HttpResponse:
         data = self.validated(WalletCreateInput, request)
@@ -53,7 +63,11 @@ class WalletCreateView(ApiView):
 
 
 class WalletDetailView(ApiView):
-    @extend_schema(responses=schema.responses(200, schema.WALLET), tags=["wallets"])
+    @extend_schema(
+        parameters=[schema.WALLET_ID],
+        responses=schema.responses(200, schema.WALLET, schema.DETAIL_ERRORS),
+        tags=["wallets"],
+    )
     def get(self, request: Request, wallet_id: str) -> Response:
         wallet = selectors.wallet_get_visible(principal=request.user, wallet_id=wallet_id)
         return Response({"success": True, "data": wallet_data(wallet)})
@@ -61,8 +75,8 @@ class WalletDetailView(ApiView):
 
 class UserWalletsView(ApiView):
     @extend_schema(
-        parameters=PAGE_PARAMETERS,
-        responses=schema.responses(200, schema.WALLET_PAGE),
+        parameters=[schema.USER_ID, *PAGE_PARAMETERS],
+        responses=schema.responses(200, schema.WALLET_PAGE, schema.USER_WALLETS_ERRORS),
         tags=["wallets"],
     )
     def get(self, request: Request, user_id: str) -> Response:
@@ -81,8 +95,14 @@ class _SystemMovementView(ApiView):
     account of the wallet's currency."""
 
     service: Any  # staticmethod(services.wallet_fund) or staticmethod(services.wallet_withdraw)
+    serializer_class = AmountInput
 
-    @extend_schema(request=AmountInput, responses=schema.responses(200, schema.WALLET), tags=["money"])
+    @extend_schema(
+        request=AmountInput,
+        parameters=[schema.WALLET_ID, schema.IDEMPOTENCY_KEY],
+        responses=schema.responses(200, schema.WALLET, schema.FUND_ERRORS),
+        tags=["money"],
+    )
     def post(self, request: Request, wallet_id: str) -> Response | HttpResponse:
         self.require_staff(request)
         target = _path_wallet_id(wallet_id)
@@ -100,12 +120,22 @@ class WalletFundView(_SystemMovementView):
     service = staticmethod(services.wallet_fund)
 
 
+@extend_schema_view(
+    post=extend_schema(responses=schema.responses(200, schema.WALLET, schema.WITHDRAW_ERRORS))
+)
 class WalletWithdrawView(_SystemMovementView):
     service = staticmethod(services.wallet_withdraw)
 
 
 class TransferView(ApiView):
-    @extend_schema(request=TransferInput, responses=schema.responses(200, schema.TRANSFER), tags=["money"])
+    serializer_class = TransferInput
+
+    @extend_schema(
+        request=TransferInput,
+        parameters=[schema.WALLET_ID, schema.IDEMPOTENCY_KEY],
+        responses=schema.responses(200, schema.TRANSFER, schema.TRANSFER_ERRORS),
+        tags=["money"],
+    )
     def post(self, request: Request, wallet_id: str) -> Response | HttpResponse:
         sender = _path_wallet_id(wallet_id)
         data = self.validated(TransferInput, request)
@@ -128,8 +158,8 @@ class TransferView(ApiView):
 
 class WalletTransactionsView(ApiView):
     @extend_schema(
-        parameters=PAGE_PARAMETERS,
-        responses=schema.responses(200, schema.TRANSACTION_PAGE),
+        parameters=[schema.WALLET_ID, *PAGE_PARAMETERS],
+        responses=schema.responses(200, schema.TRANSACTION_PAGE, schema.TRANSACTIONS_ERRORS),
         tags=["wallets"],
     )
     def get(self, request: Request, wallet_id: str) -> Response:

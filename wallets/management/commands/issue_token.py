@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from wallets.api.serializers import USER_ID_PATTERN
+from wallets.permissions import USER_ID_PATTERN
 
 OPERATOR_GROUP = "operators"
 OPERATOR_APPS = ("wallets", "history", "kafka_bridge")

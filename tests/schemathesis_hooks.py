@@ -1,0 +1,50 @@
+"""schemathesis hooks (loaded through schemathesis.toml): one project check.
+
+Some refusals answer schema-valid requests because of the state the server holds, which no schema
+can state: a withdrawal or transfer larger than the balance (400 `insufficient_funds`), a transfer
+to itself or across currencies (`same_wallet`, `currency_mismatch`), a credit past the maximum
+balance (`invalid_amount` naming `maximum_balance`), a cursor the server did not issue
+(`validation_error` on `cursor` only), an Idempotency-Key already used for another request (422
+`idempotency_key_reused`). schemathesis.toml lets `positive_data_acceptance` accept 400 or 422 on
+exactly the operations that answer them; this check keeps it as strict as before for everything
+else: a schema-valid request refused with 400 or 422 must carry one of those codes and reasons.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+
+STATE_CODES = {"insufficient_funds", "same_wallet", "currency_mismatch", "idempotency_key_reused"}
+
+
+def refused_for_state(body: Any) -> bool:
+    if not isinstance(body, dict):
+        return False
+    code, details = body.get("code"), body.get("details") or {}
+    if code in STATE_CODES:
+        return True
+    if code == "invalid_amount":
+        return "maximum_balance" in details
+    if code == "validation_error":
+        return isinstance(details, dict) and set(details) == {"cursor"}
+    return False
+
+
+@schemathesis.check
+def positive_data_refused_only_for_state(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A schema-valid request answered 400 or 422 was refused for the server's state, not its shape."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code not in (400, 422):
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not refused_for_state(body):
+        raise AssertionError(
+            f"Schema-valid request refused with {response.status_code} for its shape, not for the "
+            f"server's state: {response.text[:300]}"
+        )
+    return None

@@ -1,0 +1,120 @@
+"""The operators' overview on the admin index (walletproject/overview.py): the figures are right, a
+breach shows, and the page renders whatever is down.
+
+(The same page in a real browser, with its links: tests/browser/test_admin.py.)
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db.models import F
+from django.utils import timezone
+
+from history.models import ReconcileRun
+from kafka_bridge.models import OutboxEvent
+from wallets import services
+from wallets.models import Wallet
+from wallets.selectors import currency_totals
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_index(client):
+    client.force_login(get_user_model().objects.create_user("overviewops", is_staff=True))
+
+    def get() -> str:
+        response = client.get("/admin/")
+        assert response.status_code == 200
+        return re.sub(r"\s+", " ", response.content.decode())
+
+    return get
+
+
+def books() -> tuple[Wallet, Wallet]:
+    alice = services.wallet_create(user_id="ovalice")
+    bob = services.wallet_create(user_id="ovbob")
+    services.wallet_fund(wallet_id=alice.id, amount=Decimal("100.00"), initiated_by="test")
+    services.wallet_withdraw(wallet_id=alice.id, amount=Decimal("0.0001"), initiated_by="test")
+    services.transfer_create(
+        from_wallet_id=alice.id, to_wallet_id=bob.id, amount=Decimal("30"), initiated_by="test"
+    )
+    services.wallet_create(user_id="ovchloe", currency="EUR")  # no system account yet
+    return alice, bob
+
+
+def test_currency_totals_sum_the_system_accounts_entries():
+    books()
+    eur, usd = currency_totals()  # by currency code
+    assert (usd.currency, usd.user_wallets, usd.user_balance, usd.system_balance) == (
+        "USD",
+        2,
+        Decimal("99.9999"),
+        Decimal("-99.9999"),
+    )
+    assert usd.balanced and usd.system_account_id is not None
+    assert (eur.currency, eur.user_wallets, eur.system_account_id, eur.balanced) == ("EUR", 1, None, True)
+
+
+def test_the_index_shows_each_figure_with_its_link(admin_index):
+    books()
+    html = admin_index()
+    assert (
+        '<th scope="row">USD</th> <td class="number"><a href="/admin/wallets/wallet/?currency__exact=USD'
+        '&amp;kind__exact=user">2</a></td> <td class="number">99.9999</td>'
+    ) in html
+    system = Wallet.objects.get(kind="system", currency="USD")
+    assert f'<a href="/admin/wallets/wallet/{system.id}/change/">-99.9999</a>' in html
+    assert html.count('<span class="ok">balanced</span>') == 2
+    assert '<a href="/admin/kafka_bridge/outboxevent/?status=pending" id="overview-outbox-pending">' in html
+    assert re.search(r'id="overview-consumer-lag">.*?(messages? behind|unreadable)', html)
+    assert "never run" in html
+    assert "Site administration" in html  # the app list is still there
+
+
+def test_a_balance_changed_behind_the_ledger_shows_as_off(admin_index):
+    alice, _ = books()
+    Wallet.objects.filter(id=alice.id).update(balance=Decimal("70.9999"))
+    assert '<span class="bad">off by 1.0000</span>' in admin_index()
+
+
+def test_a_stalled_relay_and_a_failed_reconcile_show(admin_index):
+    books()
+    assert '<span class="ok">ok</span>' in admin_index()
+    # Events waiting for five minutes: longer than OUTBOX_STALL_SECONDS (30).
+    OutboxEvent.objects.update(created_at=F("created_at") - timedelta(minutes=5))
+    run = ReconcileRun.objects.create(
+        started_at=timezone.now(), finished_at=timezone.now(), ok=False, breaches=1, checks=[], report="x"
+    )
+    html = admin_index()
+    assert '<span class="bad">stalled</span>' in html
+    assert (
+        f'<a href="/admin/history/reconcilerun/{run.pk}/change/"><span class="bad">1 breach</span></a>'
+        in html
+    )
+
+
+def test_the_page_renders_with_kafka_down_and_a_figure_failing(admin_index, monkeypatch):
+    import walletproject.overview as overview
+
+    # What history.lag.recent_consumer_lag answers when Kafka does not (it never raises).
+    monkeypatch.setattr(
+        overview,
+        "recent_consumer_lag",
+        lambda: {"group": "g", "topic": "t", "error": "KafkaException", "age_seconds": 1.5},
+    )
+
+    def broken() -> None:
+        raise RuntimeError("the outbox query failed")
+
+    monkeypatch.setattr(overview, "outbox_backlog", broken)
+    books()
+    html = admin_index()
+    assert '<span class="bad">unreadable</span> (KafkaException: is Kafka up?)' in html
+    assert "Not available right now: outbox backlog" in html
+    assert "99.9999" in html  # the other figures are still there
