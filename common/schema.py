@@ -1,10 +1,13 @@
 """OpenAPI pieces every app's API uses (drf-spectacular): the success envelope, a page of items,
-the error envelope, the paging parameters, and responses listing each error status."""
+the error envelope, the paging parameters, responses listing each error status, and the token
+security scheme."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -48,3 +51,17 @@ def responses(status: int, success: Any, errors: dict[int, str]) -> dict[int, An
     for code, description in errors.items():
         result[code] = OpenApiResponse(ERROR, description=description)
     return result
+
+
+class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """`Authorization: Token <key>` (common.auth, knox's tokens), under the name DRF's tokens had."""
+
+    target_class = "common.auth.CachedTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        definition: dict[str, Any] = build_bearer_security_scheme_object(
+            header_name="Authorization",
+            token_prefix="Token",  # noqa: S106 -- the header's scheme word, not a secret
+        )
+        return definition

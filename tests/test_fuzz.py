@@ -16,7 +16,8 @@ from .conftest import ROOT
 
 
 def test_schemathesis_fuzzing_in_its_own_process():
-    env = {**os.environ, "TEST_DATABASE_NAME": "test_wallet_fuzz"}
+    # A database of its own, named after this run's, so two checkouts' runs never share one.
+    env = {**os.environ, "TEST_DATABASE_NAME": os.environ.get("TEST_DATABASE_NAME", "test_wallet") + "_fuzz"}
     result = subprocess.run(
         [
             sys.executable,

@@ -31,6 +31,7 @@ ERRORS = {
     401: "not_authenticated",
     403: "permission_denied (another user's activity)",
     404: "wallet_not_found",
+    429: "throttled (with Retry-After): too many failed authentications from the address, or API_USER_RATE",
     503: "service_unavailable",
 }
 BY_WALLET_VERSION = Keyset(position=lambda e: [e.wallet_version, str(e.event_id)], read=read_int_and_uuid)

@@ -13,7 +13,6 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -21,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.conftest import issue_key
 from walletproject.wsgi import application
 from wallets import services
 
@@ -32,11 +32,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 def token_headers(username: str, *, staff: bool) -> dict[str, str]:
-    from django.contrib.auth import get_user_model
-
-    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": staff})
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"Authorization": f"Token {token.key}"}
+    return {"Authorization": f"Token {issue_key(username, staff=staff)}"}
 
 
 @pytest.fixture

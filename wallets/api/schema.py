@@ -22,6 +22,7 @@ ERRORS = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "idempotency_key_reused",
+    429: "throttled (with Retry-After): too many failed authentications from the address, or API_USER_RATE",
     503: "service_unavailable",
 }
 
