@@ -6,8 +6,9 @@ with a reason, and leave a `WalletStatusChange` row (who, when, why). Who moved 
 ledger transaction's `initiated_by`.
 
 API tokens: knox's own page (which shows digests and makes tokens in the browser) is replaced by a
-read-only list of prefix, owner, created and expiry, with a *Revoke* action that is recorded like
-`revoke_token`; tokens are issued only by `manage.py issue_token`. Token events are the audit.
+read-only list of prefix, owner, created and expiry (`ApiToken`, a proxy of knox's model), with a
+*Revoke* action that is recorded like `revoke_token`; tokens are issued only by `manage.py
+issue_token`. Token events are the audit.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from common.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin, search_by_uuid_
 
 from . import services, tokens
 from .models import (
+    ApiToken,
     IdempotencyRecord,
     LedgerEntry,
     LedgerTransaction,
@@ -190,8 +192,8 @@ if admin.site.is_registered(AuthToken):
     admin.site.unregister(AuthToken)
 
 
-@admin.register(AuthToken)
-class AuthTokenAdmin(ReadOnlyModelAdmin):
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyModelAdmin):
     """Live tokens, never a key (stored nowhere) nor a digest. knox keeps no last-used time."""
 
     fields = ("token_key", "user", "created", "expiry")
@@ -205,18 +207,18 @@ class AuthTokenAdmin(ReadOnlyModelAdmin):
     actions = ("revoke_tokens",)
 
     @admin.display(description="prefix", ordering="token_key")
-    def prefix(self, token: AuthToken) -> str:
+    def prefix(self, token: ApiToken) -> str:
         return f"{token.token_key}…"
 
     @admin.display(description="state")
-    def state(self, token: AuthToken) -> str:
+    def state(self, token: ApiToken) -> str:
         return "expired" if token.expiry is not None and token.expiry <= timezone.now() else "active"
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("knox.delete_authtoken")
+        return request.user.has_perm("wallets.delete_apitoken")
 
     @admin.action(description="Revoke selected tokens (recorded)", permissions=["revoke"])
-    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> None:
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         events = tokens.tokens_revoke(tokens=queryset, actor=request.user.get_username(), via="admin")
         self.message_user(request, f"Revoked {len(events)} token(s).", messages.SUCCESS)
 

@@ -52,8 +52,9 @@ def test_operator_is_staff_with_admin_view_permissions():
     assert user.has_perm("wallets.view_wallet")
     assert user.has_perm("wallets.change_wallet")
     assert user.has_perm("wallets.view_tokenevent")
-    assert user.has_perm("knox.view_authtoken")
-    assert user.has_perm("knox.delete_authtoken"), "operators may revoke tokens (recorded)"
+    assert user.has_perm("wallets.view_apitoken")
+    assert user.has_perm("wallets.delete_apitoken"), "operators may revoke tokens (recorded)"
+    assert not user.has_perm("wallets.add_apitoken")
     assert not user.has_perm("knox.add_authtoken")
     assert not user.has_perm("wallets.delete_wallet")
 

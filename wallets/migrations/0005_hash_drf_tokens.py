@@ -52,7 +52,7 @@ def hash_drf_tokens(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wallets", "0004_token_events"),
+        ("wallets", "0004_tokens"),
         ("knox", "0009_extend_authtoken_field"),
     ]
 

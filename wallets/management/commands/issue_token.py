@@ -24,7 +24,7 @@ from wallets.api.serializers import USER_ID_PATTERN
 from wallets.tokens import command_actor, token_issue
 
 OPERATOR_GROUP = "operators"
-OPERATOR_APPS = ("wallets", "history", "kafka_bridge", "knox", "axes")
+OPERATOR_APPS = ("wallets", "history", "kafka_bridge", "axes")
 
 
 def operators_group() -> Group:
@@ -32,7 +32,7 @@ def operators_group() -> Group:
     permissions = Permission.objects.filter(
         Q(content_type__app_label__in=OPERATOR_APPS, codename__startswith="view_")
         | Q(content_type__app_label="wallets", codename="change_wallet")  # freeze / unfreeze
-        | Q(content_type__app_label="knox", codename="delete_authtoken")  # revoke (recorded)
+        | Q(content_type__app_label="wallets", codename="delete_apitoken")  # revoke (recorded)
     )
     group.permissions.add(*permissions)
     return group
