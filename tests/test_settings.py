@@ -113,3 +113,21 @@ def test_check_deploy_fails_in_development():
     assert result.returncode != 0
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in result.stderr, result.stderr
+
+
+def test_https_redirect_spares_the_health_probes_and_headers_are_sent(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 3600
+    health = client.get("/health")
+    assert health.status_code == 200, "load balancers probe in plain HTTP"
+    redirected = client.get("/users/alice/wallets")
+    assert redirected.status_code == 301
+    assert redirected["Location"] == "https://testserver/users/alice/wallets"
+    over_tls = client.get("/health", secure=True)
+    assert over_tls["Strict-Transport-Security"] == "max-age=3600"
+    for response in (health, over_tls):
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["Referrer-Policy"] == "same-origin"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in health, "HSTS only over HTTPS"
