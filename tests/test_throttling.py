@@ -164,7 +164,7 @@ def test_per_user_rate_limits_end_users_but_never_staff(settings, ops_key):
     ops.credentials(HTTP_AUTHORIZATION=f"Token {ops_key}")
     assert [alice.get("/users/alice/wallets").status_code for _ in range(3)] == [200] * 3
     assert_throttled(alice.get("/users/alice/wallets"))
-    assert_throttled(alice_again.get("/users/alice/wallets")), "per user, not per token"
+    assert_throttled(alice_again.get("/users/alice/wallets"))  # per user, not per token
     assert bob.get("/users/bob/wallets").status_code == 200
     assert {ops.get("/users/alice/wallets").status_code for _ in range(10)} == {200}
 
