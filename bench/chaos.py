@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import os
 import random
@@ -164,12 +165,12 @@ class Workload:
 
 
 def operator_token() -> str:
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+    """A new staff token for this run, expiring in a day."""
+    from django.core.management import call_command
 
-    user, _ = get_user_model().objects.get_or_create(username="chaos-operator", defaults={"is_staff": True})
-    token, _ = Token.objects.get_or_create(user=user)
-    return str(token.key)
+    out = io.StringIO()
+    call_command("issue_token", "chaos-operator", "--operator", "--ttl", "86400", "--by", "chaos", stdout=out)
+    return out.getvalue().strip()
 
 
 def wait_until(what: str, condition: Any, timeout: float) -> bool:

@@ -49,10 +49,11 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def operator_token() -> str:
+    """A new staff token for this run, expiring in a day (issue_token makes a new one per call)."""
     import io
 
     out = io.StringIO()
-    call_command("issue_token", "bench-operator", "--operator", stdout=out)
+    call_command("issue_token", "bench-operator", "--operator", "--ttl", "86400", "--by", "bench", stdout=out)
     return out.getvalue().strip()
 
 

@@ -8,6 +8,7 @@ those, DRF's own exceptions and database failures into the envelope. Plain Djang
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -17,6 +18,8 @@ from django.http import Http404, HttpRequest, JsonResponse
 from psycopg import errors as pg_errors
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
+
+from .throttling import refuse_unauthenticated
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +141,8 @@ def to_application_error(exc: Exception) -> ApplicationError | None:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed) and "request" in context:
+        exc = refuse_unauthenticated(context["request"], exc)  # 429 once an address guesses too much
     error = to_application_error(exc)
     if error is None:
         view = context.get("view")
@@ -149,6 +154,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         headers["WWW-Authenticate"] = auth_header
     if isinstance(error, Conflict | ServiceUnavailable):
         headers["Retry-After"] = "1"
+    if isinstance(exc, drf.Throttled):
+        headers["Retry-After"] = str(max(1, math.ceil(getattr(exc, "wait", None) or 1)))
     return Response(
         envelope(error.code, error.message, error.details), status=error.status_code, headers=headers
     )

@@ -1,6 +1,7 @@
 """OpenAPI pieces every app's API uses (drf-spectacular): the success envelope, a page of items,
 the error envelope, the paging parameters, responses listing each error status, and the
-postprocessing that publishes the seed's paths and links between operations.
+postprocessing that publishes the seed's paths and links between operations, and the token
+security scheme.
 
 The schema states every rule the server enforces, from the rule's one definition (pagination's
 limits and cursor pattern here; amounts, user ids and idempotency keys in the wallets app), so a
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import get_doc
+from drf_spectacular.plumbing import build_bearer_security_scheme_object, get_doc
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
@@ -35,6 +37,7 @@ ERROR = inline_serializer(
 COMMON_ERRORS = {
     401: "not_authenticated: no token or session, or an invalid one",
     406: "not_acceptable: the Accept header names neither JSON nor HTML",
+    429: "throttled (with Retry-After): too many failed authentications from the address, or API_USER_RATE",
     503: "service_unavailable: the database is unavailable; retry",
 }
 # What the HTTP server (gunicorn) answers before the application sees the request: an HTML page,
@@ -139,3 +142,17 @@ def link_to_operations_taking(
                 "parameters": {parameter: expression},
                 "description": f"`{parameter}` of the response's `data`.",
             }
+
+
+class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """`Authorization: Token <key>` (common.auth, knox's tokens), under the name DRF's tokens had."""
+
+    target_class = "common.auth.CachedTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        definition: dict[str, Any] = build_bearer_security_scheme_object(
+            header_name="Authorization",
+            token_prefix="Token",  # noqa: S106 -- the header's scheme word, not a secret
+        )
+        return definition

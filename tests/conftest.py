@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from wallets.tokens import token_issue
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / "scripts" / "stack"
@@ -44,13 +48,24 @@ def database_url() -> str:
     return f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def make_client(username: str | None, *, staff: bool = False) -> APIClient:
-    """An API client with a token for `username` (created if needed); anonymous for None."""
-    client = APIClient()
+class TokenClient(APIClient):
+    """An API client that sends a token; `token_key` is that key (None: anonymous)."""
+
+    token_key: str | None = None
+
+
+def issue_key(username: str, *, staff: bool = False) -> str:
+    """A new token key for `username` (created if needed), made the way issue_token makes one."""
+    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": staff})
+    return token_issue(user=user, ttl=None, actor="tests", via="tests")
+
+
+def make_client(username: str | None, *, staff: bool = False) -> TokenClient:
+    """An API client with a new token for `username` (created if needed); anonymous for None."""
+    client = TokenClient()
     if username is not None:
-        user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": staff})
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.token_key = issue_key(username, staff=staff)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {client.token_key}")
     return client
 
 
@@ -63,6 +78,15 @@ def _fresh_caches() -> Iterator[None]:
     forget_all()
     yield
     forget_all()
+
+
+@pytest.fixture(autouse=True)
+def _own_throttle_counters(settings: Any) -> None:
+    """Throttle counters live in the real Redis under the cache's key prefix: each test gets a prefix
+    of its own, so one test's failed authentications never throttle another's (or another run's)."""
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -5,6 +5,7 @@ starts on loopback. `WALLET_ENV=production` turns on the guards that refuse a de
 secret or DEBUG, so a misconfigured deployment fails at start-up instead of in front of users.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -30,8 +31,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 if WALLET_ENV == "production":
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off when WALLET_ENV=production")
-    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("set SECRET_KEY to a long random value when WALLET_ENV=production")
+    # Django's own bar for a strong key (`check --deploy`, security.W009): 50+ characters, 5+ distinct.
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured(
+            "set SECRET_KEY to a random value of 50+ characters when WALLET_ENV=production"
+        )
 
 PORT = env.int("PORT", default=3000)
 # The web server listens here too, so the seed's history-service URLs (its port 3001) work unchanged.
@@ -68,8 +72,23 @@ WALLET_CURRENCIES = env.list(
 )
 if WALLET_DEFAULT_CURRENCY not in WALLET_CURRENCIES:
     raise ImproperlyConfigured("WALLET_DEFAULT_CURRENCY must be one of WALLET_CURRENCIES")
-# Seconds a web worker trusts a token it has looked up (saves a query per request).
+# Seconds a web worker trusts a token it has looked up (saves a query per request); never past the
+# token's own expiry. A revoked token keeps working this long at most.
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=30)
+# Lifetime of a token `issue_token` makes without --ttl; empty: tokens that never expire.
+_token_ttl_days = env.str("API_TOKEN_TTL_DAYS", default="90").strip()
+API_TOKEN_TTL = timedelta(days=float(_token_ttl_days)) if _token_ttl_days else None
+# Failed API authentications (a bad, expired or revoked token) allowed per client address, DRF rate
+# syntax ("20/min"); past it, requests without valid credentials get 429. Empty: no limit.
+API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="20/min") or None
+# Requests per end user (never staff), e.g. "600/min"; empty (the default): no per-user limit.
+API_USER_RATE = env.str("API_USER_RATE", default="") or None
+# Proxies in front of the app that append to X-Forwarded-For; 0: the client address is the socket's.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Admin (and browsable API) logins: failures allowed per username and address before a lock-out of
+# ADMIN_LOGIN_COOLOFF_MINUTES. Another user, or the same user from another address, is not locked.
+ADMIN_LOGIN_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+ADMIN_LOGIN_COOLOFF_MINUTES = env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -79,7 +98,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # Hashed API tokens with expiry; before wallets, whose admin replaces knox's token page.
+    "knox",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files, served by whitenoise
     "wallets",
@@ -98,7 +119,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: answers a locked-out admin login before the view runs.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# django-axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = ADMIN_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=ADMIN_LOGIN_COOLOFF_MINUTES)
+# Lock a username from one address only: a guesser cannot lock an operator out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "common.throttling.client_address"
+# Failed logins are rows (admin: Access attempts); successful ones are in the access log too.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False  # no banner on every manage.py run; failures and lock-outs are still logged
 
 ROOT_URLCONF = "walletproject.urls"
 WSGI_APPLICATION = "walletproject.wsgi.application"
@@ -136,6 +174,20 @@ DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="t
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Django's cache is Redis; it holds the throttles' counters (shared by every web worker) and nothing
+# the money path needs: when Redis is down, throttling fails open (see common/throttling.py).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="wallet"),
+        "OPTIONS": {
+            # The most a Redis outage adds to a request that consults a throttle.
+            "socket_connect_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.25),
+            "socket_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.25),
+        },
+    }
+}
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 # Tasks report through the outbox and the database, not results; only probes ask for a result.
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
@@ -236,6 +288,18 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # drf-spectacular's, without ApiView's docstring as every operation's description.
     "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",
+    # Failed authentications are throttled where they are answered (common.throttling); this one is
+    # the optional per-end-user limit, a no-op unless API_USER_RATE is set. Rates: the settings above.
+    "DEFAULT_THROTTLE_CLASSES": ["common.throttling.EndUserRateThrottle"],
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+}
+
+# django-rest-knox: only a SHA-512 digest of each key is stored. The header stays the seed's
+# `Authorization: Token <key>`. Tokens are made by `issue_token` only (no login endpoint).
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": API_TOKEN_TTL,
+    "AUTO_REFRESH": False,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -282,6 +346,32 @@ STORAGES = {
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+
+# HTTP hardening. Every environment: no framing, no MIME sniffing, the referrer only to this site.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Origins allowed to POST forms (the admin) across origins, e.g. "https://wallet.example.com".
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where TLS ends at a proxy: the header it sets and its value for HTTPS, "HTTP_X_FORWARDED_PROTO,https".
+# Only set it when that proxy always sets (or strips) the header; otherwise a client could fake it.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
+    raise ImproperlyConfigured(
+        "SECURE_PROXY_SSL_HEADER is a header and a value, e.g. HTTP_X_FORWARDED_PROTO,https"
+    )
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header[0], _proxy_ssl_header[1]) if _proxy_ssl_header else None
+# Production is HTTPS only: HTTP is redirected (but the health probes, which load balancers and the
+# stack send in plain HTTP), browsers are told to stay on HTTPS (HSTS), cookies never go over HTTP.
+_production = WALLET_ENV == "production"
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_production)
+SECURE_REDIRECT_EXEMPT = [r"^health(/ready)?/?$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if _production else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_production)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_production)
+SESSION_COOKIE_SECURE = _production
+CSRF_COOKIE_SECURE = _production
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,13 @@
 
 Every field is read-only and nothing can be added or deleted: balances change only through the
 services, which write the ledger and the events. Freezing and unfreezing go through services too,
-with a reason, and leave a `WalletStatusChange` row (who, when, why).
+with a reason, and leave a `WalletStatusChange` row (who, when, why). Who moved money is each
+ledger transaction's `initiated_by`.
+
+API tokens: knox's own page (which shows digests and makes tokens in the browser) is replaced by a
+read-only list of prefix, owner, created and expiry (`ApiToken`, a proxy of knox's model), with a
+*Revoke* action that is recorded like `revoke_token`; tokens are issued only by `manage.py
+issue_token`. Token events are the audit.
 """
 
 from __future__ import annotations
@@ -14,13 +20,23 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from knox.models import AuthToken
 
 from common.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin, search_by_uuid_or_text
 
-from . import services
-from .models import IdempotencyRecord, LedgerEntry, LedgerTransaction, Wallet, WalletStatusChange
+from . import services, tokens
+from .models import (
+    ApiToken,
+    IdempotencyRecord,
+    LedgerEntry,
+    LedgerTransaction,
+    TokenEvent,
+    Wallet,
+    WalletStatusChange,
+)
 from .money import format_money
 
 RECENT_ENTRIES = 20
@@ -170,3 +186,56 @@ class IdempotencyRecordAdmin(ReadOnlyModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in IdempotencyRecord._meta.fields if f.name != "response_body"]
+
+
+if admin.site.is_registered(AuthToken):
+    admin.site.unregister(AuthToken)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyModelAdmin):
+    """Live tokens, never a key (stored nowhere) nor a digest. knox keeps no last-used time."""
+
+    fields = ("token_key", "user", "created", "expiry")
+    list_display = ("prefix", "user", "created", "expiry", "state")
+    list_display_links = None
+    list_filter = (("expiry", admin.EmptyFieldListFilter),)
+    list_select_related = ("user",)
+    search_fields = ("user__username", "token_key")
+    search_help_text = "Part of a username, or a token prefix."
+    ordering = ("-created",)
+    actions = ("revoke_tokens",)
+
+    @admin.display(description="prefix", ordering="token_key")
+    def prefix(self, token: ApiToken) -> str:
+        return f"{token.token_key}…"
+
+    @admin.display(description="state")
+    def state(self, token: ApiToken) -> str:
+        return "expired" if token.expiry is not None and token.expiry <= timezone.now() else "active"
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("wallets.delete_apitoken")
+
+    @admin.action(description="Revoke selected tokens (recorded)", permissions=["revoke"])
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        events = tokens.tokens_revoke(tokens=queryset, actor=request.user.get_username(), via="admin")
+        self.message_user(request, f"Revoked {len(events)} token(s).", messages.SUCCESS)
+
+
+@admin.register(TokenEvent)
+class TokenEventAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "at",
+        "action",
+        "username",
+        "owner_is_staff",
+        "token_prefix",
+        "expires_at",
+        "actor",
+        "via",
+    )
+    list_filter = ("action", "via", "owner_is_staff")
+    search_fields = ("username", "actor", "token_prefix")
+    search_help_text = "Part of the owner's or the actor's name, or a token prefix."
+    ordering = ("-at",)

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from knox.models import AuthToken
 
 from .money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
@@ -169,3 +170,47 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal_id}:{self.key}"
+
+
+class ApiToken(AuthToken):  # type: ignore[misc]
+    """knox's token row as this project shows it: by prefix and owner, never by digest or key."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.token_key}… of {self.user}"
+
+
+class TokenEvent(models.Model):
+    """Audit trail of API tokens: who issued or revoked whose token, when, and through what.
+
+    Text, not foreign keys: the record outlives the token and its user. `token_prefix` is the first
+    characters of the key that knox keeps to find a token (never the key, which is stored nowhere).
+    """
+
+    class Action(models.TextChoices):
+        ISSUED = "issued"
+        REVOKED = "revoked"
+
+    action = models.CharField(max_length=10, choices=Action.choices)
+    username = models.CharField(max_length=150, help_text="the token's owner")
+    owner_is_staff = models.BooleanField(help_text="the owner was staff (an operator) at the time")
+    token_prefix = models.CharField(max_length=25)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    actor = models.CharField(max_length=150, help_text="who did it: --by, the OS user or the admin user")
+    via = models.CharField(max_length=30, help_text="issue_token, revoke_token, admin or migration")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=["issued", "revoked"]), name="token_event_action_valid"
+            )
+        ]
+        indexes = [models.Index(fields=["username", "-at"], name="token_event_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.token_prefix}… of {self.username} by {self.actor}"

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from wallets.models import Wallet
@@ -112,28 +114,36 @@ def test_anonymous_is_not_authenticated(anonymous, wallets, snapshot, action, ow
     assert snapshot() == before
 
 
-def _bad_credentials(kind: str) -> str:
-    alice_key = Token.objects.get(user__username="alice").key
+def _bad_credentials(kind: str, alice_key: str) -> str:
     if kind == "deactivated":
         get_user_model().objects.filter(username="alice").update(is_active=False)
         return f"Token {alice_key}"
     if kind == "deleted-token":
-        Token.objects.filter(user__username="alice").delete()
+        AuthToken.objects.filter(user__username="alice").delete()
+        return f"Token {alice_key}"
+    if kind == "expired-token":
+        AuthToken.objects.filter(user__username="alice").update(expiry=timezone.now() - timedelta(seconds=1))
         return f"Token {alice_key}"
     return {
-        "unknown-token": "Token " + "0" * 40,
+        "unknown-token": "Token " + "0" * 64,
+        "old-length-unknown": "Token " + "0" * 40,
         "garbage-token": "Token not-a-real-key",
+        "non-ascii-token": "Token " + "é" * 64,
         "empty-token": "Token ",
         "two-words": f"Token {alice_key} extra",
         "bearer-scheme": f"Bearer {alice_key}",
         "basic-scheme": "Basic YWxpY2U6cGFzc3dvcmQ=",
-        "mangled-key": f"Token {alice_key[:-1]}x" if alice_key[-1] != "x" else f"Token {alice_key[:-1]}y",
+        # Same prefix (knox finds the row), another digest.
+        "mangled-key": f"Token {alice_key[:-1]}{'1' if alice_key[-1] == '0' else '0'}",
+        "digest-as-key": "Token " + AuthToken.objects.get(user__username="alice").digest,
     }[kind]
 
 
 BAD_CREDENTIALS = [
     "unknown-token",
+    "old-length-unknown",
     "garbage-token",
+    "non-ascii-token",
     "empty-token",
     "two-words",
     "bearer-scheme",
@@ -141,14 +151,16 @@ BAD_CREDENTIALS = [
     "mangled-key",
     "deactivated",
     "deleted-token",
+    "expired-token",
+    "digest-as-key",
 ]
 
 
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("kind", BAD_CREDENTIALS)
-def test_invalid_credentials_are_not_authenticated(wallets, snapshot, action, kind):
+def test_invalid_credentials_are_not_authenticated(alice, wallets, snapshot, action, kind):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=_bad_credentials(kind))
+    client.credentials(HTTP_AUTHORIZATION=_bad_credentials(kind, alice.token_key))
     before = snapshot()
     assert_error(send(client, action, wallets, "alice"), 401, "not_authenticated")
     assert snapshot() == before
