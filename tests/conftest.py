@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import copy
+import os
+import signal
+import socket
 import subprocess
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +64,58 @@ def issue_key(username: str, *, staff: bool = False) -> str:
     """A new token key for `username` (created if needed), made the way issue_token makes one."""
     user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": staff})
     return token_issue(user=user, ttl=None, actor="tests", via="tests")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[str]:
+    """A gunicorn of the test's own on a free loopback port (its own process group), serving the app
+    as the stack does; yields its base URL once `/health` answers, and stops it on the way out."""
+    port = free_port()
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "walletproject.wsgi:application",
+        *("--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "30"),
+        *("--access-logfile", "-", "--error-logfile", "-"),
+        "--no-control-socket",  # gunicorn's default socket path is shared with the stack's web
+    ]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            env={"PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "walletproject.settings", **env},
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base_url}/health", timeout=1) as response:
+                    if response.read() == b"OK":
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"gunicorn did not become healthy:\n{log.read_text(errors='replace')[-4000:]}")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
 
 
 def make_client(username: str | None, *, staff: bool = False) -> TokenClient:

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -36,7 +34,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from .conftest import ROOT
+from .conftest import ROOT, gunicorn
 
 # test_wallet_schemathesis by default; beside the run's own test database (TEST_DATABASE_NAME).
 DATABASE = f"{settings.DATABASES['default']['TEST']['NAME']}_schemathesis"
@@ -49,12 +47,6 @@ class Served:
     base_url: str
     tokens: dict[str, str]  # principal -> token key
     log: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def database_url(name: str) -> str:
@@ -84,20 +76,6 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout.strip()
 
 
-def wait_for_health(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base_url}/health", timeout=1) as response:
-                if response.read() == b"OK":
-                    return
-        except OSError:
-            pass
-        assert server.poll() is None, f"gunicorn exited {server.returncode}:\n{log.read_text()[-4000:]}"
-        assert time.monotonic() < deadline, f"gunicorn not healthy within 60 s:\n{log.read_text()[-4000:]}"
-        time.sleep(0.3)
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """gunicorn on a free port over a freshly migrated database of this module's own."""
@@ -116,29 +94,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "end user": manage(env, "issue_token", "fuzz-user"),
     }
     log = tmp_path_factory.mktemp("schemathesis") / "gunicorn.log"
-    port = free_port()
-    command = [str(VENV_BIN / "gunicorn"), "walletproject.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "2", "--access-logfile", "-", "--error-logfile", "-"]
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_health(base_url, server, log)
-        yield Served(base_url, tokens, log)
+        with gunicorn(env, log) as base_url:
+            yield Served(base_url, tokens, log)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
         client = redis.Redis.from_url(settings.REDIS_URL)
         for key in client.scan_iter(match=f"*{queue}*"):
             client.delete(key)

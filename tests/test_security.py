@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.error
@@ -29,17 +28,16 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from tests.conftest import ROOT, database_url
+from tests.conftest import database_url, gunicorn
 
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 CACHE_SECONDS = 10  # the workers' token cache: longer than the --ttl 3 token lives
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Server:
-    def __init__(self, port: int) -> None:
-        self.base = f"http://127.0.0.1:{port}"
+    def __init__(self, base: str) -> None:
+        self.base = base
 
     def get(self, path: str, key: str | None = None) -> tuple[int, dict[str, str], bytes]:
         request = urllib.request.Request(self.base + path)
@@ -55,17 +53,9 @@ class Server:
         return self.get(path, key)[0]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(transactional_db: Any, tmp_path: Path) -> Iterator[Server]:
     """A server of the test's own: its workers' token caches and its throttle counters start empty."""
-    port = free_port()
-    log = tmp_path / "web.log"
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
@@ -74,38 +64,8 @@ def server(transactional_db: Any, tmp_path: Path) -> Iterator[Server]:
         "API_AUTH_FAILURE_RATE": "20/min",
         "CACHE_KEY_PREFIX": f"test-security-{uuid.uuid4().hex}",
     }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(GUNICORN),
-                "walletproject.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    running = Server(port)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if running.status("/health") == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield running
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with gunicorn(env, tmp_path / "web.log") as base_url:
+        yield Server(base_url)
 
 
 def issue(*args: str) -> str:

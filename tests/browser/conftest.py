@@ -26,11 +26,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,10 +36,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from tests.conftest import ROOT, database_url
+from tests.conftest import ROOT, database_url, gunicorn
 
 ARTIFACTS = ROOT / ".stack" / "browser-artifacts"
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 PASSWORD = "browser-test-password-1"
 
 
@@ -55,16 +49,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Server:
     base: str
-    process: subprocess.Popen[bytes]
     log: Path
 
     def tail(self, lines: int = 40) -> str:
@@ -88,57 +75,10 @@ def server(django_db_setup: Any) -> Iterator[Server]:
     }
     # What `scripts/stack up` does before the web server starts (app_setup).
     call_command("collectstatic", "--noinput", verbosity=0)
-    port = free_port()
     log = ARTIFACTS / "gunicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(GUNICORN),
-                "walletproject.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--worker-class",
-                "sync",
-                "--timeout",
-                "30",
-                "--access-logfile",
-                "-",
-                "--error-logfile",
-                "-",
-                "--no-control-socket",  # gunicorn's default socket path is shared with the stack's web
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
-    running = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"gunicorn exited {process.returncode}:\n{running.tail()}")
-            try:
-                with urllib.request.urlopen(f"{running.base}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not answer /health within 60 s:\n{running.tail()}")
-            time.sleep(0.2)
-        yield running
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+    log.write_bytes(b"")
+    with gunicorn(env, log) as base_url:
+        yield Server(base_url, log)
 
 
 @pytest.fixture(scope="package")
