@@ -20,7 +20,8 @@ from common.pagination import Keyset, paginate, read_int_and_uuid, read_time_and
 from common.times import RFC3339_MAX_LENGTH, parse_rfc3339
 from history import selectors
 from wallets.events import EVENT_TYPES
-from wallets.permissions import USER_ID_MAX_LENGTH, USER_ID_PATTERN, may_act_for
+from wallets.openapi import USER_ID, WALLET_ID
+from wallets.permissions import may_act_for
 from wallets.selectors import wallet_get_visible
 
 from .serializers import HistoryEventOutput, history_event_data
@@ -41,14 +42,6 @@ BY_OCCURRED_AT = Keyset(
     position=lambda e: [e.occurred_at.isoformat(), str(e.event_id)], read=read_time_and_uuid
 )
 
-WALLET_ID = schema.path_parameter(
-    "wallet_id", {"type": "string", "format": "uuid"}, "The wallet's id; any other value is 404."
-)
-USER_ID = schema.path_parameter(
-    "user_id",
-    {"type": "string", "pattern": USER_ID_PATTERN, "maxLength": USER_ID_MAX_LENGTH},
-    "A user id: 1-100 of A-Z a-z 0-9 _ . @ + -; any other value is 404.",
-)
 FILTER_PARAMETERS = [
     *schema.PAGE_PARAMETERS,
     OpenApiParameter(

@@ -8,7 +8,6 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter
 
 from common import schema
-from wallets.permissions import USER_ID_MAX_LENGTH, USER_ID_PATTERN
 
 from .idempotency import HEADER, KEY_MAX_LENGTH, KEY_PATTERN
 from .serializers import TransactionOutput, WalletOutput
@@ -18,14 +17,6 @@ TRANSFER = schema.envelope("TransferEnvelope", TransactionOutput(many=True))
 WALLET_PAGE = schema.page_of("WalletPage", WalletOutput)
 TRANSACTION_PAGE = schema.page_of("TransactionPage", TransactionOutput)
 
-WALLET_ID = schema.path_parameter(
-    "wallet_id", {"type": "string", "format": "uuid"}, "The wallet's id; any other value is 404."
-)
-USER_ID = schema.path_parameter(
-    "user_id",
-    {"type": "string", "pattern": USER_ID_PATTERN, "maxLength": USER_ID_MAX_LENGTH},
-    "A user id: 1-100 of A-Z a-z 0-9 _ . @ + -; any other value is 404.",
-)
 IDEMPOTENCY_KEY = OpenApiParameter(
     HEADER,
     {"type": "string", "pattern": KEY_PATTERN, "maxLength": KEY_MAX_LENGTH},

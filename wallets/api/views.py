@@ -21,6 +21,7 @@ from common.pagination import Keyset, paginate, read_int, read_time_and_uuid
 from common.schema import PAGE_PARAMETERS
 from wallets import selectors, services
 from wallets.errors import WalletNotFound
+from wallets.openapi import USER_ID, WALLET_ID
 from wallets.permissions import may_act_for
 
 from . import schema
@@ -64,7 +65,7 @@ class WalletCreateView(ApiView):
 
 class WalletDetailView(ApiView):
     @extend_schema(
-        parameters=[schema.WALLET_ID],
+        parameters=[WALLET_ID],
         responses=schema.responses(200, schema.WALLET, schema.DETAIL_ERRORS),
         tags=["wallets"],
     )
@@ -75,7 +76,7 @@ class WalletDetailView(ApiView):
 
 class UserWalletsView(ApiView):
     @extend_schema(
-        parameters=[schema.USER_ID, *PAGE_PARAMETERS],
+        parameters=[USER_ID, *PAGE_PARAMETERS],
         responses=schema.responses(200, schema.WALLET_PAGE, schema.USER_WALLETS_ERRORS),
         tags=["wallets"],
     )
@@ -99,7 +100,7 @@ class _SystemMovementView(ApiView):
 
     @extend_schema(
         request=AmountInput,
-        parameters=[schema.WALLET_ID, schema.IDEMPOTENCY_KEY],
+        parameters=[WALLET_ID, schema.IDEMPOTENCY_KEY],
         responses=schema.responses(200, schema.WALLET, schema.FUND_ERRORS),
         tags=["money"],
     )
@@ -132,7 +133,7 @@ class TransferView(ApiView):
 
     @extend_schema(
         request=TransferInput,
-        parameters=[schema.WALLET_ID, schema.IDEMPOTENCY_KEY],
+        parameters=[WALLET_ID, schema.IDEMPOTENCY_KEY],
         responses=schema.responses(200, schema.TRANSFER, schema.TRANSFER_ERRORS),
         tags=["money"],
     )
@@ -158,7 +159,7 @@ class TransferView(ApiView):
 
 class WalletTransactionsView(ApiView):
     @extend_schema(
-        parameters=[schema.WALLET_ID, *PAGE_PARAMETERS],
+        parameters=[WALLET_ID, *PAGE_PARAMETERS],
         responses=schema.responses(200, schema.TRANSACTION_PAGE, schema.TRANSACTIONS_ERRORS),
         tags=["wallets"],
     )
