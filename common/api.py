@@ -70,10 +70,14 @@ class ApiView(APIView):
             request.successful_authenticator, SessionAuthentication
         )
 
-    def validated(self, serializer_class: type[Any], request: Request) -> dict[str, Any]:
+    serializer_class: type[Any] | None = None  # the POST body's input serializer (and browsable form)
+
+    def validated(self, request: Request) -> dict[str, Any]:
+        """The body, validated by the view's `serializer_class`."""
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
-        serializer = serializer_class(data=request.data)
+        assert self.serializer_class is not None, f"{type(self).__name__} has no serializer_class"
+        serializer = self.serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
