@@ -15,7 +15,6 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object, get_doc
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -40,11 +39,12 @@ COMMON_ERRORS = {
     429: "throttled (with Retry-After): too many failed authentications from the address, or API_USER_RATE",
     503: "service_unavailable: the database is unavailable; retry",
 }
-# What the HTTP server (gunicorn) answers before the application sees the request: an HTML page,
-# not the envelope. Every parameter's bounds keep a schema-valid request well inside these limits.
+# What the HTTP server (granian, walletproject/serve.py) answers before the application sees the
+# request: the status with an empty body, not the envelope. Every parameter's bounds keep a
+# schema-valid request well inside these limits.
 SERVER_REFUSALS = {
-    414: "The request line is over 4094 bytes (the web server's limit; an HTML page).",
-    431: "A header is over 8190 bytes, or there are over 100 (the web server's limits; an HTML page).",
+    414: "The request target is over 65,534 bytes (the web server's limit; an empty body).",
+    431: "Over 100 header fields, or a request head over 128 KiB (the web server's limits; an empty body).",
 }
 TIME = {"type": "string", "format": "date-time", "maxLength": RFC3339_MAX_LENGTH}  # common.times
 
@@ -90,7 +90,7 @@ def responses(status: int, success: Any, errors: dict[int, str]) -> dict[Any, An
     for code, description in sorted({**COMMON_ERRORS, **errors}.items()):
         result[code] = OpenApiResponse(ERROR, description=description)
     for code, description in SERVER_REFUSALS.items():
-        result[code, "text/html"] = OpenApiResponse(OpenApiTypes.STR, description=description)
+        result[code] = OpenApiResponse(description=description)  # no content: an empty body
     return result
 
 

@@ -73,39 +73,43 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[str]:
-    """A gunicorn of the test's own on a free loopback port (its own process group), serving the app
-    as the stack does; yields its base URL once `/health` answers, and stops it on the way out."""
-    port = free_port()
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "walletproject.wsgi:application",
-        *("--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "30"),
-        *("--access-logfile", "-", "--error-logfile", "-"),
-        "--no-control-socket",  # gunicorn's default socket path is shared with the stack's web
-    ]
+def web_server(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[str]:
+    """The web server of the test's own, started as the stack starts it (`walletproject.serve`:
+    granian on PORT and HISTORY_PORT, here two free loopback ports), in its own process group;
+    yields the base URL of PORT once `/health` answers on both, and stops it on the way out."""
+    port, history_port = free_port(), free_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
-            command,
+            [str(ROOT / ".venv" / "bin" / "python"), "-m", "walletproject.serve"],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=ROOT,
-            env={"PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "walletproject.settings", **env},
+            env={
+                "PYTHONUNBUFFERED": "1",
+                "DJANGO_SETTINGS_MODULE": "walletproject.settings",
+                **env,
+                "PORT": str(port),
+                "HISTORY_PORT": str(history_port),
+                "WEB_CONCURRENCY": str(workers),
+            },
             start_new_session=True,
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while True:
+        pending = [base_url, f"http://127.0.0.1:{history_port}"]
+        while pending:
             try:
-                with urllib.request.urlopen(f"{base_url}/health", timeout=1) as response:
+                with urllib.request.urlopen(f"{pending[0]}/health", timeout=1) as response:
                     if response.read() == b"OK":
-                        break
+                        pending.pop(0)
+                        continue
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not become healthy:\n{log.read_text(errors='replace')[-4000:]}")
+                tail = log.read_text(errors="replace")[-4000:]
+                pytest.fail(f"the web server did not become healthy:\n{tail}")
             time.sleep(0.2)
         yield base_url
     finally:

@@ -1,9 +1,9 @@
-"""schemathesis, as a user would run it, against a real gunicorn: every check, the stateful phase.
+"""schemathesis, as a user would run it, against the real web server: every check, the stateful phase.
 
     schemathesis run http://127.0.0.1:<port>/api/schema/ -H "Authorization: Token …" --checks all
 
 once with an operator's token and once with an end user's, in processes of their own, against a
-gunicorn this module starts on a free loopback port with a database of its own
+the web server this module starts on a free loopback port with a database of its own
 (`test_wallet_schemathesis`, created and migrated here, dropped afterwards). The configuration is
 the project's `schemathesis.toml` (its project check and why some operations may answer 400 or 422
 to schema-valid requests); nothing is excluded. Any failure fails the test with schemathesis'
@@ -34,7 +34,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from .conftest import ROOT, gunicorn
+from .conftest import ROOT, web_server
 
 # test_wallet_schemathesis by default; beside the run's own test database (TEST_DATABASE_NAME).
 DATABASE = f"{settings.DATABASES['default']['TEST']['NAME']}_schemathesis"
@@ -78,7 +78,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """gunicorn on a free port over a freshly migrated database of this module's own."""
+    """The web server on a free port over a freshly migrated database of this module's own."""
     queue = f"schemathesis-{uuid.uuid4().hex[:10]}"  # its publish tasks go where no worker listens
     env = {
         **os.environ,
@@ -93,9 +93,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "operator": manage(env, "issue_token", "fuzz-operator", "--operator"),
         "end user": manage(env, "issue_token", "fuzz-user"),
     }
-    log = tmp_path_factory.mktemp("schemathesis") / "gunicorn.log"
+    log = tmp_path_factory.mktemp("schemathesis") / "web.log"
     try:
-        with gunicorn(env, log) as base_url:
+        with web_server(env, log) as base_url:
             yield Served(base_url, tokens, log)
     finally:
         client = redis.Redis.from_url(settings.REDIS_URL)
@@ -147,7 +147,7 @@ def test_schemathesis_with_every_check_and_the_stateful_phase(served: Served, pr
     output = result.stdout + result.stderr
     print(f"schemathesis as {principal}: exit {result.returncode} in {elapsed:.0f}s\n{output[-6000:]}")
     assert result.returncode == 0, (
-        f"schemathesis found failures as {principal} (report above); gunicorn's log:\n"
+        f"schemathesis found failures as {principal} (report above); the web server's log:\n"
         + served.log.read_text(errors="replace")[-3000:]
     )
 

@@ -1,4 +1,4 @@
-"""The security review's claims, shown end to end against a real gunicorn (two workers, each with its
+"""The security review's claims, shown end to end against the real web server (two workers, each with its
 own token cache), the real PostgreSQL and the real Redis:
 
 - a database dump holds no issued token key;
@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from email.message import Message
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from tests.conftest import database_url, gunicorn
+from tests.conftest import database_url, web_server
 
 CACHE_SECONDS = 10  # the workers' token cache: longer than the --ttl 3 token lives
 
@@ -39,15 +40,16 @@ class Server:
     def __init__(self, base: str) -> None:
         self.base = base
 
-    def get(self, path: str, key: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    def get(self, path: str, key: str | None = None) -> tuple[int, Message, bytes]:
+        """Status, headers (looked up case-insensitively: granian sends them lower-case) and body."""
         request = urllib.request.Request(self.base + path)
         if key is not None:
             request.add_header("Authorization", f"Token {key}")
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, dict(response.headers), response.read()
+                return response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
+            return error.code, error.headers, error.read()
 
     def status(self, path: str, key: str | None = None) -> int:
         return self.get(path, key)[0]
@@ -64,7 +66,7 @@ def server(transactional_db: Any, tmp_path: Path) -> Iterator[Server]:
         "API_AUTH_FAILURE_RATE": "20/min",
         "CACHE_KEY_PREFIX": f"test-security-{uuid.uuid4().hex}",
     }
-    with gunicorn(env, tmp_path / "web.log") as base_url:
+    with web_server(env, tmp_path / "web.log") as base_url:
         yield Server(base_url)
 
 

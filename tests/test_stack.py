@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -45,7 +48,7 @@ def wait_ready(expected_status: int, timeout: float = 60.0) -> dict[str, object]
 
 @pytest.fixture(scope="module")
 def web_server():
-    """gunicorn as `make run` starts it; stopped again if this module started it."""
+    """The web server as `make run` starts it; stopped again if this module started it."""
     was_running = "web       running" in stack("status").stdout
     if not was_running:
         stack("start", "web")
@@ -68,9 +71,88 @@ def test_status_lists_every_service():
         assert "running (pid" in line
 
 
-def test_gunicorn_serves_health(web_server):
+def test_web_server_serves_health_on_both_ports(web_server):
     assert get("/health") == (200, b"OK", "text/plain")
+    with urllib.request.urlopen(f"http://127.0.0.1:{settings.HISTORY_PORT}/health", timeout=10) as response:
+        assert response.read() == b"OK"
     assert wait_ready(200)["down"] == []
+
+
+def raw_status(head: bytes) -> tuple[bytes, bytes]:
+    """The status line and body of a raw HTTP/1.1 request head sent to the stack's web server."""
+    with socket.create_connection(("127.0.0.1", settings.PORT), timeout=10) as sock:
+        sock.sendall(head + b"\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(65536)
+        head_part, _, body = answer.partition(b"\r\n\r\n")
+        return head_part.split(b"\r\n")[0], body
+
+
+def test_the_web_servers_own_refusals_are_as_the_schema_states(web_server):
+    """common.schema.SERVER_REFUSALS: 414 over 65,534 bytes of target, 431 over 100 header fields or
+    a 128 KiB head; the status alone, with an empty body."""
+    host = b"Host: 127.0.0.1\r\n"
+    longest = b"/health?" + b"a" * (65_534 - len(b"/health?"))
+    assert raw_status(b"GET " + longest + b" HTTP/1.1\r\n" + host)[0] == b"HTTP/1.1 200 OK"
+    assert raw_status(b"GET " + longest + b"a HTTP/1.1\r\n" + host) == (b"HTTP/1.1 414 URI Too Long", b"")
+    fields = [b"X-F%d: 1\r\n" % n for n in range(100)]
+    assert raw_status(b"GET /health HTTP/1.1\r\n" + host + b"".join(fields[:99]))[0] == b"HTTP/1.1 200 OK"
+    too_many = raw_status(b"GET /health HTTP/1.1\r\n" + host + b"".join(fields))
+    assert too_many == (b"HTTP/1.1 431 Request Header Fields Too Large", b"")
+    too_big = raw_status(b"GET /health HTTP/1.1\r\n" + host + b"X-Big: " + b"a" * 140_000 + b"\r\n")
+    assert too_big == (b"HTTP/1.1 431 Request Header Fields Too Large", b"")
+
+
+def web_workers() -> set[int]:
+    """The granian worker processes of the stack's web service (its process group, minus the
+    launcher and the two granian main processes, whose parent is the launcher)."""
+    launcher = int((ROOT / ".stack" / "run" / "web.pid").read_text().split()[0])
+    workers = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, parent, group = int(stat.parent.name), int(fields[1]), int(fields[2])
+        if group == launcher and pid != launcher and parent != launcher:
+            workers.add(pid)
+    return workers
+
+
+def test_reload_replaces_every_web_worker_while_requests_keep_succeeding(web_server):
+    def web_status() -> str:
+        return next(line for line in stack("status").stdout.splitlines() if line.startswith("web"))
+
+    status_before = web_status()
+    before = web_workers()
+    assert len(before) >= 2, before
+    answers: list[int | str] = []
+    stop = threading.Event()
+
+    def keep_asking() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(get("/health")[0])
+            except OSError as error:  # a refused or reset connection
+                answers.append(repr(error))
+
+    client = threading.Thread(target=keep_asking)
+    client.start()
+    try:
+        time.sleep(0.5)
+        stack("reload", "web")
+        deadline = time.monotonic() + 45
+        while web_workers() & before or len(web_workers()) < len(before):
+            assert time.monotonic() < deadline, (before, web_workers())
+            time.sleep(0.5)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        client.join()
+    assert len(answers) > 20
+    assert set(answers) == {200}, [a for a in answers if a != 200][:5]
+    assert web_status() == status_before  # the same launcher, not a restart by the supervisor
 
 
 @pytest.mark.parametrize("service", ["kafka", "redis", "postgres"])

@@ -170,6 +170,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=3)
 # A wallet lock is held for a few milliseconds; a wait past this is a fault, answered 409 `conflict`.
 DATABASES["default"]["OPTIONS"]["options"] = f"-c lock_timeout={env.int('DB_LOCK_TIMEOUT_MS', default=5000)}"
+# Server-side parameters: psycopg sends values apart from the SQL (no quoting in Python) and prepares
+# a statement it has run a few times on a connection, so PostgreSQL stops re-planning the hot ones.
+DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_wallet")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

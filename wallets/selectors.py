@@ -15,10 +15,19 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from common.api import parse_uuid
+from common.compiled import CompiledQuery
 
 from .errors import WalletNotFound
 from .models import LedgerEntry, Wallet
 from .permissions import Principal, may_act_for
+
+
+def user_wallet(wallet_id: uuid.UUID) -> QuerySet[Wallet]:
+    return Wallet.objects.filter(id=wallet_id, kind=Wallet.Kind.USER)
+
+
+# The read of every `GET /wallets/{id}`, compiled once (`common.compiled`).
+_USER_WALLET = CompiledQuery(Wallet, user_wallet, uuid_args=[0])
 
 
 def wallet_get_visible(*, principal: Principal, wallet_id: object) -> Wallet:
@@ -26,7 +35,8 @@ def wallet_get_visible(*, principal: Principal, wallet_id: object) -> Wallet:
     parsed = parse_uuid(wallet_id)
     if parsed is None:
         raise WalletNotFound()
-    wallet = Wallet.objects.filter(id=parsed, kind=Wallet.Kind.USER).first()
+    found = _USER_WALLET.run(parsed)
+    wallet = found[0] if found else None
     if wallet is None or not may_act_for(principal, wallet.user_id):
         raise WalletNotFound()
     return wallet

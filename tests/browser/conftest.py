@@ -1,15 +1,15 @@
-"""Real-browser tests: Playwright for Python drives Debian's chromium against a real gunicorn.
+"""Real-browser tests: Playwright for Python drives Debian's chromium against the real web server (granian).
 
-Why a gunicorn of the tests' own, and neither `scripts/stack start web` nor pytest-django's
-`live_server`: it is the server the stack runs (gunicorn with sync workers, whitenoise serving what
+Why a web server of the tests' own, and neither `scripts/stack start web` nor pytest-django's
+`live_server`: it is the server the stack runs (granian via walletproject.serve, whitenoise serving what
 `collectstatic` collected, so a docs asset missing from the collection fails here), on a free port
 and on the pytest database (`DATABASE_URL`), so each test sets up its data through the ORM and the
 services, leaves nothing in the live `wallet` database, and runs the code of this checkout even when
 the stack's web server was started from older code. `live_server` would serve static files from
 the apps' folders (not the collected ones) in a thread of this process.
 
-The tests use `transactional_db`: their rows are committed, so gunicorn sees them, and emptied after
-each test. A gunicorn worker caches a currency's system account id, which does not survive that
+The tests use `transactional_db`: their rows are committed, so the web server sees them, and emptied after
+each test. A web worker caches a currency's system account id, which does not survive that
 emptying: fund and withdraw through the browser in one test only, or in the test process.
 
 Playwright's own browser download cannot work here: chromium is Debian's (`scripts/stack setup`
@@ -17,7 +17,7 @@ installs it), launched headless through `executable_path`. Playwright's sync API
 loop in this thread while it is started, which Django's ORM takes for an async context; the
 browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for as long as the browser runs (the ORM calls here are
 plain synchronous ones between page actions). A failed test leaves a screenshot and the page's HTML
-in `.stack/browser-artifacts/` (git-ignored), with gunicorn's log; BROWSER_SCREENSHOTS=all keeps
+in `.stack/browser-artifacts/` (git-ignored), with the web server's log; BROWSER_SCREENSHOTS=all keeps
 them for every test, to look at the pages.
 """
 
@@ -36,7 +36,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from tests.conftest import ROOT, database_url, gunicorn
+from tests.conftest import ROOT, database_url, web_server
 
 ARTIFACTS = ROOT / ".stack" / "browser-artifacts"
 PASSWORD = "browser-test-password-1"
@@ -61,7 +61,7 @@ class Server:
 
 @pytest.fixture(scope="package")
 def server(django_db_setup: Any) -> Iterator[Server]:
-    """gunicorn as the stack runs it, on the pytest database, with freshly collected static files."""
+    """The web server as the stack runs it, on the pytest database, with freshly collected static files."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in [*ARTIFACTS.glob("*.png"), *ARTIFACTS.glob("*.html")]:  # a previous run's failures
         old.unlink()
@@ -75,9 +75,9 @@ def server(django_db_setup: Any) -> Iterator[Server]:
     }
     # What `scripts/stack up` does before the web server starts (app_setup).
     call_command("collectstatic", "--noinput", verbosity=0)
-    log = ARTIFACTS / "gunicorn.log"
+    log = ARTIFACTS / "web.log"
     log.write_bytes(b"")
-    with gunicorn(env, log) as base_url:
+    with web_server(env, log) as base_url:
         yield Server(base_url, log)
 
 

@@ -1,6 +1,7 @@
 """The API docs are served by the app itself: Swagger UI (/api/docs/) and Redoc (/api/redoc/) from
-drf-spectacular-sidecar's static files, collected and served by gunicorn, with no request to any
-other host (the `page` fixture fails a test whose page made one, or whose request failed)."""
+drf-spectacular-sidecar's static files, collected and served by the web server (whitenoise under
+granian), with no request to any other host (the `page` fixture fails a test whose page made one,
+or whose request failed)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,110 @@
+"""The web server: granian serving the WSGI app on PORT and on HISTORY_PORT.
+
+    python -m walletproject.serve            (what `scripts/stack`, `make run` and the image run)
+
+Why granian and not gunicorn's sync workers: it parses HTTP in Rust and keeps connections alive,
+and the hot path is CPU-bound in Python, so the CPU gunicorn spent per request (a new connection,
+its parser, its access log) went straight to throughput (README, Performance: the same app served
+both ways in one run).
+
+Why this launcher: one granian server binds one address, and the app answers on two ports (the
+seed's wallet and history services were two). It runs one granian per port as its children,
+forwards SIGHUP (graceful reload: granian starts new workers, then retires the old ones after
+their requests), SIGTERM and SIGINT to them, and exits as soon as either child exits, so the
+supervisor above (`scripts/stack supervise web`, or the container's restart policy) restarts the
+whole web service rather than leaving half of it running.
+
+Settings (environment): PORT (3000), HISTORY_PORT (3001), WEB_HOST (127.0.0.1), WEB_CONCURRENCY
+(workers on PORT, 4), WEB_HISTORY_WORKERS (workers on HISTORY_PORT, 1), WEB_ACCESS_LOG (off).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+GRANIAN = Path(sys.executable).with_name("granian")
+FORWARDED = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
+STOP_GRACE_SECONDS = 15
+HEAD_BUFFER_BYTES = 131_072
+
+
+def granian_command(port: int, workers: int) -> list[str]:
+    command = [
+        str(GRANIAN),
+        "walletproject.wsgi:application",
+        "--interface",
+        "wsgi",
+        "--host",
+        os.environ.get("WEB_HOST", "127.0.0.1"),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        # One thread per worker process: Django's views are blocking and CPU-bound, so more threads
+        # would only contend for the GIL; concurrency comes from processes (workers).
+        "--blocking-threads",
+        "1",
+        "--no-ws",
+        # Bounds what a request may bring before the app sees it (the schema's 414 and 431): a
+        # request target over 65,534 bytes is 414 (hyper's fixed limit); more than 100 header fields,
+        # or a request head over this buffer, is 431. Both with an empty body.
+        "--http1-buffer-size",
+        str(HEAD_BUFFER_BYTES),
+        "--respawn-failed-workers",
+        "--respawn-interval",
+        "1",
+        "--workers-kill-timeout",
+        "10",
+        "--log-level",
+        "warning",
+    ]
+    if os.environ.get("WEB_ACCESS_LOG", "").lower() in ("1", "true", "yes", "on"):
+        command.append("--access-log")
+    return command
+
+
+def main() -> int:
+    servers = [
+        (int(os.environ.get("PORT", "3000")), int(os.environ.get("WEB_CONCURRENCY", "4"))),
+        (int(os.environ.get("HISTORY_PORT", "3001")), int(os.environ.get("WEB_HISTORY_WORKERS", "1"))),
+    ]
+    env = {"DJANGO_SETTINGS_MODULE": "walletproject.settings", **os.environ}
+    children = [subprocess.Popen(granian_command(port, workers), env=env) for port, workers in servers]
+    stopping = False
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        if signum != signal.SIGHUP:
+            stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    for signum in FORWARDED:
+        signal.signal(signum, forward)
+
+    while all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    exited = next(child for child in children if child.poll() is not None)
+    if not stopping:
+        print(f"serve: granian {exited.pid} exited ({exited.returncode}); stopping the other", flush=True)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return 0 if stopping else (exited.returncode or 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
