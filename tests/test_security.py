@@ -21,8 +21,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from email.message import Message
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
