@@ -9,7 +9,7 @@ called alone, and part of the caller's (the idempotency record's) without a save
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -82,6 +82,17 @@ def wallet_create(*, user_id: str, currency: str | None = None) -> Wallet:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A movement's or hold's `description` and `metadata` (validated by `wallets.metadata`)."""
+
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+NO_NOTE = Note()
+
+
+@dataclass(frozen=True)
 class MovementResult:
     transaction_id: uuid.UUID
     created_at: datetime
@@ -109,9 +120,12 @@ def _credit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
     wallet.updated_at = at
 
 
-def _debit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
-    if wallet.balance < amount:
+def _debit(wallet: Wallet, amount: Decimal, at: datetime, *, from_held: Decimal = Decimal(0)) -> None:
+    """Take `amount` from the wallet: from what is available, or (a capture) `from_held` of it
+    from the wallet's pending holds."""
+    if wallet.balance - wallet.held < amount - from_held:
         raise InsufficientFunds()
+    wallet.held -= from_held
     wallet.balance -= amount
     wallet.version += 1
     wallet.updated_at = at
@@ -134,11 +148,16 @@ def _event(
     wallet: Wallet,
     event_type: str,
     amount: Decimal,
-    transaction_id: uuid.UUID,
+    transaction_id: uuid.UUID | None,
     at: datetime,
     counterparty: Wallet | None = None,
+    *,
+    note: Note | None = None,
+    hold_id: uuid.UUID | None = None,
+    reverses: uuid.UUID | None = None,
 ) -> events.WalletEvent:
-    """The event of one wallet touched by a movement (events.md: one per wallet touched)."""
+    """The event of one wallet touched by a movement (events.md: one per wallet touched), as the
+    wallet is now (its balance, held and version after the change)."""
     return events.WalletEvent(
         event_type=event_type,
         occurred_at=at,
@@ -151,11 +170,16 @@ def _event(
         transaction_id=transaction_id,
         counterparty_wallet_id=counterparty.id if counterparty else None,
         counterparty_user_id=counterparty.user_id if counterparty else None,
+        held_after=wallet.held,
+        hold_id=hold_id,
+        reverses_transaction_id=reverses,
+        description=note.description if note else None,
+        metadata=note.metadata if note else None,
     )
 
 
 def _system_movement(
-    *, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, withdraw: bool
+    *, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, withdraw: bool, note: Note
 ) -> MovementResult:
     """Fund (money enters from outside) or withdraw (money leaves) against the system account."""
     now = timezone.now()
@@ -195,20 +219,28 @@ def _system_movement(
             kind=kind,
             initiated_by=initiated_by,
             at=now,
-            updates=[BalanceUpdate(wallet.id, wallet.balance, wallet.version)],
+            updates=[BalanceUpdate.of(wallet)],
             entries=entries,
-            events=[_event(wallet, event_type, amount, txn_id, now)],
+            events=[_event(wallet, event_type, amount, txn_id, now, note=note)],
+            description=note.description,
+            metadata=note.metadata,
         )
     return MovementResult(txn_id, now, entries[:1], {wallet.id: wallet})
 
 
-def wallet_fund(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str) -> Wallet:
-    result = _system_movement(wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=False)
+def wallet_fund(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, note: Note = NO_NOTE) -> Wallet:
+    result = _system_movement(
+        wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=False, note=note
+    )
     return result.wallets[wallet_id]
 
 
-def wallet_withdraw(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str) -> Wallet:
-    result = _system_movement(wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=True)
+def wallet_withdraw(
+    *, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, note: Note = NO_NOTE
+) -> Wallet:
+    result = _system_movement(
+        wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=True, note=note
+    )
     return result.wallets[wallet_id]
 
 
@@ -219,6 +251,7 @@ def transfer_create(
     amount: Decimal,
     initiated_by: str,
     owner_user_id: str | None = None,
+    note: Note = NO_NOTE,
 ) -> MovementResult:
     """Move `amount` between two user wallets. With `owner_user_id`, the sender must be theirs
     (an end user's transfer); otherwise it is answered as not found."""
@@ -250,12 +283,14 @@ def transfer_create(
             kind=LedgerTransaction.Kind.TRANSFER,
             initiated_by=initiated_by,
             at=now,
-            updates=[BalanceUpdate(w.id, w.balance, w.version) for w in (sender, receiver)],
+            updates=[BalanceUpdate.of(sender), BalanceUpdate.of(receiver)],
             entries=entries,
             events=[
-                _event(sender, events.TRANSFER_OUT, amount, txn_id, now, counterparty=receiver),
-                _event(receiver, events.TRANSFER_IN, amount, txn_id, now, counterparty=sender),
+                _event(sender, events.TRANSFER_OUT, amount, txn_id, now, counterparty=receiver, note=note),
+                _event(receiver, events.TRANSFER_IN, amount, txn_id, now, counterparty=sender, note=note),
             ],
+            description=note.description,
+            metadata=note.metadata,
         )
     return MovementResult(txn_id, now, entries, locked)
 
