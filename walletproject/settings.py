@@ -309,10 +309,17 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The default enum hook, then the seed's paths (no trailing slash) and the links from every
     # response carrying a wallet to the operations on it (schemathesis' stateful phase follows them).
+    # Several outputs have a `status`; each set of choices gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "WalletStatusEnum": ["active", "frozen"],
+        "HoldStatusEnum": ["pending", "captured", "voided", "expired"],
+        "CompletedStatusEnum": ["COMPLETED"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.schema.seed_paths",
         "wallets.api.schema.link_wallets",
+        "wallets.api.schema.link_holds_and_transactions",
     ],
     # Swagger UI and Redoc come from drf-spectacular-sidecar's static files: no page loads anything
     # from another host, so the docs work offline and show the pinned version.
