@@ -237,6 +237,8 @@ OUTBOX_STALL_SECONDS = env.float("OUTBOX_STALL_SECONDS", default=30.0)
 RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=3600.0)
 # Idempotency keys are kept at least this long (the spec asks for 24 hours), then pruned.
 IDEMPOTENCY_RETENTION_HOURS = env.int("IDEMPOTENCY_RETENTION_HOURS", default=48)
+# Pending holds past expires_at are released this often (the spec: within a minute).
+HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default=20.0)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-sweep": {
         "task": "kafka_bridge.sweep_outbox",
@@ -258,6 +260,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "wallets.prune_idempotency_records",
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
+    },
+    "holds-expire": {
+        "task": "wallets.expire_holds",
+        "schedule": HOLD_EXPIRY_INTERVAL_SECONDS,
+        "options": {"expires": HOLD_EXPIRY_INTERVAL_SECONDS},
     },
 }
 

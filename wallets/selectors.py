@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from common.api import parse_uuid
 
@@ -138,3 +138,14 @@ def transaction_get_visible(
     if not any(may_act_for(principal, entry.wallet.user_id) for entry in entries):
         raise TransactionNotFound()
     return entries
+
+
+def pending_holds_by_currency() -> list[tuple[str, int, Decimal]]:
+    """(currency, count, amount) of the pending holds, per currency (the metrics' figures)."""
+    rows = (
+        Hold.objects.filter(status=Hold.Status.PENDING)
+        .values("currency")
+        .annotate(count=Count("id"), amount=Sum("amount"))
+        .order_by("currency")
+    )
+    return [(row["currency"], row["count"], row["amount"]) for row in rows]
