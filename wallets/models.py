@@ -68,9 +68,11 @@ class Wallet(models.Model):
                 condition=Q(kind="system") | Q(balance__gte=0), name="wallet_user_balance_non_negative"
             ),
             models.CheckConstraint(condition=Q(held__gte=0), name="wallet_held_non_negative"),
+            # Named after wallet_user_balance_non_negative: PostgreSQL checks in name order, so a
+            # negative balance is still reported as that one.
             models.CheckConstraint(
                 condition=Q(kind="system", held=0) | Q(kind="user", balance__gte=F("held")),
-                name="wallet_balance_covers_held",
+                name="wallet_user_held_within_balance",
             ),
             models.CheckConstraint(condition=Q(version__gte=0), name="wallet_version_non_negative"),
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="wallet_currency_iso"),

@@ -411,7 +411,7 @@ def test_void_and_capture_need_no_body_or_content_type(bob, alice, pair):
     ("update", "constraint"),
     [
         ("held = -1", "wallet_held_non_negative"),
-        ("held = balance + 1", "wallet_balance_covers_held"),
+        ("held = balance + 1", "wallet_user_held_within_balance"),
     ],
 )
 def test_the_database_refuses_held_out_of_bounds(make_wallet, update, constraint):

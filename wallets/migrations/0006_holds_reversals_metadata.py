@@ -163,7 +163,7 @@ class Migration(migrations.Migration):
                     models.Q(("balance__gte", models.F("held")), ("kind", "user")),
                     _connector="OR",
                 ),
-                name="wallet_balance_covers_held",
+                name="wallet_user_held_within_balance",
             ),
         ),
         migrations.AddField(
