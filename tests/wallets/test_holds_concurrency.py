@@ -54,7 +54,12 @@ def test_thirty_holds_of_ten_racing_for_a_hundred_exactly_ten_succeed():
     run_in_threads(30, work)
     assert Counter(statuses) == {(201, None): 10, (400, "insufficient_funds"): 20}
     payer.refresh_from_db()
-    assert (payer.balance, payer.held, payer.available, payer.version) == (Decimal(100), Decimal(100), Decimal(0), 11)
+    assert (payer.balance, payer.held, payer.available, payer.version) == (
+        Decimal(100),
+        Decimal(100),
+        Decimal(0),
+        11,
+    )
     assert Hold.objects.filter(status="pending").count() == 10
     assert_consistent(payer)
 
