@@ -17,6 +17,9 @@ KEY_MAX_LENGTH = 40
 VALUE_MAX_LENGTH = 500
 
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+# What the OpenAPI schema publishes for such text (ECMA and Python regex): no NUL. Lone surrogates
+# cannot be sent as UTF-8 at all; a JSON escape of one is refused like a NUL.
+TEXT_PATTERN = r"^[^\x00]*$"
 
 
 class InvalidNote(ValueError):

@@ -79,6 +79,7 @@ def _from_form(field: serializers.Field[Any, Any, Any, Any], data: Any) -> bool:
         "type": "string",
         "nullable": True,
         "maxLength": notes.DESCRIPTION_MAX_LENGTH,
+        "pattern": notes.TEXT_PATTERN,
         "description": f"Your text, up to {notes.DESCRIPTION_MAX_LENGTH} characters (no NUL).",
     }
 )
@@ -104,7 +105,11 @@ class DescriptionField(serializers.Field[str | None, Any, str | None, Any]):
     {
         "type": "object",
         "maxProperties": notes.MAX_KEYS,
-        "additionalProperties": {"type": "string", "maxLength": notes.VALUE_MAX_LENGTH},
+        "additionalProperties": {
+            "type": "string",
+            "maxLength": notes.VALUE_MAX_LENGTH,
+            "pattern": notes.TEXT_PATTERN,
+        },
         "description": (
             f"Your references: up to {notes.MAX_KEYS} keys of 1-{notes.KEY_MAX_LENGTH} characters, "
             f"string values of up to {notes.VALUE_MAX_LENGTH} characters (no NUL). Anything else is 400."
@@ -195,7 +200,12 @@ class CaptureInput(NoteInput):
 
 
 class ReverseInput(serializers.Serializer):  # type: ignore[type-arg]
-    reason = serializers.CharField(max_length=500, help_text="Why: recorded with the reversal.")
+    reason = serializers.RegexField(
+        r"^[^\x00]+$",
+        max_length=500,
+        trim_whitespace=False,
+        help_text="Why: recorded with the reversal (1-500 characters, no NUL).",
+    )
 
     def validate_reason(self, value: str) -> str:
         try:
