@@ -433,3 +433,26 @@ def test_the_database_refuses_a_hold_across_currencies_or_captured_twice(alice, 
             status="captured", captured_amount=Decimal(1), transaction_id=capture["hold"]["transaction_id"]
         )
     assert LedgerEntry.objects.filter(transaction_id=capture["hold"]["transaction_id"]).count() == 2
+
+
+def test_the_browsable_api_offers_hold_and_capture_forms(make_wallet, pair):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    payer, payee = pair
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(get_user_model().objects.create_user("formops", is_staff=True))
+    page = browser.get(f"/wallets/{payer.id}/holds", HTTP_ACCEPT="text/html").content.decode()
+    form = page.split('id="post-object-form"', 1)[1].split("</form>", 1)[0]
+    for field in ("to_wallet_id", "amount", "expires_in", "description", "metadata"):
+        assert f'name="{field}"' in form, field
+    token = form.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    posted = browser.post(
+        f"/wallets/{payer.id}/holds",
+        {"csrfmiddlewaretoken": token, "to_wallet_id": str(payee.id), "amount": "2.5", "expires_in": "120"},
+    )
+    assert posted.status_code == 201, posted.content
+    hold = Hold.objects.get(id=posted.json()["data"]["id"])
+    assert (hold.amount, hold.description, hold.metadata) == (Decimal("2.5"), None, {})
+    capture_page = browser.get(f"/holds/{hold.id}/capture", HTTP_ACCEPT="text/html")
+    assert 'name="amount"' in capture_page.content.decode()
