@@ -40,7 +40,7 @@ from .ledger_writes import BalanceUpdate, Cte, Entry, write_changes, write_movem
 from .locks import lock_user_wallets
 from .models import Hold, LedgerEntry, LedgerTransaction, Wallet
 from .money import format_money
-from .services import NO_NOTE, Note, _credit, _debit, _event, _user_entry
+from .services import NO_NOTE, Note, credit, debit, user_entry, wallet_event
 
 HOLDS = Hold._meta.db_table
 
@@ -146,7 +146,7 @@ def hold_create(
             at=now,
             updates=[BalanceUpdate.of(sender)],
             events=[
-                _event(
+                wallet_event(
                     sender,
                     events.HOLD_CREATED,
                     amount,
@@ -194,15 +194,19 @@ def hold_capture(
         if note is None:
             note = Note(hold.description, hold.metadata)
         rest = hold.amount - captured
-        _debit(sender, captured, now, from_held=captured)
-        _credit(receiver, captured, now)
+        debit(sender, captured, now, from_held=captured)
+        credit(receiver, captured, now)
         entries = [
-            _user_entry(sender, -captured, LedgerEntry.Type.TRANSFER_OUT),
-            _user_entry(receiver, captured, LedgerEntry.Type.TRANSFER_IN),
+            user_entry(sender, -captured, LedgerEntry.Type.TRANSFER_OUT),
+            user_entry(receiver, captured, LedgerEntry.Type.TRANSFER_IN),
         ]
         wallet_events = [
-            _event(sender, events.TRANSFER_OUT, captured, txn_id, now, receiver, note=note, hold_id=hold.id),
-            _event(receiver, events.TRANSFER_IN, captured, txn_id, now, sender, note=note, hold_id=hold.id),
+            wallet_event(
+                sender, events.TRANSFER_OUT, captured, txn_id, now, receiver, note=note, hold_id=hold.id
+            ),
+            wallet_event(
+                receiver, events.TRANSFER_IN, captured, txn_id, now, sender, note=note, hold_id=hold.id
+            ),
         ]
         released_version = None
         if rest > 0:
@@ -210,7 +214,9 @@ def hold_capture(
             sender.version += 1
             released_version = sender.version
             wallet_events.append(
-                _event(sender, events.HOLD_RELEASED, rest, txn_id, now, receiver, note=note, hold_id=hold.id)
+                wallet_event(
+                    sender, events.HOLD_RELEASED, rest, txn_id, now, receiver, note=note, hold_id=hold.id
+                )
             )
         write_movement(
             transaction_id=txn_id,
@@ -251,7 +257,9 @@ def _release(hold: Hold, *, status: str, closed_by: str, now: datetime) -> Hold:
         at=now,
         updates=[BalanceUpdate.of(sender)],
         events=[
-            _event(sender, events.HOLD_RELEASED, hold.amount, None, now, receiver, note=note, hold_id=hold.id)
+            wallet_event(
+                sender, events.HOLD_RELEASED, hold.amount, None, now, receiver, note=note, hold_id=hold.id
+            )
         ],
         extra=[
             _hold_update(

@@ -22,7 +22,7 @@ from .errors import AlreadyReversed, NotReversible, TransactionNotFound
 from .ledger_writes import BalanceUpdate, Entry, write_movement
 from .locks import lock_user_wallets
 from .models import LedgerEntry, LedgerTransaction
-from .services import MovementResult, _credit, _debit, _event
+from .services import MovementResult, credit, debit, wallet_event
 
 REVERSIBLE = (
     LedgerTransaction.Kind.FUND,
@@ -74,9 +74,9 @@ def transaction_reverse(*, transaction_id: uuid.UUID, reason: str, initiated_by:
                     )
                     continue
                 if amount > 0:
-                    _credit(wallet, amount, now)
+                    credit(wallet, amount, now)
                 else:
-                    _debit(wallet, -amount, now)
+                    debit(wallet, -amount, now)
                 entries.append(
                     Entry(
                         wallet.id,
@@ -97,7 +97,7 @@ def transaction_reverse(*, transaction_id: uuid.UUID, reason: str, initiated_by:
                     events.REVERSAL_IN if entry_type == LedgerEntry.Type.REVERSAL_IN else events.REVERSAL_OUT
                 )
                 wallet_events.append(
-                    _event(
+                    wallet_event(
                         wallet,
                         event_type,
                         amount,

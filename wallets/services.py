@@ -4,6 +4,8 @@ Each service locks the user wallets it touches in id order (`locks.lock_user_wal
 rules on the locked rows, then writes balances, ledger and outbox events in one statement
 (`ledger_writes`). `transaction.atomic(savepoint=False)` makes a service its own transaction when
 called alone, and part of the caller's (the idempotency record's) without a savepoint round trip.
+`credit`, `debit`, `user_entry` and `wallet_event` are the steps every movement shares; the holds'
+and reversals' services (`holds.py`, `reversals.py`) use them too.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def _lock_one(wallet_id: uuid.UUID) -> Wallet:
     return wallet
 
 
-def _credit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
+def credit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
     if wallet.balance + amount > MAX_MONEY:
         raise InvalidAmount(
             "The resulting balance would exceed the maximum a wallet can hold.",
@@ -120,7 +122,7 @@ def _credit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
     wallet.updated_at = at
 
 
-def _debit(wallet: Wallet, amount: Decimal, at: datetime, *, from_held: Decimal = Decimal(0)) -> None:
+def debit(wallet: Wallet, amount: Decimal, at: datetime, *, from_held: Decimal = Decimal(0)) -> None:
     """Take `amount` from the wallet: from what is available, or (a capture) `from_held` of it
     from the wallet's pending holds."""
     if wallet.balance - wallet.held < amount - from_held:
@@ -131,7 +133,7 @@ def _debit(wallet: Wallet, amount: Decimal, at: datetime, *, from_held: Decimal 
     wallet.updated_at = at
 
 
-def _user_entry(wallet: Wallet, signed: Decimal, entry_type: str) -> Entry:
+def user_entry(wallet: Wallet, signed: Decimal, entry_type: str) -> Entry:
     """A user wallet's leg, recording the wallet as it is right after the movement."""
     return Entry(
         wallet_id=wallet.id,
@@ -144,7 +146,7 @@ def _user_entry(wallet: Wallet, signed: Decimal, entry_type: str) -> Entry:
     )
 
 
-def _event(
+def wallet_event(
     wallet: Wallet,
     event_type: str,
     amount: Decimal,
@@ -187,7 +189,7 @@ def _system_movement(
     with transaction.atomic(savepoint=False):
         wallet = _lock_one(wallet_id)
         if withdraw:
-            _debit(wallet, amount, now)
+            debit(wallet, amount, now)
             kind, entry_type, event_type, signed = (
                 LedgerTransaction.Kind.WITHDRAW,
                 LedgerEntry.Type.WITHDRAW,
@@ -195,7 +197,7 @@ def _system_movement(
                 -amount,
             )
         else:
-            _credit(wallet, amount, now)
+            credit(wallet, amount, now)
             kind, entry_type, event_type, signed = (
                 LedgerTransaction.Kind.FUND,
                 LedgerEntry.Type.FUND,
@@ -203,7 +205,7 @@ def _system_movement(
                 amount,
             )
         entries = [
-            _user_entry(wallet, signed, entry_type),
+            user_entry(wallet, signed, entry_type),
             Entry(
                 wallet_id=system_account_id(wallet.currency),
                 currency=wallet.currency,
@@ -221,7 +223,7 @@ def _system_movement(
             at=now,
             updates=[BalanceUpdate.of(wallet)],
             entries=entries,
-            events=[_event(wallet, event_type, amount, txn_id, now, note=note)],
+            events=[wallet_event(wallet, event_type, amount, txn_id, now, note=note)],
             description=note.description,
             metadata=note.metadata,
         )
@@ -272,11 +274,11 @@ def transfer_create(
             raise WalletFrozen("The sending wallet is frozen.")
         if receiver.status != Wallet.Status.ACTIVE:
             raise WalletFrozen("The receiving wallet is frozen.")
-        _debit(sender, amount, now)
-        _credit(receiver, amount, now)
+        debit(sender, amount, now)
+        credit(receiver, amount, now)
         entries = [
-            _user_entry(sender, -amount, LedgerEntry.Type.TRANSFER_OUT),
-            _user_entry(receiver, amount, LedgerEntry.Type.TRANSFER_IN),
+            user_entry(sender, -amount, LedgerEntry.Type.TRANSFER_OUT),
+            user_entry(receiver, amount, LedgerEntry.Type.TRANSFER_IN),
         ]
         write_movement(
             transaction_id=txn_id,
@@ -286,8 +288,12 @@ def transfer_create(
             updates=[BalanceUpdate.of(sender), BalanceUpdate.of(receiver)],
             entries=entries,
             events=[
-                _event(sender, events.TRANSFER_OUT, amount, txn_id, now, counterparty=receiver, note=note),
-                _event(receiver, events.TRANSFER_IN, amount, txn_id, now, counterparty=sender, note=note),
+                wallet_event(
+                    sender, events.TRANSFER_OUT, amount, txn_id, now, counterparty=receiver, note=note
+                ),
+                wallet_event(
+                    receiver, events.TRANSFER_IN, amount, txn_id, now, counterparty=sender, note=note
+                ),
             ],
             description=note.description,
             metadata=note.metadata,
