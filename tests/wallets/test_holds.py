@@ -456,3 +456,5 @@ def test_the_browsable_api_offers_hold_and_capture_forms(make_wallet, pair):
     assert (hold.amount, hold.description, hold.metadata) == (Decimal("2.5"), None, {})
     capture_page = browser.get(f"/holds/{hold.id}/capture", HTTP_ACCEPT="text/html")
     assert 'name="amount"' in capture_page.content.decode()
+    assert browser.get(f"/holds/{hold.id}/void", HTTP_ACCEPT="text/html").status_code == 405
+    assert browser.get(f"/transactions/{hold.id}/reverse", HTTP_ACCEPT="text/html").status_code == 405
