@@ -5,10 +5,12 @@ its wallets. Also the admin's reverse action."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from kafka_bridge.models import OutboxEvent
@@ -187,3 +189,11 @@ def test_the_admin_reverse_action_asks_for_a_reason(client, make_wallet):
     reversal = LedgerTransaction.objects.get(reverses=txn)
     assert (reversal.reason, reversal.initiated_by) == ("test fund", "adminops")
     assert Wallet.objects.get(id=wallet.id).balance == 0
+
+
+def test_operators_may_reverse_in_the_admin(client, make_wallet):
+    call_command("issue_token", "revops", "--operator", stdout=io.StringIO())
+    client.force_login(get_user_model().objects.get(username="revops"))
+    make_wallet("gus", "5")
+    page = client.get("/admin/wallets/ledgertransaction/").content.decode()
+    assert 'value="reverse_transactions"' in page
