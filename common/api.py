@@ -60,6 +60,7 @@ class ApiView(APIView):
             and hasattr(self, "post")
             and not (request.content_type or "").split(";")[0].strip().endswith(("/json", "+json"))
             and not self.browser_form(request)
+            and not (self.body_optional and not request._request.body)
         ):
             raise exceptions.UnsupportedMediaType(request.content_type or "none")
 
@@ -71,13 +72,16 @@ class ApiView(APIView):
         )
 
     serializer_class: type[Any] | None = None  # the POST body's input serializer (and browsable form)
+    body_optional = False  # a POST whose fields are all optional may come with no body (and no type)
 
     def validated(self, request: Request) -> dict[str, Any]:
         """The body, validated by the view's `serializer_class`."""
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
         assert self.serializer_class is not None, f"{type(self).__name__} has no serializer_class"
-        serializer = self.serializer_class(data=request.data)
+        serializer = self.serializer_class(
+            data=request.data, context={"browser_form": self.browser_form(request)}
+        )
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 

@@ -5,7 +5,9 @@ can state: a withdrawal or transfer larger than the balance (400 `insufficient_f
 to itself or across currencies (`same_wallet`, `currency_mismatch`), a credit past the maximum
 balance (`invalid_amount` naming `maximum_balance`), a cursor the server did not issue
 (`validation_error` on `cursor` only), an Idempotency-Key already used for another request (422
-`idempotency_key_reused`). schemathesis.toml lets `positive_data_acceptance` accept 400 or 422 on
+`idempotency_key_reused`), a capture above its hold (`invalid_amount` naming `held`). And one rule
+OpenAPI 3.0 cannot state: metadata keys are 1-40 characters without NUL (`validation_error` on
+`metadata` about its keys). schemathesis.toml lets `positive_data_acceptance` accept 400 or 422 on
 exactly the operations that answer them; this check keeps it as strict as before for everything
 else: a schema-valid request refused with 400 or 422 must carry one of those codes and reasons.
 """
@@ -26,9 +28,11 @@ def refused_for_state(body: Any) -> bool:
     if code in STATE_CODES:
         return True
     if code == "invalid_amount":
-        return "maximum_balance" in details
-    if code == "validation_error":
-        return isinstance(details, dict) and set(details) == {"cursor"}
+        return "maximum_balance" in details or "held" in details
+    if code == "validation_error" and isinstance(details, dict):
+        if set(details) == {"metadata"}:  # keys: OpenAPI 3.0 has no propertyNames
+            return "metadata keys" in str(details["metadata"])
+        return set(details) == {"cursor"}
     return False
 
 

@@ -31,6 +31,7 @@ from common.schema import ERROR
 from history.lag import recent_consumer_lag
 from history.selectors import history_status
 from kafka_bridge.selectors import outbox_backlog
+from wallets.selectors import pending_holds_by_currency
 
 
 class OutboxCollector(Collector):
@@ -118,8 +119,24 @@ class HistoryCollector(Collector):
             )
 
 
+class HoldsCollector(Collector):
+    """Money reserved and not yet settled, per currency (holds.md)."""
+
+    def collect(self) -> Iterator[Metric]:
+        count = GaugeMetricFamily("wallet_pending_holds", "Holds still pending.", labels=["currency"])
+        amount = GaugeMetricFamily(
+            "wallet_pending_holds_amount", "The money held by pending holds.", labels=["currency"]
+        )
+        for currency, pending, held in pending_holds_by_currency():
+            count.add_metric([currency], pending)
+            amount.add_metric([currency], float(held))  # Prometheus samples are floats
+        yield count
+        yield amount
+
+
 registry = CollectorRegistry(auto_describe=False)
 registry.register(OutboxCollector())
+registry.register(HoldsCollector())
 registry.register(HistoryCollector())
 
 

@@ -252,6 +252,8 @@ OUTBOX_STALL_SECONDS = env.float("OUTBOX_STALL_SECONDS", default=30.0)
 RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=3600.0)
 # Idempotency keys are kept at least this long (the spec asks for 24 hours), then pruned.
 IDEMPOTENCY_RETENTION_HOURS = env.int("IDEMPOTENCY_RETENTION_HOURS", default=48)
+# Pending holds past expires_at are released this often (the spec: within a minute).
+HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default=20.0)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-sweep": {
         "task": "kafka_bridge.sweep_outbox",
@@ -273,6 +275,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "wallets.prune_idempotency_records",
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
+    },
+    "holds-expire": {
+        "task": "wallets.expire_holds",
+        "schedule": HOLD_EXPIRY_INTERVAL_SECONDS,
+        "options": {"expires": HOLD_EXPIRY_INTERVAL_SECONDS},
     },
 }
 
@@ -324,10 +331,17 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The default enum hook, then the seed's paths (no trailing slash) and the links from every
     # response carrying a wallet to the operations on it (schemathesis' stateful phase follows them).
+    # Several outputs have a `status`; each set of choices gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "WalletStatusEnum": ["active", "frozen"],
+        "HoldStatusEnum": ["pending", "captured", "voided", "expired"],
+        "CompletedStatusEnum": ["COMPLETED"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.schema.seed_paths",
         "wallets.api.schema.link_wallets",
+        "wallets.api.schema.link_holds_and_transactions",
     ],
     # Swagger UI and Redoc come from drf-spectacular-sidecar's static files: no page loads anything
     # from another host, so the docs work offline and show the pinned version.

@@ -3,7 +3,9 @@
 Every field is read-only and nothing can be added or deleted: balances change only through the
 services, which write the ledger and the events. Freezing and unfreezing go through services too,
 with a reason, and leave a `WalletStatusChange` row (who, when, why). Who moved money is each
-ledger transaction's `initiated_by`.
+ledger transaction's `initiated_by`. Reversing a transaction is an action too: an intermediate page
+asks for the reason, recorded on the REVERSAL transaction with who made it. Holds are listed by
+status; a wallet's page shows its held and available money and its pending holds.
 
 API tokens: knox's own page (which shows digests and makes tokens in the browser) is replaced by a
 read-only list of prefix, owner, created and expiry (`ApiToken`, a proxy of knox's model), with a
@@ -19,17 +21,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from knox.models import AuthToken
 
 from common.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin, search_by_uuid_or_text
+from common.errors import ApplicationError
 
-from . import services, tokens
+from . import reversals, services, tokens
 from .models import (
     ApiToken,
+    Hold,
     IdempotencyRecord,
     LedgerEntry,
     LedgerTransaction,
@@ -56,12 +61,23 @@ class StatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: igno
 
 @admin.register(Wallet)
 class WalletAdmin(ReadOnlyModelAdmin):
-    list_display = ("id", "user_id", "currency", "balance", "version", "status", "kind", "created_at")
+    list_display = (
+        "id",
+        "user_id",
+        "currency",
+        "balance",
+        "held",
+        "available",
+        "version",
+        "status",
+        "kind",
+        "created_at",
+    )
     list_filter = ("currency", "status", "kind")
     search_fields = ("user_id",)
     search_help_text = "A wallet id (exact) or part of a user id."
     ordering = ("-created_at",)
-    readonly_fields = ("recent_entries",)
+    readonly_fields = ("available", "pending_holds", "recent_entries")
     inlines = (StatusChangeInline,)
     action_form = StatusReasonForm
     actions = ("freeze_wallets", "unfreeze_wallets")
@@ -76,6 +92,34 @@ class WalletAdmin(ReadOnlyModelAdmin):
         return search_by_uuid_or_text(
             queryset, search_term, by_uuid=lambda v: Q(id=v), by_text=lambda text: Q(user_id__icontains=text)
         )
+
+    @admin.display(description="available")
+    def available(self, wallet: Wallet) -> str:
+        return format_money(wallet.available)
+
+    @admin.display(description=f"Pending holds (newest {RECENT_ENTRIES})")
+    def pending_holds(self, wallet: Wallet) -> SafeString:
+        holds = Hold.objects.filter(Q(from_wallet=wallet) | Q(to_wallet=wallet), status=Hold.Status.PENDING)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    hold.id,
+                    "out" if hold.from_wallet_id == wallet.id else "in",
+                    format_money(hold.amount),
+                    hold.expires_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    hold.description or "",
+                )
+                for hold in holds.order_by("-created_at")[:RECENT_ENTRIES]
+            ),
+        )
+        if not rows:
+            return format_html("<em>{}</em>", "No pending holds.")
+        header = format_html_join(
+            "", "<th>{}</th>", ((h,) for h in ("hold", "direction", "amount", "expires", "description"))
+        )
+        return format_html("<table><tr>{}</tr>{}</table>", header, rows)
 
     @admin.display(description=f"Recent ledger entries (last {RECENT_ENTRIES})")
     def recent_entries(self, wallet: Wallet) -> SafeString:
@@ -132,14 +176,53 @@ class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type
     can_delete = False
 
 
+class ReverseForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (recorded)", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
 @admin.register(LedgerTransaction)
 class LedgerTransactionAdmin(ReadOnlyModelAdmin):
-    list_display = ("id", "kind", "initiated_by", "created_at")
+    list_display = ("id", "kind", "initiated_by", "description", "reverses", "created_at")
     list_filter = ("kind",)
     search_fields = ("initiated_by",)
     search_help_text = "A transaction id (exact) or part of the initiator's name."
     ordering = ("-created_at",)
     inlines = (EntryInline,)
+    actions = ("reverse_transactions",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The reverse action needs it (the fields stay read-only).
+        return admin.ModelAdmin.has_change_permission(self, request, obj)
+
+    @admin.action(description="Reverse selected transactions (reason required)", permissions=["change"])
+    def reverse_transactions(
+        self, request: HttpRequest, queryset: QuerySet[LedgerTransaction]
+    ) -> HttpResponse | None:
+        form = ReverseForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Reverse ledger transactions",
+                "transactions": queryset.order_by("-created_at"),
+                "form": form,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/wallets/reverse_transactions.html", context)
+        reversed_count = 0
+        for txn in queryset.order_by("created_at"):
+            try:
+                reversals.transaction_reverse(
+                    transaction_id=txn.id,
+                    reason=form.cleaned_data["reason"],
+                    initiated_by=request.user.get_username(),
+                )
+                reversed_count += 1
+            except ApplicationError as refusal:
+                self.message_user(request, f"{txn.kind} {txn.id}: {refusal.message}", messages.ERROR)
+        self.message_user(request, f"Reversed {reversed_count} transaction(s).", messages.SUCCESS)
+        return None
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[LedgerTransaction], search_term: str
@@ -149,6 +232,26 @@ class LedgerTransactionAdmin(ReadOnlyModelAdmin):
             search_term,
             by_uuid=lambda v: Q(id=v),
             by_text=lambda text: Q(initiated_by__icontains=text),
+        )
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyModelAdmin):
+    list_display = ("id", "from_wallet", "to_wallet", "amount", "captured_amount", "status", "expires_at")
+    list_filter = ("status", "currency")
+    search_help_text = "A hold, wallet or transaction id (exact), or part of the creator's name."
+    search_fields = ("created_by",)
+    ordering = ("-created_at",)
+    list_select_related = ("from_wallet", "to_wallet")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Hold], search_term: str
+    ) -> tuple[QuerySet[Hold], bool]:
+        return search_by_uuid_or_text(
+            queryset,
+            search_term,
+            by_uuid=lambda v: Q(id=v) | Q(from_wallet_id=v) | Q(to_wallet_id=v) | Q(transaction_id=v),
+            by_text=lambda text: Q(created_by__icontains=text),
         )
 
 

@@ -45,3 +45,39 @@ class IdempotencyKeyInUse(ApplicationError):
     status_code = 409
     code = "idempotency_key_in_use"
     default_message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
+class HoldNotFound(ApplicationError):
+    status_code = 404
+    code = "hold_not_found"
+    default_message = "Hold not found."
+
+
+class HoldNotPending(ApplicationError):
+    status_code = 409
+    code = "hold_not_pending"
+    default_message = "The hold is no longer pending: it was captured, voided or has expired."
+
+
+class HoldExpired(ApplicationError):
+    status_code = 409
+    code = "hold_expired"
+    default_message = "The hold has expired and can no longer be captured."
+
+
+class TransactionNotFound(ApplicationError):
+    status_code = 404
+    code = "transaction_not_found"
+    default_message = "Transaction not found."
+
+
+class AlreadyReversed(ApplicationError):
+    status_code = 409
+    code = "already_reversed"
+    default_message = "The transaction has already been reversed."
+
+
+class NotReversible(ApplicationError):
+    status_code = 409
+    code = "not_reversible"
+    default_message = "A reversal cannot itself be reversed."

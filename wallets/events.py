@@ -1,4 +1,5 @@
-"""Wallet events as ../shared/spec/events.md defines them: one per wallet touched.
+"""Wallet events as ../shared/spec/events.md defines them: one per wallet touched, one per wallet
+version (with ../shared/spec/holds.md's additions: schema version 2).
 
 Built here, written as outbox rows (`kafka_bridge.outbox`) by `ledger_writes` in the same statement
 as the change they describe, published by `kafka_bridge`, consumed by `history`.
@@ -17,7 +18,8 @@ from kafka_bridge.outbox import OutboxMessage
 
 from .money import format_money
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # what this producer writes
+SCHEMA_VERSIONS = (1, 2)  # what consumers accept: version 1 events lack the keys version 2 added
 AGGREGATE_TYPE = "wallet"
 
 WALLET_CREATED = "WALLET_CREATED"
@@ -25,7 +27,21 @@ WALLET_FUNDED = "WALLET_FUNDED"
 WALLET_WITHDRAWN = "WALLET_WITHDRAWN"
 TRANSFER_OUT = "TRANSFER_OUT"
 TRANSFER_IN = "TRANSFER_IN"
-EVENT_TYPES = (WALLET_CREATED, WALLET_FUNDED, WALLET_WITHDRAWN, TRANSFER_OUT, TRANSFER_IN)
+HOLD_CREATED = "HOLD_CREATED"  # the sender's; amount held, balance unchanged, no transaction
+HOLD_RELEASED = "HOLD_RELEASED"  # the sender's; amount released (void, expiry, a capture's rest)
+REVERSAL_OUT = "REVERSAL_OUT"  # each user wallet a reversal debits
+REVERSAL_IN = "REVERSAL_IN"  # each user wallet a reversal credits
+EVENT_TYPES = (
+    WALLET_CREATED,
+    WALLET_FUNDED,
+    WALLET_WITHDRAWN,
+    TRANSFER_OUT,
+    TRANSFER_IN,
+    HOLD_CREATED,
+    HOLD_RELEASED,
+    REVERSAL_OUT,
+    REVERSAL_IN,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,11 @@ class WalletEvent:
     counterparty_wallet_id: uuid.UUID | None = None
     counterparty_user_id: str | None = None
     event_id: uuid.UUID | None = None
+    held_after: Decimal = Decimal(0)
+    hold_id: uuid.UUID | None = None
+    reverses_transaction_id: uuid.UUID | None = None
+    description: str | None = None
+    metadata: dict[str, str] | None = None
 
     def outbox_message(self) -> OutboxMessage:
         """This event as the outbox stores it: keyed by wallet, so a wallet's events stay in order."""
@@ -71,4 +92,11 @@ class WalletEvent:
             if self.counterparty_wallet_id
             else None,
             "counterparty_user_id": self.counterparty_user_id,
+            "held_after": format_money(self.held_after),
+            "hold_id": str(self.hold_id) if self.hold_id else None,
+            "reverses_transaction_id": str(self.reverses_transaction_id)
+            if self.reverses_transaction_id
+            else None,
+            "description": self.description,
+            "metadata": self.metadata or {},
         }

@@ -1,15 +1,18 @@
-"""All writes of one money movement in a single SQL statement.
+"""All writes of one money movement (or one hold change) in a single SQL statement.
 
 Why: in a Django transfer the time goes to Python per round trip, not to PostgreSQL (see
 ../shared/notes/performance.md). After the wallets are locked, one statement with data-modifying
 CTEs applies the version-checked balance updates and inserts the ledger transaction, its entries
-and the outbox rows. The deferred trigger checks the transaction balances at commit.
+and the outbox rows. The deferred trigger checks the transaction balances at commit. A hold's
+service adds its own row's insert or update to the same statement (`Cte`); a hold change that moves
+no money (create, void, expiry) is `write_changes`: wallets, hold and outbox, no ledger rows.
 
 Callers hold the row locks (`locks.lock_user_wallets`) and run inside `transaction.atomic`.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +43,25 @@ class VersionConflict(RuntimeError):
 class BalanceUpdate:
     wallet_id: uuid.UUID
     balance: Decimal
-    version: int  # the new version; the row must hold version - 1
+    held: Decimal
+    version: int  # the new version; the row must hold `base_version`
+
+    base_version: int | None = None  # default version - 1; a capture's remainder release adds 2
+
+    @classmethod
+    def of(cls, wallet: Wallet, *, steps: int = 1) -> BalanceUpdate:
+        """The locked wallet as the service left it, `steps` versions after the row's."""
+        return cls(wallet.id, wallet.balance, wallet.held, wallet.version, wallet.version - steps)
+
+
+@dataclass(frozen=True)
+class Cte:
+    """One more data-modifying statement for the same SQL statement (e.g. a hold's row).
+    With `expect_rows`, it must say `RETURNING ...` and affect exactly that many rows."""
+
+    sql: str
+    params: list[Any]
+    expect_rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,17 +89,18 @@ def write_movement(
     updates: Sequence[BalanceUpdate],
     entries: Sequence[Entry],
     events: Sequence[WalletEvent],
+    description: str | None = None,
+    metadata: dict[str, str] | None = None,
+    reverses_id: uuid.UUID | None = None,
+    reason: str = "",
+    extra: Sequence[Cte] = (),
 ) -> None:
-    params: list[Any] = []
-    update_rows = []
-    for update in updates:
-        update_rows.append("(%s::uuid, %s::numeric, %s::bigint)")
-        params += [update.wallet_id, update.balance, update.version]
-    params += [at, transaction_id, kind, initiated_by, at]
+    """A ledger transaction: balances, the transaction and its entries, events (and `extra`)."""
     entry_rows = []
+    entry_params: list[Any] = []
     for entry in entries:
         entry_rows.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s)")
-        params += [
+        entry_params += [
             entry.id,
             transaction_id,
             entry.wallet_id,
@@ -89,30 +111,72 @@ def write_movement(
             entry.wallet_version,
             at,
         ]
+    ledger = [
+        Cte(
+            f"""INSERT INTO {TRANSACTIONS} (id, kind, initiated_by, description, metadata, reverses_id,
+                                            reason, created_at)
+                VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)""",  # noqa: S608 -- names from model metadata
+            [
+                transaction_id,
+                kind,
+                initiated_by,
+                description,
+                json.dumps(metadata or {}),
+                reverses_id,
+                reason,
+                at,
+            ],
+        ),
+        Cte(
+            f"""INSERT INTO {ENTRIES} (id, transaction_id, wallet_id, currency, amount, type,
+                                       balance_after, wallet_version, created_at)
+                VALUES {", ".join(entry_rows)}""",  # noqa: S608
+            entry_params,
+        ),
+    ]
+    write_changes(at=at, updates=updates, events=events, extra=[*ledger, *extra])
+
+
+def write_changes(
+    *,
+    at: datetime,
+    updates: Sequence[BalanceUpdate],
+    events: Sequence[WalletEvent],
+    extra: Sequence[Cte] = (),
+) -> None:
+    """Version-checked wallet updates, outbox rows and `extra`, in one statement."""
+    params: list[Any] = []
+    update_rows = []
+    for update in updates:
+        update_rows.append("(%s::uuid, %s::numeric, %s::numeric, %s::bigint, %s::bigint)")
+        base = update.version - 1 if update.base_version is None else update.base_version
+        params += [update.wallet_id, update.balance, update.held, update.version, base]
+    params.append(at)
     outbox_insert, outbox_params = outbox.insert_statement([event.outbox_message() for event in events], at)
-    params += outbox_params
+    ctes = [Cte(outbox_insert, outbox_params), *extra]
+    parts = []
+    for number, cte in enumerate(ctes):
+        parts.append(f"c{number} AS ({cte.sql})")
+        params += cte.params
+    checked = [number for number, cte in enumerate(ctes) if cte.expect_rows is not None]
+    counts = "".join(f", (SELECT count(*) FROM c{number})" for number in checked)  # noqa: S608
     sql = f"""
-        WITH new_balances (id, balance, version) AS (VALUES {", ".join(update_rows)}),
+        WITH new_balances (id, balance, held, version, base) AS (VALUES {", ".join(update_rows)}),
         moved AS (
             UPDATE {WALLETS} AS w
-               SET balance = n.balance, version = n.version, updated_at = %s
+               SET balance = n.balance, held = n.held, version = n.version, updated_at = %s
               FROM new_balances AS n
-             WHERE w.id = n.id AND w.version = n.version - 1
+             WHERE w.id = n.id AND w.version = n.base
             RETURNING w.id
         ),
-        txn AS (
-            INSERT INTO {TRANSACTIONS} (id, kind, initiated_by, created_at) VALUES (%s, %s, %s, %s)
-        ),
-        entries AS (
-            INSERT INTO {ENTRIES} (id, transaction_id, wallet_id, currency, amount, type,
-                                   balance_after, wallet_version, created_at)
-            VALUES {", ".join(entry_rows)}
-        ),
-        outbox AS ({outbox_insert})
-        SELECT count(*) FROM moved
+        {", ".join(parts)}
+        SELECT (SELECT count(*) FROM moved){counts}
     """  # noqa: S608 -- table names come from model metadata, every value is a parameter
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        (moved,) = cursor.fetchone()
+        moved, *affected = cursor.fetchone()
     if moved != len(updates):
         raise VersionConflict(f"expected {len(updates)} version-checked updates, applied {moved}")
+    expected = [ctes[number].expect_rows for number in checked]
+    if affected != expected:
+        raise VersionConflict(f"expected rows {expected}, affected {affected}")

@@ -9,6 +9,11 @@ of its entries, and `reconcile` checks that the books balance.
 The database enforces what must never be wrong, whatever code writes to it (see
 `migrations/0002_ledger_integrity.py`): user balances are never negative, entries are non-zero and
 append-only, an entry's currency is its wallet's, and each ledger transaction balances at commit.
+
+Holds (../shared/spec/holds.md) reserve part of a user wallet's balance: `Wallet.held` is the sum
+of its pending holds and PostgreSQL keeps `0 <= held <= balance`, so `available = balance - held`
+is never negative. A capture is a ledger transaction linked to its hold (one at most); a reversal
+is a ledger transaction linked to the one it reverses (one at most: `reverses` is unique).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from knox.models import AuthToken
 
@@ -47,6 +52,9 @@ class Wallet(models.Model):
     user_id = models.CharField(max_length=100, db_index=True)
     currency = models.CharField(max_length=3)
     balance = MoneyField(default=Decimal("0"))
+    held = MoneyField(
+        default=Decimal("0"), db_default=Decimal("0"), help_text="the sum of the wallet's pending holds"
+    )
     version = models.BigIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.USER)
@@ -58,6 +66,13 @@ class Wallet(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="system") | Q(balance__gte=0), name="wallet_user_balance_non_negative"
+            ),
+            models.CheckConstraint(condition=Q(held__gte=0), name="wallet_held_non_negative"),
+            # Named after wallet_user_balance_non_negative: PostgreSQL checks in name order, so a
+            # negative balance is still reported as that one.
+            models.CheckConstraint(
+                condition=Q(kind="system", held=0) | Q(kind="user", balance__gte=F("held")),
+                name="wallet_user_held_within_balance",
             ),
             models.CheckConstraint(condition=Q(version__gte=0), name="wallet_version_non_negative"),
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="wallet_currency_iso"),
@@ -74,6 +89,11 @@ class Wallet(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id} {self.currency} {self.id}"
 
+    @property
+    def available(self) -> Decimal:
+        """What withdrawals, transfers and new holds may take: the balance less the pending holds."""
+        return Decimal(self.balance) - Decimal(self.held)
+
 
 class LedgerTransaction(models.Model):
     """One money movement: its entries balance per currency."""
@@ -82,14 +102,34 @@ class LedgerTransaction(models.Model):
         FUND = "FUND"
         WITHDRAW = "WITHDRAW"
         TRANSFER = "TRANSFER"
+        CAPTURE = "CAPTURE"  # a hold's capture: entries and events as a transfer's
+        REVERSAL = "REVERSAL"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     initiated_by = models.CharField(max_length=150, blank=True)
+    description = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 -- null: none given
+    metadata = models.JSONField(default=dict, db_default={}, blank=True)
+    # A reversal names the transaction it reverses; unique, so a transaction is reversed once at most.
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    reason = models.TextField(blank=True, db_default="", help_text="why a reversal was made")
     created_at = models.DateTimeField()
 
     class Meta:
         indexes = [models.Index(fields=["-created_at"], name="ledger_txn_created_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["FUND", "WITHDRAW", "TRANSFER", "CAPTURE", "REVERSAL"]),
+                name="ledger_txn_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="REVERSAL", reverses__isnull=False)
+                | (~Q(kind="REVERSAL") & Q(reverses__isnull=True)),
+                name="ledger_txn_reversal_links_original",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id}"
@@ -108,6 +148,8 @@ class LedgerEntry(models.Model):
         WITHDRAW = "WITHDRAW"
         TRANSFER_OUT = "TRANSFER_OUT"
         TRANSFER_IN = "TRANSFER_IN"
+        REVERSAL_OUT = "REVERSAL_OUT"
+        REVERSAL_IN = "REVERSAL_IN"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
@@ -134,6 +176,76 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.amount} {self.wallet_id}"
+
+
+class Hold(models.Model):
+    """Money of a sending wallet reserved for a receiving wallet, until captured, voided or expired.
+
+    While pending, its amount is part of the sender's `held`. Each change is one version of the
+    sender: `created_version` (HOLD_CREATED), and `released_version` (HOLD_RELEASED) when a void,
+    the expiry or a partial capture's remainder gives money back; a capture's TRANSFER_OUT is its
+    ledger entry's version. `reconcile` reads these to expect one event per hold change.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CAPTURED = "captured"
+        VOIDED = "voided"
+        EXPIRED = "expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    from_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds_out")
+    to_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds_in")
+    currency = models.CharField(max_length=3)
+    amount = MoneyField()
+    captured_amount = MoneyField(default=Decimal("0"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    expires_at = models.DateTimeField()
+    # The capture's ledger transaction; one-to-one, so a hold is captured once and a transaction
+    # captures one hold at most.
+    transaction = models.OneToOneField(
+        LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="hold"
+    )
+    description = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 -- null: none given
+    metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.CharField(max_length=150, help_text="who created it (a username)")
+    closed_by = models.CharField(max_length=150, blank=True, help_text="who captured or voided it")
+    created_version = models.BigIntegerField(help_text="the sender's version of HOLD_CREATED")
+    released_version = models.BigIntegerField(
+        null=True, blank=True, help_text="the sender's version of HOLD_RELEASED, if money was released"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(captured_amount__gte=0, captured_amount__lte=F("amount")),
+                name="hold_captured_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "captured", "voided", "expired"]), name="hold_status_valid"
+            ),
+            models.CheckConstraint(condition=~Q(from_wallet=F("to_wallet")), name="hold_two_wallets"),
+            # Captured exactly when it has a capture transaction and a captured amount.
+            models.CheckConstraint(
+                condition=Q(status="captured", transaction__isnull=False, captured_amount__gt=0)
+                | (~Q(status="captured") & Q(transaction__isnull=True, captured_amount=0)),
+                name="hold_capture_consistent",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["from_wallet", "-created_at", "-id"], name="hold_from_created_idx"),
+            models.Index(fields=["to_wallet", "-created_at", "-id"], name="hold_to_created_idx"),
+            # The expiry task's and the metrics' scan: pending holds only.
+            models.Index(
+                fields=["expires_at"], condition=Q(status="pending"), name="hold_pending_expiry_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.id} ({self.status})"
 
 
 class WalletStatusChange(models.Model):

@@ -1,5 +1,5 @@
 """Reads: a wallet as a principal may see it, a user's wallets, a wallet's ledger entries, the
-books' totals per currency.
+books' totals per currency, holds and ledger transactions as a principal may see them.
 
 Listings take the position of the previous page's last item (keyset pagination, `common.pagination`).
 """
@@ -12,13 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from common.api import parse_uuid
 from common.compiled import CompiledQuery
 
-from .errors import WalletNotFound
-from .models import LedgerEntry, Wallet
+from .errors import HoldNotFound, TransactionNotFound, WalletNotFound
+from .models import Hold, LedgerEntry, LedgerTransaction, Wallet
 from .permissions import Principal, may_act_for
 
 
@@ -98,3 +98,64 @@ def currency_totals() -> list[CurrencyTotals]:
         )
         rows = cursor.fetchall()
     return [CurrencyTotals(*row) for row in rows]
+
+
+def hold_get_visible(*, principal: Principal, hold_id: object) -> Hold:
+    """A hold whose sending or receiving wallet the principal may see; HoldNotFound otherwise."""
+    parsed = parse_uuid(hold_id)
+    hold = (
+        Hold.objects.filter(id=parsed).select_related("from_wallet", "to_wallet").first()
+        if parsed is not None
+        else None
+    )
+    if hold is None or not (
+        may_act_for(principal, hold.from_wallet.user_id) or may_act_for(principal, hold.to_wallet.user_id)
+    ):
+        raise HoldNotFound()
+    return hold
+
+
+def may_settle(principal: Principal, hold: Hold) -> bool:
+    """Capture and void: the receiving wallet's owner, or staff (never the payer alone)."""
+    return may_act_for(principal, hold.to_wallet.user_id)
+
+
+def holds_for_wallet(
+    *, wallet: Wallet, status: str | None = None, after: tuple[datetime, uuid.UUID] | None = None
+) -> QuerySet[Hold]:
+    """The holds a wallet sends or receives, newest first (created_at, then id), after a position."""
+    holds = Hold.objects.filter(Q(from_wallet=wallet) | Q(to_wallet=wallet)).order_by("-created_at", "-id")
+    if status is not None:
+        holds = holds.filter(status=status)
+    if after is not None:
+        created_at, last_id = after
+        holds = holds.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id))
+    return holds
+
+
+def transaction_get_visible(
+    *, principal: Principal, transaction: LedgerTransaction | None
+) -> list[LedgerEntry]:
+    """The user wallets' entries of a ledger transaction one of whose wallets the principal may
+    see (TransactionNotFound otherwise), debits first."""
+    if transaction is None:
+        raise TransactionNotFound()
+    entries = list(
+        LedgerEntry.objects.filter(transaction=transaction, wallet__kind=Wallet.Kind.USER)
+        .select_related("wallet")
+        .order_by("amount", "id")
+    )
+    if not any(may_act_for(principal, entry.wallet.user_id) for entry in entries):
+        raise TransactionNotFound()
+    return entries
+
+
+def pending_holds_by_currency() -> list[tuple[str, int, Decimal]]:
+    """(currency, count, amount) of the pending holds, per currency (the metrics' figures)."""
+    rows = (
+        Hold.objects.filter(status=Hold.Status.PENDING)
+        .values("currency")
+        .annotate(count=Count("id"), amount=Sum("amount"))
+        .order_by("currency")
+    )
+    return [(row["currency"], row["count"], row["amount"]) for row in rows]

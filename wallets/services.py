@@ -4,12 +4,14 @@ Each service locks the user wallets it touches in id order (`locks.lock_user_wal
 rules on the locked rows, then writes balances, ledger and outbox events in one statement
 (`ledger_writes`). `transaction.atomic(savepoint=False)` makes a service its own transaction when
 called alone, and part of the caller's (the idempotency record's) without a savepoint round trip.
+`credit`, `debit`, `user_entry` and `wallet_event` are the steps every movement shares; the holds'
+and reversals' services (`holds.py`, `reversals.py`) use them too.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -82,6 +84,17 @@ def wallet_create(*, user_id: str, currency: str | None = None) -> Wallet:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A movement's or hold's `description` and `metadata` (validated by `wallets.metadata`)."""
+
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+NO_NOTE = Note()
+
+
+@dataclass(frozen=True)
 class MovementResult:
     transaction_id: uuid.UUID
     created_at: datetime
@@ -98,7 +111,7 @@ def _lock_one(wallet_id: uuid.UUID) -> Wallet:
     return wallet
 
 
-def _credit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
+def credit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
     if wallet.balance + amount > MAX_MONEY:
         raise InvalidAmount(
             "The resulting balance would exceed the maximum a wallet can hold.",
@@ -109,15 +122,18 @@ def _credit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
     wallet.updated_at = at
 
 
-def _debit(wallet: Wallet, amount: Decimal, at: datetime) -> None:
-    if wallet.balance < amount:
+def debit(wallet: Wallet, amount: Decimal, at: datetime, *, from_held: Decimal = Decimal(0)) -> None:
+    """Take `amount` from the wallet: from what is available, or (a capture) `from_held` of it
+    from the wallet's pending holds."""
+    if wallet.balance - wallet.held < amount - from_held:
         raise InsufficientFunds()
+    wallet.held -= from_held
     wallet.balance -= amount
     wallet.version += 1
     wallet.updated_at = at
 
 
-def _user_entry(wallet: Wallet, signed: Decimal, entry_type: str) -> Entry:
+def user_entry(wallet: Wallet, signed: Decimal, entry_type: str) -> Entry:
     """A user wallet's leg, recording the wallet as it is right after the movement."""
     return Entry(
         wallet_id=wallet.id,
@@ -130,15 +146,20 @@ def _user_entry(wallet: Wallet, signed: Decimal, entry_type: str) -> Entry:
     )
 
 
-def _event(
+def wallet_event(
     wallet: Wallet,
     event_type: str,
     amount: Decimal,
-    transaction_id: uuid.UUID,
+    transaction_id: uuid.UUID | None,
     at: datetime,
     counterparty: Wallet | None = None,
+    *,
+    note: Note | None = None,
+    hold_id: uuid.UUID | None = None,
+    reverses: uuid.UUID | None = None,
 ) -> events.WalletEvent:
-    """The event of one wallet touched by a movement (events.md: one per wallet touched)."""
+    """The event of one wallet touched by a movement (events.md: one per wallet touched), as the
+    wallet is now (its balance, held and version after the change)."""
     return events.WalletEvent(
         event_type=event_type,
         occurred_at=at,
@@ -151,11 +172,16 @@ def _event(
         transaction_id=transaction_id,
         counterparty_wallet_id=counterparty.id if counterparty else None,
         counterparty_user_id=counterparty.user_id if counterparty else None,
+        held_after=wallet.held,
+        hold_id=hold_id,
+        reverses_transaction_id=reverses,
+        description=note.description if note else None,
+        metadata=note.metadata if note else None,
     )
 
 
 def _system_movement(
-    *, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, withdraw: bool
+    *, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, withdraw: bool, note: Note
 ) -> MovementResult:
     """Fund (money enters from outside) or withdraw (money leaves) against the system account."""
     now = timezone.now()
@@ -163,7 +189,7 @@ def _system_movement(
     with transaction.atomic(savepoint=False):
         wallet = _lock_one(wallet_id)
         if withdraw:
-            _debit(wallet, amount, now)
+            debit(wallet, amount, now)
             kind, entry_type, event_type, signed = (
                 LedgerTransaction.Kind.WITHDRAW,
                 LedgerEntry.Type.WITHDRAW,
@@ -171,7 +197,7 @@ def _system_movement(
                 -amount,
             )
         else:
-            _credit(wallet, amount, now)
+            credit(wallet, amount, now)
             kind, entry_type, event_type, signed = (
                 LedgerTransaction.Kind.FUND,
                 LedgerEntry.Type.FUND,
@@ -179,7 +205,7 @@ def _system_movement(
                 amount,
             )
         entries = [
-            _user_entry(wallet, signed, entry_type),
+            user_entry(wallet, signed, entry_type),
             Entry(
                 wallet_id=system_account_id(wallet.currency),
                 currency=wallet.currency,
@@ -195,20 +221,28 @@ def _system_movement(
             kind=kind,
             initiated_by=initiated_by,
             at=now,
-            updates=[BalanceUpdate(wallet.id, wallet.balance, wallet.version)],
+            updates=[BalanceUpdate.of(wallet)],
             entries=entries,
-            events=[_event(wallet, event_type, amount, txn_id, now)],
+            events=[wallet_event(wallet, event_type, amount, txn_id, now, note=note)],
+            description=note.description,
+            metadata=note.metadata,
         )
     return MovementResult(txn_id, now, entries[:1], {wallet.id: wallet})
 
 
-def wallet_fund(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str) -> Wallet:
-    result = _system_movement(wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=False)
+def wallet_fund(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, note: Note = NO_NOTE) -> Wallet:
+    result = _system_movement(
+        wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=False, note=note
+    )
     return result.wallets[wallet_id]
 
 
-def wallet_withdraw(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str) -> Wallet:
-    result = _system_movement(wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=True)
+def wallet_withdraw(
+    *, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, note: Note = NO_NOTE
+) -> Wallet:
+    result = _system_movement(
+        wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=True, note=note
+    )
     return result.wallets[wallet_id]
 
 
@@ -219,6 +253,7 @@ def transfer_create(
     amount: Decimal,
     initiated_by: str,
     owner_user_id: str | None = None,
+    note: Note = NO_NOTE,
 ) -> MovementResult:
     """Move `amount` between two user wallets. With `owner_user_id`, the sender must be theirs
     (an end user's transfer); otherwise it is answered as not found."""
@@ -239,23 +274,29 @@ def transfer_create(
             raise WalletFrozen("The sending wallet is frozen.")
         if receiver.status != Wallet.Status.ACTIVE:
             raise WalletFrozen("The receiving wallet is frozen.")
-        _debit(sender, amount, now)
-        _credit(receiver, amount, now)
+        debit(sender, amount, now)
+        credit(receiver, amount, now)
         entries = [
-            _user_entry(sender, -amount, LedgerEntry.Type.TRANSFER_OUT),
-            _user_entry(receiver, amount, LedgerEntry.Type.TRANSFER_IN),
+            user_entry(sender, -amount, LedgerEntry.Type.TRANSFER_OUT),
+            user_entry(receiver, amount, LedgerEntry.Type.TRANSFER_IN),
         ]
         write_movement(
             transaction_id=txn_id,
             kind=LedgerTransaction.Kind.TRANSFER,
             initiated_by=initiated_by,
             at=now,
-            updates=[BalanceUpdate(w.id, w.balance, w.version) for w in (sender, receiver)],
+            updates=[BalanceUpdate.of(sender), BalanceUpdate.of(receiver)],
             entries=entries,
             events=[
-                _event(sender, events.TRANSFER_OUT, amount, txn_id, now, counterparty=receiver),
-                _event(receiver, events.TRANSFER_IN, amount, txn_id, now, counterparty=sender),
+                wallet_event(
+                    sender, events.TRANSFER_OUT, amount, txn_id, now, counterparty=receiver, note=note
+                ),
+                wallet_event(
+                    receiver, events.TRANSFER_IN, amount, txn_id, now, counterparty=sender, note=note
+                ),
             ],
+            description=note.description,
+            metadata=note.metadata,
         )
     return MovementResult(txn_id, now, entries, locked)
 

@@ -48,7 +48,7 @@ def _expected(
 ) -> dict[str, Any]:
     return {
         "event_type": event_type,
-        "schema_version": 1,
+        "schema_version": 2,
         "occurred_at": occurred_at,
         "wallet_id": wallet["id"],
         "user_id": wallet["user_id"],
@@ -59,6 +59,12 @@ def _expected(
         "transaction_id": transaction_id,
         "counterparty_wallet_id": counterparty["id"] if counterparty else None,
         "counterparty_user_id": counterparty["user_id"] if counterparty else None,
+        # schema_version 2 (../shared/spec/holds.md): always present, empty for plain movements.
+        "held_after": "0.0000",
+        "hold_id": None,
+        "reverses_transaction_id": None,
+        "description": None,
+        "metadata": {},
     }
 
 
@@ -147,7 +153,7 @@ def test_fund_and_transfer_through_the_api_put_exactly_the_contract_events_on_th
         assert message.headers == [
             ("event_id", event_id.encode()),
             ("event_type", want["event_type"].encode()),
-            ("schema_version", b"1"),
+            ("schema_version", b"2"),
         ]
         # Compact UTF-8 JSON: re-encoding compactly gives the very bytes on the topic.
         assert message.value == json.dumps(json.loads(message.value), separators=(",", ":")).encode()

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from kafka_bridge.models import OutboxEvent
 from tests.conftest import make_client
 from wallets import services
-from wallets.models import IdempotencyRecord, LedgerEntry, LedgerTransaction, Wallet
+from wallets.models import Hold, IdempotencyRecord, LedgerEntry, LedgerTransaction, Wallet
 
 
 @pytest.fixture
@@ -55,6 +55,8 @@ def ledger_snapshot() -> dict[str, Any]:
     """Everything a money movement could change; equal before and after a refused request."""
     return {
         "balances": dict(Wallet.objects.values_list("id", "balance")),
+        "held": dict(Wallet.objects.values_list("id", "held")),
+        "holds": dict(Hold.objects.values_list("id", "status")),
         "versions": dict(Wallet.objects.values_list("id", "version")),
         "statuses": dict(Wallet.objects.values_list("id", "status")),
         "wallets": Wallet.objects.count(),

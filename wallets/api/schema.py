@@ -10,9 +10,19 @@ from drf_spectacular.utils import OpenApiParameter
 from common import schema
 
 from .idempotency import HEADER, KEY_MAX_LENGTH, KEY_PATTERN
-from .serializers import TransactionOutput, WalletOutput
+from .serializers import (
+    CaptureOutput,
+    HoldOutput,
+    LedgerTransactionOutput,
+    TransactionOutput,
+    WalletOutput,
+)
 
 WALLET = schema.envelope("WalletEnvelope", WalletOutput())
+HOLD = schema.envelope("HoldEnvelope", HoldOutput())
+HOLD_PAGE = schema.page_of("HoldPage", HoldOutput)
+CAPTURE = schema.envelope("CaptureEnvelope", CaptureOutput())
+LEDGER_TRANSACTION = schema.envelope("LedgerTransactionEnvelope", LedgerTransactionOutput())
 TRANSFER = schema.envelope("TransferEnvelope", TransactionOutput(many=True))
 WALLET_PAGE = schema.page_of("WalletPage", WalletOutput)
 TRANSACTION_PAGE = schema.page_of("TransactionPage", TransactionOutput)
@@ -71,6 +81,46 @@ TRANSFER_ERRORS = {
     **_POST,
 }
 TRANSACTIONS_ERRORS = {400: "validation_error (limit or cursor)", **DETAIL_ERRORS}
+HOLD_CREATE_ERRORS = {
+    400: (
+        "validation_error (the body or the Idempotency-Key), invalid_amount, insufficient_funds (above "
+        "what is available), same_wallet or currency_mismatch"
+    ),
+    404: "wallet_not_found: the sender (an end user: not their wallet) or to_wallet_id",
+    409: _MOVEMENT_CONFLICTS,
+    **_POST,
+}
+HOLD_DETAIL_ERRORS = {404: "hold_not_found (also: neither wallet is the caller's)"}
+HOLDS_ERRORS = {400: "validation_error (status, limit or cursor)", **DETAIL_ERRORS}
+_SETTLE = {
+    403: "permission_denied: the payer (only the receiver's owner or staff may capture or void)",
+    404: "hold_not_found (also: neither wallet is the caller's)",
+    **_POST,
+}
+CAPTURE_ERRORS = {
+    400: "validation_error (the body or the Idempotency-Key) or invalid_amount (also: above the hold)",
+    409: (
+        "hold_not_pending, hold_expired, wallet_frozen, idempotency_key_in_use, or conflict (a lock wait "
+        "over the limit; Retry-After)"
+    ),
+    **_SETTLE,
+}
+VOID_ERRORS = {
+    400: "validation_error (the body or the Idempotency-Key)",
+    409: "hold_not_pending, idempotency_key_in_use, or conflict (a lock wait over the limit; Retry-After)",
+    **_SETTLE,
+}
+TRANSACTION_ERRORS = {404: "transaction_not_found (also: none of its wallets is the caller's)"}
+REVERSE_ERRORS = {
+    400: "validation_error (the body or the Idempotency-Key) or insufficient_funds (a wallet lacks it now)",
+    403: "permission_denied: staff only",
+    404: "transaction_not_found",
+    409: (
+        "already_reversed, not_reversible (a reversal), idempotency_key_in_use, or conflict (a lock "
+        "wait over the limit; Retry-After)"
+    ),
+    **_POST,
+}
 
 
 def responses(status: int, success: Any, errors: dict[int, str]) -> dict[Any, Any]:
@@ -88,4 +138,26 @@ def link_wallets(result: dict[str, Any], generator: Any, request: Any, public: b
             if content.get("schema", {}).get("$ref") == wallet_ref:
                 schema.link_to_operations_taking(result, response, "wallet_id", "$response.body#/data/id")
                 schema.link_to_operations_taking(result, response, "user_id", "$response.body#/data/user_id")
+    return result
+
+
+def link_holds_and_transactions(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Postprocessing hook: a hold's id links to each operation on `{hold_id}`; a ledger
+    transaction's id (a transfer's or capture's legs' reference_id) to each on `{transaction_id}`."""
+    sources = {
+        "#/components/schemas/HoldEnvelope": [("hold_id", "$response.body#/data/id")],
+        "#/components/schemas/CaptureEnvelope": [
+            ("hold_id", "$response.body#/data/hold/id"),
+            ("transaction_id", "$response.body#/data/hold/transaction_id"),
+        ],
+        "#/components/schemas/TransferEnvelope": [("transaction_id", "$response.body#/data/0/reference_id")],
+        "#/components/schemas/LedgerTransactionEnvelope": [("transaction_id", "$response.body#/data/id")],
+    }
+    for _, _, operation in schema.operations(result):
+        for response in operation["responses"].values():
+            content = response.get("content", {}).get("application/json", {})
+            for parameter, expression in sources.get(content.get("schema", {}).get("$ref"), []):
+                schema.link_to_operations_taking(result, response, parameter, expression)
     return result

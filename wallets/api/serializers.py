@@ -7,6 +7,7 @@ test checks the two agree.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +15,11 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.parsers import JsonNumber
 from common.times import format_timestamp
-from wallets.models import LedgerEntry
+from wallets import metadata as notes
+from wallets.holds import EXPIRES_IN_DEFAULT, EXPIRES_IN_MAX, EXPIRES_IN_MIN
+from wallets.models import Hold, LedgerEntry, LedgerTransaction
 from wallets.money import AMOUNT_PATTERN, MAX_INTEGER_DIGITS, MONEY_DECIMAL_PLACES, format_money, parse_amount
 from wallets.permissions import USER_ID_MAX_LENGTH, USER_ID_PATTERN
 
@@ -65,7 +69,83 @@ class WalletCreateInput(serializers.Serializer):  # type: ignore[type-arg]
         currency.choices = settings.WALLET_CURRENCIES
 
 
-class AmountInput(serializers.Serializer):  # type: ignore[type-arg]
+def _from_form(field: serializers.Field[Any, Any, Any, Any], data: Any) -> bool:
+    """Text posted by the browsable API's HTML form (see common.api.ApiView.browser_form)."""
+    return isinstance(data, str) and bool(field.context.get("browser_form"))
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "nullable": True,
+        "maxLength": notes.DESCRIPTION_MAX_LENGTH,
+        "pattern": notes.TEXT_PATTERN,
+        "description": f"Your text, up to {notes.DESCRIPTION_MAX_LENGTH} characters (no NUL).",
+    }
+)
+class DescriptionField(serializers.Field[str | None, Any, str | None, Any]):
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data is serializers.empty:
+            return super().validate_empty_values(data)
+        return False, data
+
+    def to_internal_value(self, data: Any) -> str | None:
+        if data == "" and _from_form(self, data):
+            return None
+        try:
+            return notes.parse_description(data)
+        except notes.InvalidNote as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: str | None) -> str | None:
+        return value
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": notes.MAX_KEYS,
+        "additionalProperties": {
+            "type": "string",
+            "maxLength": notes.VALUE_MAX_LENGTH,
+            "pattern": notes.TEXT_PATTERN,
+        },
+        "description": (
+            f"Your references: up to {notes.MAX_KEYS} keys of 1-{notes.KEY_MAX_LENGTH} characters, "
+            f"string values of up to {notes.VALUE_MAX_LENGTH} characters (no NUL). Anything else is 400."
+        ),
+        "example": {"order_id": "A-1001"},
+    }
+)
+class MetadataField(serializers.Field[dict[str, str], Any, dict[str, str], Any]):
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data is serializers.empty:
+            return super().validate_empty_values(data)
+        return False, data
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        if _from_form(self, data):  # a form's text box holds the JSON object
+            try:
+                data = json.loads(data) if data.strip() else {}
+            except ValueError:
+                raise serializers.ValidationError("metadata must be a JSON object.") from None
+        try:
+            return notes.parse_metadata(data)
+        except notes.InvalidNote as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: dict[str, str]) -> dict[str, str]:
+        return value
+
+
+class NoteInput(serializers.Serializer):  # type: ignore[type-arg]
+    """`description` and `metadata`, accepted by every movement and hold."""
+
+    description = DescriptionField(required=False)
+    metadata = MetadataField(required=False)
+
+
+class AmountInput(NoteInput):
     amount = AmountField(help_text='A decimal string such as "100.00" (or a JSON number), at most 4 places.')
 
 
@@ -82,11 +162,67 @@ class TransferInput(AmountInput):
     to_wallet_id = StrictUUIDField()
 
 
+@extend_schema_field(
+    {"type": "integer", "minimum": EXPIRES_IN_MIN, "maximum": EXPIRES_IN_MAX, "default": EXPIRES_IN_DEFAULT}
+)
+class ExpiresInField(serializers.Field[int, Any, int, Any]):
+    """Whole seconds, written as a JSON integer (a form's text of digits too)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        text = data.text if isinstance(data, JsonNumber) else data if _from_form(self, data) else None
+        if text is None or not text.isascii() or not text.isdigit() or len(text) > 10:
+            raise serializers.ValidationError("expires_in must be a whole number of seconds.")
+        value = int(text)
+        if not EXPIRES_IN_MIN <= value <= EXPIRES_IN_MAX:
+            raise serializers.ValidationError(
+                f"expires_in must be from {EXPIRES_IN_MIN} to {EXPIRES_IN_MAX} seconds."
+            )
+        return value
+
+    def to_representation(self, value: int) -> int:
+        return value
+
+
+class HoldInput(TransferInput):
+    expires_in = ExpiresInField(
+        required=False,
+        help_text=(
+            f"Seconds until the hold expires: {EXPIRES_IN_MIN}-{EXPIRES_IN_MAX} "
+            f"(default {EXPIRES_IN_DEFAULT})."
+        ),
+    )
+
+
+class CaptureInput(NoteInput):
+    amount = AmountField(
+        required=False, help_text="How much to capture, at most the hold (default: all of it)."
+    )
+
+
+class ReverseInput(serializers.Serializer):  # type: ignore[type-arg]
+    reason = serializers.RegexField(
+        r"^[^\x00]+$",
+        max_length=500,
+        trim_whitespace=False,
+        help_text="Why: recorded with the reversal (1-500 characters, no NUL).",
+    )
+
+    def validate_reason(self, value: str) -> str:
+        try:
+            return notes.check_text(value, "reason")
+        except notes.InvalidNote as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
 class WalletOutput(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.UUIDField()
     user_id = serializers.CharField()
     currency = serializers.CharField()
     balance = serializers.CharField(help_text='Four decimal places: "100.0000".')
+    held = serializers.CharField(help_text="The sum of the wallet's pending holds.")
+    available = serializers.CharField(
+        help_text="balance - held: what withdrawals, transfers and holds may use."
+    )
     version = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["active", "frozen"])
     created_at = serializers.DateTimeField()
@@ -102,6 +238,43 @@ class TransactionOutput(serializers.Serializer):  # type: ignore[type-arg]
     reference_id = serializers.UUIDField(help_text="The ledger transaction: links both legs of a transfer.")
     balance_after = serializers.CharField()
     created_at = serializers.DateTimeField()
+    description = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField(child=serializers.CharField())
+
+
+class HoldOutput(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.UUIDField()
+    from_wallet_id = serializers.UUIDField()
+    to_wallet_id = serializers.UUIDField()
+    currency = serializers.CharField()
+    amount = serializers.CharField()
+    captured_amount = serializers.CharField()
+    status = serializers.ChoiceField(choices=Hold.Status.values)
+    expires_at = serializers.DateTimeField()
+    transaction_id = serializers.UUIDField(allow_null=True, help_text="The capture's ledger transaction.")
+    description = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class CaptureOutput(serializers.Serializer):  # type: ignore[type-arg]
+    hold = HoldOutput()
+    transactions = TransactionOutput(many=True, help_text="The capture's two legs: out, then in.")
+
+
+class LedgerTransactionOutput(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.UUIDField(help_text="The ledger transaction: its entries' reference_id.")
+    kind = serializers.ChoiceField(choices=LedgerTransaction.Kind.values)
+    status = serializers.ChoiceField(choices=["COMPLETED"])
+    description = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField(child=serializers.CharField())
+    hold_id = serializers.UUIDField(allow_null=True, help_text="The hold a CAPTURE captured.")
+    reverses = serializers.UUIDField(allow_null=True, help_text="The transaction a REVERSAL reverses.")
+    reversed_by = serializers.UUIDField(allow_null=True, help_text="The REVERSAL of this transaction.")
+    reason = serializers.CharField(allow_null=True, help_text="Why a REVERSAL was made.")
+    created_at = serializers.DateTimeField()
+    entries = TransactionOutput(many=True, help_text="The user wallets' legs, debits first.")
 
 
 def wallet_data(wallet: Any) -> dict[str, Any]:
@@ -111,6 +284,8 @@ def wallet_data(wallet: Any) -> dict[str, Any]:
         "user_id": wallet.user_id,
         "currency": wallet.currency,
         "balance": format_money(wallet.balance),
+        "held": format_money(wallet.held),
+        "available": format_money(wallet.balance - wallet.held),
         "version": wallet.version,
         "status": wallet.status,
         "created_at": format_timestamp(wallet.created_at),
@@ -118,8 +293,11 @@ def wallet_data(wallet: Any) -> dict[str, Any]:
     }
 
 
-def transaction_data(entry: Any, reference_id: Any, created_at: Any) -> dict[str, Any]:
-    """A user wallet's ledger entry as the seed's TransactionResponse (amount unsigned)."""
+def transaction_data(
+    entry: Any, reference_id: Any, created_at: Any, description: str | None = None, metadata: Any = None
+) -> dict[str, Any]:
+    """A user wallet's ledger entry as the seed's TransactionResponse (amount unsigned), with its
+    transaction's description and metadata."""
     return {
         "transaction_id": str(entry.id),
         "wallet_id": str(entry.wallet_id),
@@ -129,4 +307,50 @@ def transaction_data(entry: Any, reference_id: Any, created_at: Any) -> dict[str
         "reference_id": str(reference_id),
         "balance_after": format_money(entry.balance_after),
         "created_at": format_timestamp(created_at),
+        "description": description,
+        "metadata": metadata or {},
+    }
+
+
+def entry_data(entry: LedgerEntry) -> dict[str, Any]:
+    """A ledger entry read with its transaction (`select_related("transaction")`)."""
+    txn = entry.transaction
+    return transaction_data(entry, entry.transaction_id, entry.created_at, txn.description, txn.metadata)
+
+
+def hold_data(hold: Hold) -> dict[str, Any]:
+    return {
+        "id": str(hold.id),
+        "from_wallet_id": str(hold.from_wallet_id),
+        "to_wallet_id": str(hold.to_wallet_id),
+        "currency": hold.currency,
+        "amount": format_money(hold.amount),
+        "captured_amount": format_money(hold.captured_amount),
+        "status": hold.status,
+        "expires_at": format_timestamp(hold.expires_at),
+        "transaction_id": str(hold.transaction_id) if hold.transaction_id else None,
+        "description": hold.description,
+        "metadata": hold.metadata,
+        "created_at": format_timestamp(hold.created_at),
+        "updated_at": format_timestamp(hold.updated_at),
+    }
+
+
+def ledger_transaction_data(txn: LedgerTransaction, entries: list[LedgerEntry]) -> dict[str, Any]:
+    reversed_by = getattr(txn, "reversed_by", None)
+    captured = getattr(txn, "hold", None)
+    return {
+        "id": str(txn.id),
+        "kind": txn.kind,
+        "status": "COMPLETED",
+        "description": txn.description,
+        "metadata": txn.metadata,
+        "hold_id": str(captured.id) if captured is not None else None,
+        "reverses": str(txn.reverses_id) if txn.reverses_id else None,
+        "reversed_by": str(reversed_by.id) if reversed_by is not None else None,
+        "reason": txn.reason if txn.kind == LedgerTransaction.Kind.REVERSAL else None,
+        "created_at": format_timestamp(txn.created_at),
+        "entries": [
+            transaction_data(e, txn.id, txn.created_at, txn.description, txn.metadata) for e in entries
+        ],
     }

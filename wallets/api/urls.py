@@ -8,9 +8,11 @@ from django.urls import re_path
 
 from wallets.permissions import USER_ID
 
-from . import views
+from . import hold_views, views
 
 WALLET = r"(?P<wallet_id>[^/]+)"
+HOLD = r"(?P<hold_id>[^/]+)"
+TRANSACTION = r"(?P<transaction_id>[^/]+)"
 USER = rf"(?P<user_id>{USER_ID})"
 
 urlpatterns = [
@@ -25,4 +27,18 @@ urlpatterns = [
         name="wallet-transactions",
     ),
     re_path(rf"^users/{USER}/wallets/?$", views.UserWalletsView.as_view(), name="user-wallets"),
+    re_path(rf"^wallets/{WALLET}/holds/?$", hold_views.WalletHoldsView.as_view(), name="wallet-holds"),
+    re_path(rf"^holds/{HOLD}/?$", hold_views.HoldDetailView.as_view(), name="hold-detail"),
+    re_path(rf"^holds/{HOLD}/capture/?$", hold_views.HoldCaptureView.as_view(), name="hold-capture"),
+    re_path(rf"^holds/{HOLD}/void/?$", hold_views.HoldVoidView.as_view(), name="hold-void"),
+    re_path(
+        rf"^transactions/{TRANSACTION}/?$",
+        hold_views.TransactionDetailView.as_view(),
+        name="transaction-detail",
+    ),
+    re_path(
+        rf"^transactions/{TRANSACTION}/reverse/?$",
+        hold_views.TransactionReverseView.as_view(),
+        name="transaction-reverse",
+    ),
 ]

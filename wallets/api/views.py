@@ -26,12 +26,24 @@ from wallets.permissions import may_act_for
 
 from . import schema
 from .idempotency import respond_once
-from .serializers import AmountInput, TransferInput, WalletCreateInput, transaction_data, wallet_data
+from .serializers import (
+    AmountInput,
+    TransferInput,
+    WalletCreateInput,
+    entry_data,
+    transaction_data,
+    wallet_data,
+)
 
 WALLETS_NEWEST_FIRST = Keyset(
     position=lambda wallet: [wallet.created_at.isoformat(), str(wallet.id)], read=read_time_and_uuid
 )
 ENTRIES_NEWEST_FIRST = Keyset(position=lambda entry: entry.wallet_version, read=read_int)
+
+
+def note_of(data: dict[str, Any]) -> services.Note:
+    """The validated body's description and metadata."""
+    return services.Note(data.get("description"), data.get("metadata") or {})
 
 
 def _path_wallet_id(raw: str) -> uuid.UUID:
@@ -107,11 +119,14 @@ class _SystemMovementView(ApiView):
     def post(self, request: Request, wallet_id: str) -> Response | HttpResponse:
         self.require_staff(request)
         target = _path_wallet_id(wallet_id)
-        amount = self.validated(request)["amount"]
+        data = self.validated(request)
+        amount, note = data["amount"], note_of(data)
 
         def move() -> tuple[int, Any]:
             return 200, wallet_data(
-                self.service(wallet_id=target, amount=amount, initiated_by=request.user.get_username())
+                self.service(
+                    wallet_id=target, amount=amount, initiated_by=request.user.get_username(), note=note
+                )
             )
 
         return respond_once(request, move)
@@ -141,6 +156,7 @@ class TransferView(ApiView):
         sender = _path_wallet_id(wallet_id)
         data = self.validated(request)
         owner = None if request.user.is_staff else request.user.get_username()
+        note = note_of(data)
 
         def move() -> tuple[int, Any]:
             result = services.transfer_create(
@@ -149,9 +165,11 @@ class TransferView(ApiView):
                 amount=data["amount"],
                 initiated_by=request.user.get_username(),
                 owner_user_id=owner,
+                note=note,
             )
             return 200, [
-                transaction_data(e, result.transaction_id, result.created_at) for e in result.entries
+                transaction_data(e, result.transaction_id, result.created_at, note.description, note.metadata)
+                for e in result.entries
             ]
 
         return respond_once(request, move)
@@ -168,6 +186,8 @@ class WalletTransactionsView(ApiView):
         page = paginate(
             request,
             ENTRIES_NEWEST_FIRST,
-            lambda before: selectors.entries_for_wallet(wallet=wallet, before_version=before),
+            lambda before: selectors.entries_for_wallet(wallet=wallet, before_version=before).select_related(
+                "transaction"
+            ),
         )
-        return Response(page.body(lambda e: transaction_data(e, e.transaction_id, e.created_at)))
+        return Response(page.body(entry_data))

@@ -2,11 +2,11 @@
 new API token key, and only that.
 
 Creates the user if needed (no password: tokens only). `--operator` makes the user staff and a
-member of the `operators` group, which may view everything in the admin, freeze wallets and revoke
-tokens. Every run makes a new token (only its digest is stored, so an old key cannot be shown
-again); earlier tokens stay valid until they expire or `revoke_token` ends them. The token lives
-`--ttl` seconds, else `API_TOKEN_TTL_DAYS`. The issue is recorded (admin: Token events) with who
-did it: `--by`, else the operating-system user.
+member of the `operators` group, which may view everything in the admin, freeze wallets, reverse
+ledger transactions and revoke tokens. Every run makes a new token (only its digest is stored, so
+an old key cannot be shown again); earlier tokens stay valid until they expire or `revoke_token`
+ends them. The token lives `--ttl` seconds, else `API_TOKEN_TTL_DAYS`. The issue is recorded
+(admin: Token events) with who did it: `--by`, else the operating-system user.
 """
 
 import re
@@ -32,6 +32,7 @@ def operators_group() -> Group:
     permissions = Permission.objects.filter(
         Q(content_type__app_label__in=OPERATOR_APPS, codename__startswith="view_")
         | Q(content_type__app_label="wallets", codename="change_wallet")  # freeze / unfreeze
+        | Q(content_type__app_label="wallets", codename="change_ledgertransaction")  # reverse (recorded)
         | Q(content_type__app_label="wallets", codename="delete_apitoken")  # revoke (recorded)
     )
     group.permissions.add(*permissions)

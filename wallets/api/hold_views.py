@@ -1,0 +1,228 @@
+"""Holds and ledger transactions over HTTP (../shared/spec/holds.md): thin views over
+`wallets.holds`, `wallets.reversals` and the selectors.
+
+Who may do what: a hold is created by its sending wallet's owner (or staff); it is seen by the
+owners of either wallet (others: 404, its existence is not revealed); it is captured or voided by
+the receiving wallet's owner or staff. The payer sees the hold, so refusing them is 403, not 404.
+Reversals are staff only; a ledger transaction is seen by anyone who may see one of its wallets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from common import schema as common_schema
+from common.api import ApiView
+from common.errors import ValidationFailed
+from common.pagination import Keyset, paginate, read_time_and_uuid
+from common.schema import PAGE_PARAMETERS
+from wallets import holds, reversals, selectors
+from wallets.errors import TransactionNotFound
+from wallets.models import Hold, LedgerTransaction
+from wallets.openapi import WALLET_ID
+
+from . import schema
+from .idempotency import respond_once
+from .serializers import (
+    CaptureInput,
+    HoldInput,
+    ReverseInput,
+    hold_data,
+    ledger_transaction_data,
+    transaction_data,
+)
+from .views import _path_wallet_id, note_of
+
+HOLDS_NEWEST_FIRST = Keyset(
+    position=lambda hold: [hold.created_at.isoformat(), str(hold.id)], read=read_time_and_uuid
+)
+HOLD_ID = common_schema.path_parameter(
+    "hold_id", {"type": "string", "format": "uuid"}, "The hold's id; any other value is 404."
+)
+TRANSACTION_ID = common_schema.path_parameter(
+    "transaction_id",
+    {"type": "string", "format": "uuid"},
+    "A ledger transaction's id (a transaction object's reference_id), or one of its entries' "
+    "(a transaction object's transaction_id); any other value is 404.",
+)
+STATUS = OpenApiParameter(
+    "status", {"type": "string", "enum": list(Hold.Status.values)}, description="Only holds in this status."
+)
+
+
+def _visible_hold(request: Request, hold_id: str) -> Hold:
+    return selectors.hold_get_visible(principal=request.user, hold_id=hold_id)
+
+
+class WalletHoldsView(ApiView):
+    """Create a hold on the wallet (POST) or list the holds it sends or receives (GET)."""
+
+    serializer_class = HoldInput
+
+    @extend_schema(
+        request=HoldInput,
+        parameters=[WALLET_ID, schema.IDEMPOTENCY_KEY],
+        responses=schema.responses(201, schema.HOLD, schema.HOLD_CREATE_ERRORS),
+        tags=["holds"],
+    )
+    def post(self, request: Request, wallet_id: str) -> Response | HttpResponse:
+        sender = _path_wallet_id(wallet_id)
+        data = self.validated(request)
+        owner = None if request.user.is_staff else request.user.get_username()
+        note = note_of(data)
+
+        def create() -> tuple[int, Any]:
+            hold = holds.hold_create(
+                from_wallet_id=sender,
+                to_wallet_id=data["to_wallet_id"],
+                amount=data["amount"],
+                expires_in=data.get("expires_in", holds.EXPIRES_IN_DEFAULT),
+                initiated_by=request.user.get_username(),
+                owner_user_id=owner,
+                note=note,
+            )
+            return 201, hold_data(hold)
+
+        return respond_once(request, create)
+
+    @extend_schema(
+        parameters=[WALLET_ID, STATUS, *PAGE_PARAMETERS],
+        responses=schema.responses(200, schema.HOLD_PAGE, schema.HOLDS_ERRORS),
+        tags=["holds"],
+    )
+    def get(self, request: Request, wallet_id: str) -> Response:
+        wallet = selectors.wallet_get_visible(principal=request.user, wallet_id=wallet_id)
+        status = request.query_params.get("status")
+        if status is not None and status not in Hold.Status.values:
+            raise ValidationFailed(
+                f"status must be one of {', '.join(Hold.Status.values)}.", details={"status": status[:60]}
+            )
+        page = paginate(
+            request,
+            HOLDS_NEWEST_FIRST,
+            lambda after: selectors.holds_for_wallet(wallet=wallet, status=status, after=after),
+        )
+        return Response(page.body(hold_data))
+
+
+class HoldDetailView(ApiView):
+    @extend_schema(
+        parameters=[HOLD_ID],
+        responses=schema.responses(200, schema.HOLD, schema.HOLD_DETAIL_ERRORS),
+        tags=["holds"],
+    )
+    def get(self, request: Request, hold_id: str) -> Response:
+        return Response({"success": True, "data": hold_data(_visible_hold(request, hold_id))})
+
+
+def _settleable(request: Request, hold_id: str) -> Hold:
+    hold = _visible_hold(request, hold_id)
+    if not selectors.may_settle(request.user, hold):
+        raise exceptions.PermissionDenied()
+    return hold
+
+
+class HoldCaptureView(ApiView):
+    """Capture all of the hold, or `amount` of it (once): the sender pays the receiver as one
+    ledger transaction linked to the hold; the rest is released. Without description or metadata,
+    the capture carries the hold's."""
+
+    serializer_class = CaptureInput
+    body_optional = True
+
+    @extend_schema(
+        request=CaptureInput,
+        parameters=[HOLD_ID, schema.IDEMPOTENCY_KEY],
+        responses=schema.responses(200, schema.CAPTURE, schema.CAPTURE_ERRORS),
+        tags=["holds"],
+    )
+    def post(self, request: Request, hold_id: str) -> Response | HttpResponse:
+        hold = _settleable(request, hold_id)
+        data = self.validated(request)
+        given = "description" in data or "metadata" in data
+        note = note_of(data) if given else None
+
+        def capture() -> tuple[int, Any]:
+            result = holds.hold_capture(
+                hold=hold, amount=data.get("amount"), initiated_by=request.user.get_username(), note=note
+            )
+            txn_note = note or note_of({"description": hold.description, "metadata": hold.metadata})
+            legs = [
+                transaction_data(
+                    e, result.transaction_id, result.created_at, txn_note.description, txn_note.metadata
+                )
+                for e in result.entries
+            ]
+            return 200, {"hold": hold_data(result.hold), "transactions": legs}
+
+        return respond_once(request, capture)
+
+
+class HoldVoidView(ApiView):
+    """Release the whole hold to the sender (no body). Allowed on frozen wallets."""
+
+    serializer_class = None
+    body_optional = True
+
+    @extend_schema(
+        request=None,
+        parameters=[HOLD_ID, schema.IDEMPOTENCY_KEY],
+        responses=schema.responses(200, schema.HOLD, schema.VOID_ERRORS),
+        tags=["holds"],
+    )
+    def post(self, request: Request, hold_id: str) -> Response | HttpResponse:
+        hold = _settleable(request, hold_id)  # any body is ignored
+
+        def void() -> tuple[int, Any]:
+            return 200, hold_data(holds.hold_void(hold=hold, initiated_by=request.user.get_username()))
+
+        return respond_once(request, void)
+
+
+class TransactionDetailView(ApiView):
+    @extend_schema(
+        parameters=[TRANSACTION_ID],
+        responses=schema.responses(200, schema.LEDGER_TRANSACTION, schema.TRANSACTION_ERRORS),
+        tags=["money"],
+    )
+    def get(self, request: Request, transaction_id: str) -> Response:
+        txn = reversals.transaction_find(transaction_id)
+        entries = selectors.transaction_get_visible(principal=request.user, transaction=txn)
+        assert txn is not None
+        return Response({"success": True, "data": ledger_transaction_data(txn, entries)})
+
+
+class TransactionReverseView(ApiView):
+    """Staff: write the opposite entries of a completed fund, withdrawal, transfer or capture as a
+    REVERSAL transaction linked to it (once; a reversal itself cannot be reversed)."""
+
+    serializer_class = ReverseInput
+
+    @extend_schema(
+        request=ReverseInput,
+        parameters=[TRANSACTION_ID, schema.IDEMPOTENCY_KEY],
+        responses=schema.responses(201, schema.LEDGER_TRANSACTION, schema.REVERSE_ERRORS),
+        tags=["money"],
+    )
+    def post(self, request: Request, transaction_id: str) -> Response | HttpResponse:
+        self.require_staff(request)
+        original = reversals.transaction_find(transaction_id)
+        if original is None:
+            raise TransactionNotFound()
+        reason = self.validated(request)["reason"]
+
+        def reverse() -> tuple[int, Any]:
+            result = reversals.transaction_reverse(
+                transaction_id=original.id, reason=reason, initiated_by=request.user.get_username()
+            )
+            txn = LedgerTransaction.objects.get(id=result.transaction_id)
+            entries = selectors.transaction_get_visible(principal=request.user, transaction=txn)
+            return 201, ledger_transaction_data(txn, entries)
+
+        return respond_once(request, reverse)
