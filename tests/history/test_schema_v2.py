@@ -8,6 +8,7 @@ import json
 import re
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -100,7 +101,7 @@ def _without(payload: dict[str, Any], name: str) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k != name}
 
 
-BAD_EVENTS = {
+BAD_EVENTS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "schema_version 3": (lambda: {**_hold(), "schema_version": 3}, "schema_version must be 1 or 2"),
     "schema_version 0": (lambda: {**_hold(), "schema_version": 0}, "schema_version must be 1 or 2"),
     "schema_version text": (lambda: {**_hold(), "schema_version": "2"}, "schema_version must be 1 or 2"),
