@@ -2,8 +2,8 @@
 
 All read-only: the history is a projection of the event stream (fix it with `rebuild_history`, not
 by editing rows), and the other tables are records of what the consumer and `reconcile` found.
-Search takes exact ids (a UUID matches the wallet, transaction or event; anything else a user
-id), so it uses the indexes instead of scanning the table.
+Search takes exact ids (a UUID matches the wallet, transaction, hold or event, or the transaction a
+reversal reverses; anything else a user id), so it uses the indexes instead of scanning the table.
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ class HistoryEventAdmin(ReadOnlyModelAdmin):
         "balance_after",
         "wallet_version",
         "transaction_id",
+        "hold_id",
+        "description",
     )
-    list_filter = ("event_type",)
+    list_filter = ("event_type", "schema_version")
     search_fields = ("=user_id",)
-    search_help_text = "A wallet, transaction or event id (exact UUID), or a user id (exact)."
+    search_help_text = "A wallet, transaction, hold or event id (exact UUID), or a user id (exact)."
     ordering = ("-id",)  # newest stored first, on the primary key: no sort of the whole table
     fields = (
         "id",
@@ -56,6 +58,12 @@ class HistoryEventAdmin(ReadOnlyModelAdmin):
         "transaction_id",
         "counterparty_wallet_id",
         "counterparty_user_id",
+        "held_after",
+        "hold_id",
+        "reverses_transaction_id",
+        "description",
+        "metadata_pretty",
+        "schema_version",
         "occurred_at",
         "recorded_at",
         "topic",
@@ -63,6 +71,10 @@ class HistoryEventAdmin(ReadOnlyModelAdmin):
         "offset",
         "payload_pretty",
     )
+
+    @admin.display(description="metadata")
+    def metadata_pretty(self, obj: HistoryEvent) -> SafeString | str:
+        return "-" if obj.metadata is None else _pretty_json(obj.metadata)
 
     @admin.display(description="event as consumed")
     def payload_pretty(self, obj: HistoryEvent) -> SafeString:
@@ -74,7 +86,13 @@ class HistoryEventAdmin(ReadOnlyModelAdmin):
         return search_by_uuid_or_text(
             queryset,
             search_term,
-            by_uuid=lambda v: Q(wallet_id=v) | Q(transaction_id=v) | Q(event_id=v),
+            by_uuid=lambda v: (
+                Q(wallet_id=v)
+                | Q(transaction_id=v)
+                | Q(event_id=v)
+                | Q(hold_id=v)
+                | Q(reverses_transaction_id=v)
+            ),
             by_text=lambda text: Q(user_id=text),
         )
 

@@ -2,9 +2,13 @@
 
 Why strict: the history is the record operators and users read, so a message is stored only if it
 is exactly what the contract says (JSON object, every field with its type, a known event type,
-schema version 1, exact decimal amounts, RFC 3339 times). Anything else goes to the dead-letter
+schema version 1 or 2, exact decimal amounts, RFC 3339 times). Anything else goes to the dead-letter
 topic with the reason (`InvalidEvent`), instead of being half-stored or silently dropped. Unknown
 extra fields are allowed, so the producer may add fields without breaking this consumer.
+
+Schema version 2 (API v1.1, ../shared/spec/holds.md) is version 1 plus five keys that are always
+present: `held_after`, `hold_id`, `reverses_transaction_id`, `description` and `metadata`. A
+version 1 event stores all five as null ("the event did not say"), never as a guessed 0 or {}.
 """
 
 from __future__ import annotations
@@ -18,14 +22,30 @@ from decimal import Decimal
 from typing import Any
 
 from common.times import parse_rfc3339
-from wallets.events import EVENT_TYPES, SCHEMA_VERSION, TRANSFER_IN, TRANSFER_OUT, WALLET_CREATED
 from wallets.money import MONEY_TEXT
 
+from .event_types import (
+    EVENT_TYPES,
+    HOLD_TYPES,
+    REVERSAL_TYPES,
+    SCHEMA_V1_TYPES,
+    TRANSFER_IN,
+    TRANSFER_OUT,
+    WALLET_CREATED,
+)
+
+SCHEMA_VERSIONS = (1, 2)
 # Any text but NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8).
-_USER_ID = re.compile(r"[^\x00\ud800-\udfff]{1,100}")
+_TEXT = r"[^\x00\ud800-\udfff]"
+_USER_ID = re.compile(_TEXT + "{1,100}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _MAX_BIGINT = 2**63 - 1
 _MAX_TEXT = 255
+# The metadata and description limits of ../shared/spec/holds.md ("Metadata").
+_DESCRIPTION = re.compile(_TEXT + "{0,255}")
+_METADATA_KEY = re.compile(_TEXT + "{0,40}")
+_METADATA_VALUE = re.compile(_TEXT + "{0,500}")
+METADATA_MAX_KEYS = 20
 
 
 class InvalidEvent(ValueError):
@@ -59,6 +79,13 @@ class HistoryRow:
     occurred_at: datetime
     payload: str  # the message value as text: stored as JSONB exactly as received
     origin: Origin
+    schema_version: int = 1
+    # Schema version 2 only; None in a version 1 event.
+    held_after: Decimal | None = None
+    hold_id: uuid.UUID | None = None
+    reverses_transaction_id: uuid.UUID | None = None
+    description: str | None = None
+    metadata: dict[str, str] | None = None
 
 
 def _optional_uuid(event: dict[str, Any], name: str, *, required: bool = False) -> uuid.UUID | None:
@@ -114,6 +141,48 @@ def _version(event: dict[str, Any]) -> int:
     return value
 
 
+def _metadata(event: dict[str, Any]) -> dict[str, str]:
+    value = event.get("metadata")
+    if not isinstance(value, dict):
+        raise InvalidEvent(f"metadata must be a JSON object, got {repr(value)[:60]}")
+    if len(value) > METADATA_MAX_KEYS:
+        raise InvalidEvent(f"metadata has {len(value)} keys, at most {METADATA_MAX_KEYS} are allowed")
+    for key, item in value.items():
+        if not _METADATA_KEY.fullmatch(key):
+            raise InvalidEvent(f"metadata key {key[:60]!r} is not text of at most 40 characters")
+        if not isinstance(item, str) or not _METADATA_VALUE.fullmatch(item):
+            raise InvalidEvent(f"metadata[{key[:40]!r}] is not text of at most 500 characters")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _V2Fields:
+    held_after: Decimal | None = None
+    hold_id: uuid.UUID | None = None
+    reverses_transaction_id: uuid.UUID | None = None
+    description: str | None = None
+    metadata: dict[str, str] | None = None
+
+
+_V2_KEYS = ("held_after", "hold_id", "reverses_transaction_id", "description", "metadata")
+
+
+def _v2_fields(event: dict[str, Any], event_type: str) -> _V2Fields:
+    """The keys schema version 2 adds: each must be present (null where the contract allows it)."""
+    missing = [name for name in _V2_KEYS if name not in event]
+    if missing:
+        raise InvalidEvent(f"schema_version 2 requires {', '.join(missing)}")
+    return _V2Fields(
+        held_after=_money(event, "held_after"),
+        hold_id=_optional_uuid(event, "hold_id", required=event_type in HOLD_TYPES),
+        reverses_transaction_id=_optional_uuid(
+            event, "reverses_transaction_id", required=event_type in REVERSAL_TYPES
+        ),
+        description=_optional_text(event, "description", _DESCRIPTION),
+        metadata=_metadata(event),
+    )
+
+
 def decode(value: bytes | None, key: bytes | None, origin: Origin) -> HistoryRow:
     """The history row of a message; InvalidEvent (with the reason) if it is not a valid event."""
     if value is None:
@@ -129,11 +198,13 @@ def decode(value: bytes | None, key: bytes | None, origin: Origin) -> HistoryRow
         raise InvalidEvent("the event contains a NUL character")
 
     schema_version = event.get("schema_version")
-    if schema_version != SCHEMA_VERSION or isinstance(schema_version, bool):
-        raise InvalidEvent(f"schema_version must be {SCHEMA_VERSION}, got {repr(schema_version)[:60]}")
+    if type(schema_version) is not int or schema_version not in SCHEMA_VERSIONS:  # not True, not 1.0
+        raise InvalidEvent(f"schema_version must be 1 or 2, got {repr(schema_version)[:60]}")
     event_type = event.get("event_type")
     if event_type not in EVENT_TYPES:
         raise InvalidEvent(f"event_type is not one of {', '.join(EVENT_TYPES)}: {repr(event_type)[:60]}")
+    if schema_version == 1 and event_type not in SCHEMA_V1_TYPES:
+        raise InvalidEvent(f"{event_type} needs schema_version 2")
     event_id = _uuid(event, "event_id")
     wallet_id = _uuid(event, "wallet_id")
     occurred_at = parse_rfc3339(event.get("occurred_at"))
@@ -145,13 +216,18 @@ def decode(value: bytes | None, key: bytes | None, origin: Origin) -> HistoryRow
     balance_after = _money(event, "balance_after")
     wallet_version = _version(event)
     is_transfer = event_type in (TRANSFER_OUT, TRANSFER_IN)
-    transaction_id = _optional_uuid(event, "transaction_id", required=event_type != WALLET_CREATED)
+    # A hold's events have no ledger transaction (HOLD_RELEASED may name the capture's).
+    needs_transaction = event_type != WALLET_CREATED and event_type not in HOLD_TYPES
+    transaction_id = _optional_uuid(event, "transaction_id", required=needs_transaction)
     counterparty_wallet_id = _optional_uuid(event, "counterparty_wallet_id", required=is_transfer)
     counterparty_user_id = _optional_text(event, "counterparty_user_id", _USER_ID, required=is_transfer)
+    v2 = _v2_fields(event, event_type) if schema_version == 2 else _V2Fields()
 
     if event_type == WALLET_CREATED:
-        if amount != 0 or balance_after != 0 or wallet_version != 0:
-            raise InvalidEvent("WALLET_CREATED must have amount 0, balance_after 0 and wallet_version 0")
+        if amount != 0 or balance_after != 0 or wallet_version != 0 or v2.held_after not in (None, 0):
+            raise InvalidEvent(
+                "WALLET_CREATED must have amount 0, balance_after 0, held_after 0 and wallet_version 0"
+            )
     elif amount == 0 or wallet_version == 0:
         raise InvalidEvent(f"{event_type} must have a positive amount and a wallet_version above 0")
     if key is not None and key != str(wallet_id).encode():
@@ -173,4 +249,10 @@ def decode(value: bytes | None, key: bytes | None, origin: Origin) -> HistoryRow
         occurred_at=occurred_at,
         payload=text,
         origin=origin,
+        schema_version=schema_version,
+        held_after=v2.held_after,
+        hold_id=v2.hold_id,
+        reverses_transaction_id=v2.reverses_transaction_id,
+        description=v2.description,
+        metadata=v2.metadata,
     )

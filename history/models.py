@@ -5,7 +5,8 @@ from Kafka alone (`rebuild_history`), so it proves the stream is complete and le
 service run on another database one day. `reconcile` checks it against the ledger.
 
 `event_id` is unique: redelivered events insert nothing. Where each row came from (topic,
-partition, offset) and the full event as JSONB are kept for audits and replays.
+partition, offset) and the full event as JSONB are kept for audits and replays. The fields schema
+version 2 added (API v1.1: holds, reversals, metadata) are null in rows of version 1 events.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from wallets.events import EVENT_TYPES
 from wallets.models import MoneyField
+
+from .event_types import EVENT_TYPES
 
 
 class HistoryEvent(models.Model):
@@ -38,6 +40,13 @@ class HistoryEvent(models.Model):
     topic = models.CharField(max_length=255)
     partition = models.IntegerField()
     offset = models.BigIntegerField()
+    schema_version = models.PositiveSmallIntegerField(default=1, help_text="the event's schema_version")
+    # Schema version 2 (../shared/spec/holds.md); null in rows of version 1 events.
+    held_after = MoneyField(null=True, blank=True)
+    hold_id = models.UUIDField(null=True, blank=True)
+    reverses_transaction_id = models.UUIDField(null=True, blank=True)
+    description = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    metadata = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -48,10 +57,19 @@ class HistoryEvent(models.Model):
             # GET /users/{user_id}/activity: newest first across the user's wallets.
             models.Index(fields=["user_id", "-occurred_at", "-event_id"], name="history_user_occurred_idx"),
             models.Index(fields=["transaction_id"], name="history_transaction_idx"),
+            # ?hold_id=, and the admin's search by hold or reversed transaction: most events have
+            # neither, so only those that do are indexed.
+            models.Index(fields=["hold_id"], condition=Q(hold_id__isnull=False), name="history_hold_idx"),
+            models.Index(
+                fields=["reverses_transaction_id"],
+                condition=Q(reverses_transaction_id__isnull=False),
+                name="history_reverses_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="history_amount_non_negative"),
             models.CheckConstraint(condition=Q(wallet_version__gte=0), name="history_version_non_negative"),
+            models.CheckConstraint(condition=Q(held_after__gte=0), name="history_held_non_negative"),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ so a batch is either wholly saved (and its offsets may be committed) or not at a
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -32,14 +33,19 @@ DEAD_LETTERS = DeadLetter._meta.db_table
 _INSERT = f"""
     INSERT INTO {HISTORY} (event_id, event_type, wallet_id, user_id, currency, amount, balance_after,
                            wallet_version, transaction_id, counterparty_wallet_id, counterparty_user_id,
-                           occurred_at, recorded_at, payload, topic, "partition", "offset")
-    SELECT e, t, w, u, c, a, b, v, x, cw, cu, o, now(), p::jsonb, tp, pa, off
+                           occurred_at, recorded_at, payload, topic, "partition", "offset",
+                           schema_version, held_after, hold_id, reverses_transaction_id, description,
+                           metadata)
+    SELECT e, t, w, u, c, a, b, v, x, cw, cu, o, now(), p::jsonb, tp, pa, off,
+           sv, ha, h, r, d, m::jsonb
       FROM unnest(%b::uuid[], %b::text[], %b::uuid[], %b::text[], %b::text[], %b::numeric[],
                   %b::numeric[], %b::bigint[], %b::uuid[], %b::uuid[], %b::text[], %b::timestamptz[],
-                  %b::text[], %b::text[], %b::int[], %b::bigint[])
-           AS u(e, t, w, u, c, a, b, v, x, cw, cu, o, p, tp, pa, off)
+                  %b::text[], %b::text[], %b::int[], %b::bigint[],
+                  %b::smallint[], %b::numeric[], %b::uuid[], %b::uuid[], %b::text[], %b::text[])
+           AS u(e, t, w, u, c, a, b, v, x, cw, cu, o, p, tp, pa, off, sv, ha, h, r, d, m)
     ON CONFLICT (event_id) DO NOTHING
 """  # noqa: S608 -- table names come from model metadata, every value is a parameter
+_COLUMNS = 22
 
 _MAX_CACHED_WALLETS = 100_000
 
@@ -133,7 +139,7 @@ def insert_rows(rows: Sequence[HistoryRow]) -> int:
     """Insert the rows, ignoring events already stored; returns how many were new."""
     if not rows:
         return 0
-    columns: list[list[object]] = [[] for _ in range(16)]
+    columns: list[list[object]] = [[] for _ in range(_COLUMNS)]
     for row in rows:
         values = (
             row.event_id,
@@ -152,6 +158,12 @@ def insert_rows(rows: Sequence[HistoryRow]) -> int:
             row.origin.topic,
             row.origin.partition,
             row.origin.offset,
+            row.schema_version,
+            row.held_after,
+            row.hold_id,
+            row.reverses_transaction_id,
+            row.description,
+            None if row.metadata is None else json.dumps(row.metadata, ensure_ascii=False),
         )
         for column, value in zip(columns, values, strict=True):
             column.append(value)

@@ -2,8 +2,10 @@
 
 Why: the database enforces most ledger rules itself (`wallets/sql/ledger_integrity.sql`), but not
 that a wallet's balance column still equals its entries (an UPDATE behind the system's back), that
-the relay is keeping up, or that the history is a faithful copy of the ledger. These checks say so,
-naming every wallet, transaction or event in breach, instead of letting a mistake sit unnoticed.
+the relay is keeping up, that the history is a faithful copy of the ledger, or that replaying the
+history gives the balances and held amounts its events record (hold changes are in no ledger).
+These checks say so, naming every wallet, transaction or event in breach, instead of letting a
+mistake sit unnoticed.
 
 All checks read one snapshot (a REPEATABLE READ, read-only transaction), so money moving while they
 run cannot make two checks disagree with each other.
@@ -26,6 +28,14 @@ from kafka_bridge.selectors import outbox_backlog, overdue_events
 from wallets.models import LedgerEntry, LedgerTransaction, Wallet
 from wallets.money import format_money
 
+from .event_types import (
+    BALANCE_CREDITS,
+    BALANCE_DEBITS,
+    HOLD_CREATED,
+    HOLD_RELEASED,
+    HOLD_TYPES,
+    TRANSFER_OUT,
+)
 from .models import HistoryEvent, ReconcileRun
 
 logger = logging.getLogger(__name__)
@@ -109,6 +119,10 @@ def _limited(sql: str, params: list[Any] | None = None) -> tuple[int, list[tuple
 
 
 def check_wallet_balances() -> CheckResult:
+    """Balance = the sum of the wallet's entries, and its last entry's balance_after.
+
+    The version is at least the number of entries, not equal to it: a hold change raises the
+    version without a ledger entry (API v1.1). `check_history` accounts for every version."""
     users = _scalar(f"SELECT count(*) FROM {WALLETS} WHERE kind = 'user'")  # noqa: S608
     result = CheckResult(
         "wallet_balances", "every wallet's balance equals its ledger", _plural(users, "user wallet")
@@ -116,29 +130,34 @@ def check_wallet_balances() -> CheckResult:
     count, rows = _limited(
         f"""
         SELECT w.id, w.user_id, w.currency, w.balance, w.version,
-               COALESCE(e.total, 0) AS total, COALESCE(e.entries, 0) AS entries, last.balance_after
+               COALESCE(e.total, 0) AS total, COALESCE(e.entries, 0) AS entries, e.last_version,
+               last.balance_after
           FROM {WALLETS} AS w
-          LEFT JOIN (SELECT wallet_id, sum(amount) AS total, count(*) AS entries
+          LEFT JOIN (SELECT wallet_id, sum(amount) AS total, count(*) AS entries,
+                            max(wallet_version) AS last_version
                        FROM {ENTRIES} GROUP BY wallet_id) AS e ON e.wallet_id = w.id
-          LEFT JOIN {ENTRIES} AS last ON last.wallet_id = w.id AND last.wallet_version = w.version
+          LEFT JOIN {ENTRIES} AS last ON last.wallet_id = w.id AND last.wallet_version = e.last_version
          WHERE w.kind = 'user'
-           AND (w.balance <> COALESCE(e.total, 0) OR w.version <> COALESCE(e.entries, 0)
-                OR (w.version > 0 AND last.balance_after IS DISTINCT FROM w.balance))
+           AND (w.balance <> COALESCE(e.total, 0) OR w.version < COALESCE(e.entries, 0)
+                OR e.last_version > w.version
+                OR (e.entries > 0 AND last.balance_after IS DISTINCT FROM w.balance))
          ORDER BY w.id
         """  # noqa: S608
     )
     result.count = count
-    for wallet_id, user_id, currency, balance, version, total, entries, last_balance in rows:
+    for wallet_id, user_id, currency, balance, version, total, entries, last_version, last_balance in rows:
         problems = []
         if balance != total:
             problems.append(
                 f"balance {format_money(balance)} but its ledger entries sum to {format_money(total)}"
             )
-        if version != entries:
+        if version < entries:
             problems.append(f"version {version} but {entries} ledger entries")
-        if version > 0 and last_balance != balance:
+        if last_version is not None and last_version > version:
+            problems.append(f"version {version} but an entry has version {last_version}")
+        if entries > 0 and last_balance != balance:
             shown = "missing" if last_balance is None else format_money(last_balance)
-            problems.append(f"entry version {version} says balance_after {shown}")
+            problems.append(f"its last entry (version {last_version}) says balance_after {shown}")
         result.examples.append(f"wallet {wallet_id} ({user_id}, {currency}): {'; '.join(problems)}")
     return result
 
@@ -228,6 +247,20 @@ def check_outbox(max_age_seconds: float) -> CheckResult:
     return result
 
 
+# The ledger transaction kind of a reversal (holds.md: "a new ledger transaction of kind
+# `reversal`"); compared case-insensitively, as the ledger's other kinds are upper case.
+_REVERSAL_KIND = "REVERSAL"
+
+
+def _sql_list(types: tuple[str, ...]) -> str:
+    """Event type constants (never user input) as an SQL list."""
+    return ", ".join(f"'{t}'" for t in types)
+
+
+# What the history must hold, version by version: the creation, one event per ledger entry, and for
+# every other version below the wallet's a hold change (event_type NULL: HOLD_CREATED or
+# HOLD_RELEASED, which only the history records). `at` is when it happened, for the grace period;
+# a hold change's time is not in the ledger, so the wallet's last change stands in for it.
 _EXPECTED_EVENTS = f"""
     SELECT w.id AS wallet_id, 0::bigint AS version, 'WALLET_CREATED'::text AS event_type,
            0::numeric AS amount, 0::numeric AS balance_after, NULL::uuid AS transaction_id,
@@ -235,21 +268,33 @@ _EXPECTED_EVENTS = f"""
       FROM {WALLETS} AS w WHERE w.kind = 'user'
     UNION ALL
     SELECT e.wallet_id, e.wallet_version,
-           CASE e.type WHEN 'FUND' THEN 'WALLET_FUNDED' WHEN 'WITHDRAW' THEN 'WALLET_WITHDRAWN'
-                       ELSE e.type END,
+           CASE WHEN upper(t.kind) = '{_REVERSAL_KIND}'
+                     THEN CASE WHEN e.amount < 0 THEN 'REVERSAL_OUT' ELSE 'REVERSAL_IN' END
+                WHEN e.type = 'FUND' THEN 'WALLET_FUNDED' WHEN e.type = 'WITHDRAW' THEN 'WALLET_WITHDRAWN'
+                ELSE e.type END,
            abs(e.amount), e.balance_after, e.transaction_id, e.created_at
       FROM {ENTRIES} AS e JOIN {WALLETS} AS w ON w.id = e.wallet_id
+      JOIN {TRANSACTIONS} AS t ON t.id = e.transaction_id
      WHERE w.kind = 'user'
+    UNION ALL
+    SELECT w.id, v.version, NULL, NULL, NULL, NULL, w.updated_at
+      FROM {WALLETS} AS w CROSS JOIN LATERAL generate_series(1, w.version) AS v(version)
+     WHERE w.kind = 'user'
+       AND NOT EXISTS (SELECT 1 FROM {ENTRIES} AS e WHERE e.wallet_id = w.id AND e.wallet_version = v.version)
 """  # noqa: S608
+
+_HISTORY_TITLE = (
+    "the history holds exactly one matching event per ledger entry, hold change and wallet creation"
+)
 
 
 def check_history(grace_seconds: float) -> CheckResult:
+    """The history against the ledger, version by version.
+
+    An event is missing once it is older than the grace period, or as soon as a later event of
+    the same wallet is in the history (a wallet's events arrive in version order)."""
     events = _scalar(f"SELECT count(*) FROM {HISTORY}")  # noqa: S608
-    result = CheckResult(
-        "history_matches_ledger",
-        "the history holds exactly one matching event per ledger entry and wallet creation",
-        _plural(events, "history event"),
-    )
+    result = CheckResult("history_matches_ledger", _HISTORY_TITLE, _plural(events, "history event"))
     count, rows = _limited(
         f"""
         WITH expected AS ({_EXPECTED_EVENTS}),
@@ -259,17 +304,23 @@ def check_history(grace_seconds: float) -> CheckResult:
                    (array_agg(balance_after))[1] AS balance_after,
                    (array_agg(transaction_id))[1] AS transaction_id
               FROM {HISTORY} GROUP BY wallet_id, wallet_version
-        )
+        ),
+        newest AS (SELECT wallet_id, max(wallet_version) AS version FROM {HISTORY} GROUP BY wallet_id)
         SELECT COALESCE(x.wallet_id, a.wallet_id) AS wallet_id, COALESCE(x.version, a.version) AS version,
-               x.event_type, x.amount, x.balance_after, x.transaction_id,
+               x.wallet_id IS NOT NULL, x.event_type, x.amount, x.balance_after, x.transaction_id,
                a.event_type, a.amount, a.balance_after, a.transaction_id, COALESCE(a.copies, 0)
           FROM expected AS x FULL OUTER JOIN actual AS a
             ON a.wallet_id = x.wallet_id AND a.version = x.version
+          LEFT JOIN newest AS n ON n.wallet_id = x.wallet_id
          WHERE x.wallet_id IS NULL
-            OR (a.wallet_id IS NULL AND x.at < now() - make_interval(secs => %s))
+            OR (a.wallet_id IS NULL
+                AND (x.at < now() - make_interval(secs => %s) OR n.version > x.version))
             OR a.copies > 1
-            OR a.event_type <> x.event_type OR a.amount <> x.amount
-            OR a.balance_after <> x.balance_after OR a.transaction_id IS DISTINCT FROM x.transaction_id
+            OR (x.event_type IS NULL AND a.event_type NOT IN ({_sql_list(HOLD_TYPES)}))
+            OR (x.event_type IS NOT NULL
+                AND (a.event_type <> x.event_type OR a.amount <> x.amount
+                     OR a.balance_after <> x.balance_after
+                     OR a.transaction_id IS DISTINCT FROM x.transaction_id))
          ORDER BY 1, 2
         """,  # noqa: S608
         [grace_seconds],
@@ -278,6 +329,7 @@ def check_history(grace_seconds: float) -> CheckResult:
     for (
         wallet_id,
         version,
+        expected,
         x_type,
         x_amount,
         x_balance,
@@ -289,8 +341,10 @@ def check_history(grace_seconds: float) -> CheckResult:
         copies,
     ) in rows:
         where = f"wallet {wallet_id} version {version}"
-        if x_type is None:
-            result.examples.append(f"{where}: history event {a_type} with no ledger entry")
+        if not expected:
+            result.examples.append(f"{where}: history event {a_type} at a version the wallet never had")
+        elif copies == 0 and x_type is None:
+            result.examples.append(f"{where}: no history event for this hold change (no ledger entry)")
         elif copies == 0:
             result.examples.append(
                 f"{where}: no history event for {x_type} {format_money(x_amount)} "
@@ -298,12 +352,62 @@ def check_history(grace_seconds: float) -> CheckResult:
             )
         elif copies > 1:
             result.examples.append(f"{where}: {copies} history events")
+        elif x_type is None:
+            result.examples.append(
+                f"{where}: history says {a_type} {format_money(a_amount)} (transaction {a_txn}), "
+                "but the ledger has no entry at this version: only a hold change may be here"
+            )
         else:
             result.examples.append(
                 f"{where}: history says {a_type} {format_money(a_amount)} -> {format_money(a_balance)}"
                 f" (transaction {a_txn}), ledger says {x_type} {format_money(x_amount)}"
                 f" -> {format_money(x_balance)} (transaction {x_txn})"
             )
+    return result
+
+
+_REPLAY_TITLE = "replaying each wallet's history gives every event's balance_after and held_after"
+
+
+def check_history_replay() -> CheckResult:
+    """Each wallet's history replayed from version 0 gives every event's balance_after and (in
+    schema_version 2 events) held_after: from the history alone, so hold changes are checked too.
+
+    Money moves by the types' sign (a hold moves none); `held` rises by HOLD_CREATED and falls by
+    HOLD_RELEASED and by a capture (a TRANSFER_OUT with a hold_id). A wallet is named once, at the
+    first event where the replay and the record part."""
+    result = CheckResult("history_replay", _REPLAY_TITLE, "")
+    count, rows = _limited(
+        f"""
+        SELECT DISTINCT ON (wallet_id) wallet_id, wallet_version, event_type, position,
+               balance_after, balance, held_after, held
+          FROM (SELECT wallet_id, wallet_version, event_type, balance_after, held_after,
+                       row_number() OVER w - 1 AS position,
+                       sum(CASE WHEN event_type IN ({_sql_list(BALANCE_CREDITS)}) THEN amount
+                                WHEN event_type IN ({_sql_list(BALANCE_DEBITS)}) THEN -amount
+                                ELSE 0 END) OVER w AS balance,
+                       sum(CASE WHEN event_type = '{HOLD_CREATED}' THEN amount
+                                WHEN event_type = '{HOLD_RELEASED}' THEN -amount
+                                WHEN event_type = '{TRANSFER_OUT}' AND hold_id IS NOT NULL THEN -amount
+                                ELSE 0 END) OVER w AS held
+                  FROM {HISTORY}
+                WINDOW w AS (PARTITION BY wallet_id ORDER BY wallet_version, event_id
+                             ROWS UNBOUNDED PRECEDING)) AS replay
+         WHERE balance_after <> balance OR held_after <> held
+         ORDER BY wallet_id, wallet_version
+        """  # noqa: S608
+    )
+    result.count = count
+    for wallet_id, version, event_type, position, balance_after, balance, held_after, held in rows:
+        problems = []
+        if balance_after != balance:
+            problems.append(f"balance_after {format_money(balance_after)}, replayed {format_money(balance)}")
+        if held_after is not None and held_after != held:
+            problems.append(f"held_after {format_money(held_after)}, replayed {format_money(held)}")
+        missing = " (earlier versions are missing)" if position != version else ""
+        result.examples.append(
+            f"wallet {wallet_id} version {version} {event_type}: {'; '.join(problems)}{missing}"
+        )
     return result
 
 
@@ -320,7 +424,7 @@ def reconcile(
         lambda: check_outbox(outbox_max_age),
     ]
     if not skip_history:
-        checks.append(lambda: check_history(history_grace))
+        checks += [lambda: check_history(history_grace), check_history_replay]
     results = []
     outermost = not connection.in_atomic_block
     with transaction.atomic():
@@ -332,14 +436,10 @@ def reconcile(
             results.append(check())
             logger.debug("reconcile: %s took %.3fs", results[-1].name, time.monotonic() - began)
     if skip_history:
-        results.append(
-            CheckResult(
-                "history_matches_ledger",
-                "the history holds exactly one matching event per ledger entry and wallet creation",
-                "",
-                skipped="--skip-history",
-            )
-        )
+        results += [
+            CheckResult("history_matches_ledger", _HISTORY_TITLE, "", skipped="--skip-history"),
+            CheckResult("history_replay", _REPLAY_TITLE, "", skipped="--skip-history"),
+        ]
     return ReconcileResult(started_at=started, finished_at=timezone.now(), checks=results)
 
 

@@ -19,6 +19,7 @@ from .models import DeadLetter, HistoryEvent, ReconcileRun, VersionGap
 @dataclass(frozen=True)
 class HistoryFilters:
     event_types: tuple[str, ...] = ()
+    hold_id: uuid.UUID | None = None
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
 
@@ -26,6 +27,8 @@ class HistoryFilters:
 def _filtered(events: QuerySet[HistoryEvent], filters: HistoryFilters) -> QuerySet[HistoryEvent]:
     if filters.event_types:
         events = events.filter(event_type__in=filters.event_types)
+    if filters.hold_id is not None:
+        events = events.filter(hold_id=filters.hold_id)
     if filters.since is not None:
         events = events.filter(occurred_at__gte=filters.since)
     if filters.until is not None:

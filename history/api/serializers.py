@@ -11,8 +11,10 @@ from typing import Any
 from rest_framework import serializers
 
 from common.times import format_timestamp
-from wallets.events import EVENT_TYPES
+from history.event_types import EVENT_TYPES
 from wallets.money import format_money
+
+V1_NULL = " Null in events recorded from schema_version 1 messages (before API v1.1)."
 
 
 class HistoryEventOutput(serializers.Serializer):  # type: ignore[type-arg]
@@ -27,6 +29,21 @@ class HistoryEventOutput(serializers.Serializer):  # type: ignore[type-arg]
     wallet_version = serializers.IntegerField(help_text="The wallet's version after this event.")
     transaction_id = serializers.UUIDField(allow_null=True, help_text="Links both legs of a transfer.")
     counterparty_wallet_id = serializers.UUIDField(allow_null=True)
+    held_after = serializers.CharField(
+        allow_null=True, help_text="The wallet's held amount after this event, like balance_after." + V1_NULL
+    )
+    hold_id = serializers.UUIDField(
+        allow_null=True, help_text="The hold of a HOLD_* event, or of the capture a transfer is."
+    )
+    reverses_transaction_id = serializers.UUIDField(
+        allow_null=True, help_text="For REVERSAL_OUT and REVERSAL_IN: the transaction reversed."
+    )
+    description = serializers.CharField(allow_null=True, max_length=255)
+    metadata = serializers.DictField(
+        child=serializers.CharField(max_length=500),
+        allow_null=True,
+        help_text="The movement's or hold's own references ({} when none)." + V1_NULL,
+    )
     created_at = serializers.DateTimeField(help_text="When it happened.")
     recorded_at = serializers.DateTimeField(help_text="When the history service stored it.")
 
@@ -44,6 +61,13 @@ def history_event_data(event: Any) -> dict[str, Any]:
         "wallet_version": event.wallet_version,
         "transaction_id": str(event.transaction_id) if event.transaction_id else None,
         "counterparty_wallet_id": str(event.counterparty_wallet_id) if event.counterparty_wallet_id else None,
+        "held_after": None if event.held_after is None else format_money(event.held_after),
+        "hold_id": str(event.hold_id) if event.hold_id else None,
+        "reverses_transaction_id": str(event.reverses_transaction_id)
+        if event.reverses_transaction_id
+        else None,
+        "description": event.description,
+        "metadata": event.metadata,
         "created_at": format_timestamp(event.occurred_at),
         "recorded_at": format_timestamp(event.recorded_at),
     }

@@ -8,18 +8,20 @@ their own activity (another's is 403). The history is eventually consistent; the
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common import schema
-from common.api import ApiView
+from common.api import ApiView, parse_uuid
 from common.errors import ValidationFailed
 from common.pagination import Keyset, paginate, read_int_and_uuid, read_time_and_uuid
 from common.times import RFC3339_MAX_LENGTH, parse_rfc3339
 from history import selectors
-from wallets.events import EVENT_TYPES
+from history.event_types import EVENT_TYPES
 from wallets.openapi import USER_ID, WALLET_ID
 from wallets.permissions import may_act_for
 from wallets.selectors import wallet_get_visible
@@ -37,6 +39,9 @@ USER_ACTIVITY_ERRORS = {
     403: "permission_denied: an end user reading another user's activity",
     404: "not_found: not a user id",
 }
+# A UUID in its canonical text form, as the schema states it (uuid.UUID alone would also take
+# braces, a urn: prefix or 32 bare digits).
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 BY_WALLET_VERSION = Keyset(position=lambda e: [e.wallet_version, str(e.event_id)], read=read_int_and_uuid)
 BY_OCCURRED_AT = Keyset(
     position=lambda e: [e.occurred_at.isoformat(), str(e.event_id)], read=read_time_and_uuid
@@ -58,6 +63,11 @@ FILTER_PARAMETERS = [
         description="Only these event types, comma-separated, each once (e.g. WALLET_FUNDED,TRANSFER_IN).",
     ),
     OpenApiParameter(
+        "hold_id",
+        {"type": "string", "format": "uuid", "pattern": UUID_PATTERN},
+        description="Only the events of this hold: HOLD_CREATED, HOLD_RELEASED and its capture's transfer.",
+    ),
+    OpenApiParameter(
         "since",
         schema.TIME,
         description="RFC 3339 time with an offset (e.g. 2026-01-01T00:00:00Z): events at or after it.",
@@ -71,7 +81,7 @@ FILTER_PARAMETERS = [
 
 
 def history_filters(request: Request) -> selectors.HistoryFilters:
-    """The event_type/since/until query parameters; 400 validation_error naming each bad one."""
+    """The event_type/hold_id/since/until query parameters; 400 validation_error naming each bad one."""
     params = request.query_params
     errors: dict[str, str] = {}
     event_types: tuple[str, ...] = ()
@@ -80,6 +90,12 @@ def history_filters(request: Request) -> selectors.HistoryFilters:
         event_types = tuple(raw_types.split(","))
         if any(t not in EVENT_TYPES for t in event_types) or len(set(event_types)) < len(event_types):
             errors["event_type"] = f"Each event type must be one of {', '.join(EVENT_TYPES)}, each once."
+    hold_id = None
+    raw_hold = params.get("hold_id")
+    if raw_hold is not None:
+        hold_id = parse_uuid(raw_hold) if re.fullmatch(UUID_PATTERN, raw_hold) else None
+        if hold_id is None:
+            errors["hold_id"] = "Must be a UUID, e.g. 5f0c6a1e-9d1b-4c5e-8a43-2b1f0e6d7c89."
     times = {}
     for name in ("since", "until"):
         raw = params.get(name)
@@ -96,7 +112,7 @@ def history_filters(request: Request) -> selectors.HistoryFilters:
         raise ValidationFailed("The query parameters are not valid.", details=errors)
     # An until not after since is an empty interval: an empty page, not an error.
     return selectors.HistoryFilters(
-        event_types=event_types, since=times.get("since"), until=times.get("until")
+        event_types=event_types, hold_id=hold_id, since=times.get("since"), until=times.get("until")
     )
 
 

@@ -25,6 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from rest_framework.test import APIClient
 
+from common.times import format_timestamp
 from history.consumer import ConsumerOptions, ConsumerStats, HistoryConsumer
 from history.dead_letters import Rejected
 from history.decoding import Origin, decode
@@ -162,6 +163,175 @@ def make_payloads(wallets: int, events_per_wallet: int, *, user: str = "bench") 
             )
             payloads.append(event.payload(uuid.uuid4()))
     return payloads
+
+
+# The keys schema_version 2 adds, as an event without a hold, reversal or metadata carries them.
+V2_KEYS: dict[str, Any] = {
+    "held_after": "0.0000",
+    "hold_id": None,
+    "reverses_transaction_id": None,
+    "description": None,
+    "metadata": {},
+}
+
+
+def as_v2(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A version 1 payload as schema_version 2 carries it, with `changes` (a new event_id if given)."""
+    return {**payload, "schema_version": 2, **V2_KEYS, **changes}
+
+
+def event_payload(
+    event_type: str,
+    wallet: Any,
+    version: int,
+    amount: str,
+    balance_after: str,
+    *,
+    held_after: str | None = "0.0000",
+    counterparty: Any = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """One event's payload, written out as the contract shapes it (schema_version 2 unless
+    held_after is None); `wallet` and `counterparty` are (wallet_id, user_id) pairs."""
+    payload: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "schema_version": 1,
+        "occurred_at": format_timestamp(datetime.now(UTC)),
+        "wallet_id": str(wallet[0]),
+        "user_id": wallet[1],
+        "currency": "USD",
+        "amount": amount,
+        "balance_after": balance_after,
+        "wallet_version": version,
+        "transaction_id": None,
+        "counterparty_wallet_id": None if counterparty is None else str(counterparty[0]),
+        "counterparty_user_id": None if counterparty is None else counterparty[1],
+    }
+    if held_after is not None:
+        payload = as_v2(payload, held_after=held_after)
+    for name, value in fields.items():
+        payload[name] = str(value) if isinstance(value, uuid.UUID) else value
+    return payload
+
+
+@dataclass
+class HoldStory:
+    """Two wallets' events through a hold's life, as API v1.1 would publish them: alice funds 100
+    (schema_version 1 events), holds 30 (h1) and 20 (h2) for bob, bob captures 10 of h1 (the rest
+    released), voids h2, and staff reverse the capture. bob's events are all schema_version 2."""
+
+    alice: tuple[uuid.UUID, str]
+    bob: tuple[uuid.UUID, str]
+    h1: uuid.UUID
+    h2: uuid.UUID
+    fund: uuid.UUID
+    capture: uuid.UUID
+    reversal: uuid.UUID
+    alices: list[dict[str, Any]]
+    bobs: list[dict[str, Any]]
+
+    @property
+    def payloads(self) -> list[dict[str, Any]]:
+        return self.alices + self.bobs
+
+
+def hold_story(alice_id: uuid.UUID | None = None, bob_id: uuid.UUID | None = None) -> HoldStory:
+    alice, bob = (alice_id or uuid.uuid4(), "alice"), (bob_id or uuid.uuid4(), "bob")
+    h1, h2, fund, capture, reversal = (uuid.uuid4() for _ in range(5))
+    order = {"order": "A-1", "channel": "web"}
+    alices = [
+        event_payload("WALLET_CREATED", alice, 0, "0.0000", "0.0000", held_after=None),
+        event_payload(
+            "WALLET_FUNDED", alice, 1, "100.0000", "100.0000", held_after=None, transaction_id=fund
+        ),
+        event_payload(
+            "HOLD_CREATED",
+            alice,
+            2,
+            "30.0000",
+            "100.0000",
+            held_after="30.0000",
+            hold_id=h1,
+            counterparty=bob,
+            description="order A-1",
+            metadata=order,
+        ),
+        event_payload(
+            "HOLD_CREATED",
+            alice,
+            3,
+            "20.0000",
+            "100.0000",
+            held_after="50.0000",
+            hold_id=h2,
+            counterparty=bob,
+        ),
+        event_payload(
+            "TRANSFER_OUT",
+            alice,
+            4,
+            "10.0000",
+            "90.0000",
+            held_after="40.0000",
+            hold_id=h1,
+            transaction_id=capture,
+            counterparty=bob,
+            description="order A-1",
+            metadata=order,
+        ),
+        event_payload(
+            "HOLD_RELEASED",
+            alice,
+            5,
+            "20.0000",
+            "90.0000",
+            held_after="20.0000",
+            hold_id=h1,
+            transaction_id=capture,
+            counterparty=bob,
+        ),
+        event_payload(
+            "HOLD_RELEASED", alice, 6, "20.0000", "90.0000", held_after="0.0000", hold_id=h2, counterparty=bob
+        ),
+        event_payload(
+            "REVERSAL_IN",
+            alice,
+            7,
+            "10.0000",
+            "100.0000",
+            transaction_id=reversal,
+            reverses_transaction_id=capture,
+            counterparty=bob,
+            description="refund: not delivered",
+        ),
+    ]
+    bobs = [
+        event_payload("WALLET_CREATED", bob, 0, "0.0000", "0.0000"),
+        event_payload(
+            "TRANSFER_IN",
+            bob,
+            1,
+            "10.0000",
+            "10.0000",
+            hold_id=h1,
+            transaction_id=capture,
+            counterparty=alice,
+            description="order A-1",
+            metadata=order,
+        ),
+        event_payload(
+            "REVERSAL_OUT",
+            bob,
+            2,
+            "10.0000",
+            "0.0000",
+            transaction_id=reversal,
+            reverses_transaction_id=capture,
+            description="refund: not delivered",
+        ),
+    ]
+    return HoldStory(alice, bob, h1, h2, fund, capture, reversal, alices, bobs)
 
 
 def read_all(topic: str, *, expected: int, timeout: float = 20.0, quiet: float = 1.0) -> list[Received]:

@@ -1,9 +1,11 @@
-"""`manage.py rebuild_history` rebuilds the projection from the topic: the result equals the original,
-even after rows were lost or altered, and the live group's offsets and the DLQ are left alone."""
+"""`manage.py rebuild_history` rebuilds the projection from the topic: the result equals the original
+(schema_version 2 fields included), even after rows were lost or altered, and the live group's
+offsets and the DLQ are left alone."""
 
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 from django.core.management import call_command
@@ -12,7 +14,7 @@ from django.db import connection
 from history.lag import consumer_lag
 from history.models import DeadLetter, HistoryEvent, VersionGap
 
-from .conftest import event_message, make_payloads
+from .conftest import event_message, hold_story, make_payloads
 
 COLUMNS = [
     f.name for f in HistoryEvent._meta.fields if f.name not in ("id", "recorded_at")
@@ -39,22 +41,33 @@ def test_rebuild_history_equals_the_original(topics, operator):
     topics.produce_events(synthetic)
     topics.produce_events(synthetic[:3])  # redelivered duplicates
     topics.produce([{"key": synthetic[0]["wallet_id"].encode(), "value": b'{"event_type": "nope"}'}])
-    total = 4 + 4 + 2 + len(synthetic) + 3 + 1
+    story = hold_story()  # schema_version 2 events: holds, a capture, a reversal, metadata
+    topics.produce_events(story.payloads)
+    total = 4 + 4 + 2 + len(synthetic) + 3 + 1 + len(story.payloads)
     stats = topics.consume(max_messages=total)
     assert stats.received == total
     assert stats.dead_lettered == 1
     assert stats.gaps == 1
 
     original = snapshot()
-    assert len(original) == 4 + 4 + 2 + len(synthetic)
+    assert len(original) == 4 + 4 + 2 + len(synthetic) + len(story.payloads)
+    assert {"held_after", "hold_id", "reverses_transaction_id", "description", "metadata"} <= set(COLUMNS)
+    hold = original[uuid.UUID(story.alices[2]["event_id"])]
+    assert (hold["hold_id"], hold["metadata"], hold["schema_version"]) == (
+        story.h1,
+        {"order": "A-1", "channel": "web"},
+        2,
+    )
     gaps_before = list(
         VersionGap.objects.values_list("wallet_id", "first_missing", "last_missing", "resolved_at")
     )
     lag_before = [(p.partition, p.committed) for p in consumer_lag(group_id=topics.group, topic=topics.topic)]
     assert sum(p.lag for p in consumer_lag(group_id=topics.group, topic=topics.topic)) == 0
 
-    # Damage the projection: lose rows, alter one.
+    # Damage the projection: lose rows (a hold event among them), alter one.
     victims = list(HistoryEvent.objects.order_by("?").values_list("id", flat=True)[:7])
+    victims.append(HistoryEvent.objects.get(event_id=story.alices[5]["event_id"]).id)
+    HistoryEvent.objects.filter(event_type="TRANSFER_OUT", hold_id=story.h1).update(metadata={})
     HistoryEvent.objects.filter(id__in=victims).delete()
     with connection.cursor() as cursor:
         cursor.execute(
