@@ -11,17 +11,13 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
-from django.db.models import F
-from django.utils import timezone
+from django.db import connection
 
 from history import tasks
 from history.models import HistoryEvent, ReconcileRun
 from history.reconcile import reconcile
 from kafka_bridge.models import OutboxEvent
-from wallets.models import LedgerEntry, LedgerTransaction, Wallet
-
-from .conftest import as_v2, event_payload
+from wallets.models import Wallet
 
 
 @pytest.fixture
@@ -109,109 +105,38 @@ def test_the_celery_task_stores_the_result(topics, drained):
 # -- API v1.1 events (schema_version 2) ------------------------------------------------------------
 
 
-def _raise_version(wallet_id: Any) -> int:
-    """A hold change as API v1.1 makes it: the wallet's version rises, with no ledger entry."""
-    wallet = Wallet.objects.get(id=wallet_id)
-    Wallet.objects.filter(id=wallet_id).update(version=wallet.version + 1, updated_at=timezone.now())
-    return wallet.version + 1
-
-
-def _write_reversal(*, debit: Wallet, credit: Wallet, amount: Decimal) -> uuid.UUID:
-    """A reversal as holds.md describes it (a ledger transaction of kind `reversal` with the opposite
-    entries), written with the ORM because this branch's wallets app cannot make one yet."""
-    now = timezone.now()
-    with transaction.atomic():
-        reversal = LedgerTransaction.objects.create(kind="REVERSAL", initiated_by="ops", created_at=now)
-        for wallet, signed, entry_type in ((debit, -amount, "TRANSFER_OUT"), (credit, amount, "TRANSFER_IN")):
-            wallet.refresh_from_db()
-            wallet.balance += signed
-            wallet.version += 1
-            wallet.updated_at = now
-            wallet.save(update_fields=["balance", "version", "updated_at"])
-            LedgerEntry.objects.create(
-                transaction=reversal,
-                wallet=wallet,
-                currency=wallet.currency,
-                amount=signed,
-                type=entry_type,
-                balance_after=wallet.balance,
-                wallet_version=wallet.version,
-                created_at=now,
-            )
-    return reversal.id
-
-
 @pytest.fixture
 def with_holds(topics, operator) -> dict[str, Any]:
-    """ann holds 30 for ben, ben captures 10 (the rest released), ann withdraws 5, staff reverse the
-    capture: money through the API and the ledger, hold changes as version raises, and every event
-    published as schema_version 2, as the holds branch's wallets will publish them."""
+    """Through the API: ann holds 30 for ben, 10 of it is captured (the rest released), ann withdraws
+    5, staff reverse the capture; every event (schema_version 2) consumed into the history.
+
+    ann's versions: 0 created, 1 funded, 2 HOLD_CREATED, 3 TRANSFER_OUT (capture), 4 HOLD_RELEASED,
+    5 withdrawn, 6 REVERSAL_IN; ben's: 0 created, 1 TRANSFER_IN, 2 REVERSAL_OUT."""
     ann, ben = (
         operator.post("/wallets", {"user_id": user}, format="json").json()["data"]["id"]
         for user in ("ann", "ben")
     )
     assert operator.post(f"/wallets/{ann}/fund", {"amount": "100"}, format="json").status_code == 200
-    hold = uuid.uuid4()
-    held = {ann: {0: "0.0000", 1: "0.0000"}, ben: {0: "0.0000"}}
-    extra = []  # the hold events, which have no outbox row yet on this branch
-
-    def hold_event(event_type: str, version: int, amount: str, held_after: str, **fields: Any) -> None:
-        held[ann][version] = held_after
-        extra.append(
-            event_payload(
-                event_type,
-                (ann, "ann"),
-                version,
-                amount,
-                "100.0000" if version < 3 else "90.0000",
-                held_after=held_after,
-                hold_id=hold,
-                counterparty=(ben, "ben"),
-                **fields,
-            )
-        )
-
-    hold_event("HOLD_CREATED", _raise_version(ann), "30.0000", "30.0000")
-    capture = operator.post(f"/wallets/{ann}/transfer", {"to_wallet_id": ben, "amount": "10"}, format="json")
-    assert capture.status_code == 200
-    capture_id = capture.json()["data"][0]["reference_id"]  # the ledger transaction
-    held[ann][3], held[ben][1] = "20.0000", "0.0000"
-    hold_event("HOLD_RELEASED", _raise_version(ann), "20.0000", "0.0000", transaction_id=capture_id)
+    created = operator.post(f"/wallets/{ann}/holds", {"to_wallet_id": ben, "amount": "30"}, format="json")
+    assert created.status_code == 201, created.content
+    hold = created.json()["data"]["id"]
+    captured = operator.post(f"/holds/{hold}/capture", {"amount": "10"}, format="json")
+    assert captured.status_code == 200, captured.content
+    capture_id = captured.json()["data"]["transactions"][0]["reference_id"]  # the ledger transaction
     assert operator.post(f"/wallets/{ann}/withdraw", {"amount": "5"}, format="json").status_code == 200
-    held[ann][5] = "0.0000"
-    wallets = {w.id: w for w in Wallet.objects.filter(id__in=[ann, ben])}
-    reversal = _write_reversal(
-        debit=wallets[uuid.UUID(ben)], credit=wallets[uuid.UUID(ann)], amount=Decimal(10)
-    )
-    for wallet, user, version, event_type, balance in (
-        (ann, "ann", 6, "REVERSAL_IN", "95.0000"),
-        (ben, "ben", 2, "REVERSAL_OUT", "0.0000"),
-    ):
-        extra.append(
-            event_payload(
-                event_type,
-                (wallet, user),
-                version,
-                "10.0000",
-                balance,
-                transaction_id=reversal,
-                reverses_transaction_id=capture_id,
-                description="refund",
-            )
-        )
-
-    def upgraded(payload: dict[str, Any]) -> dict[str, Any]:
-        version = payload["wallet_version"]
-        is_capture = payload["transaction_id"] == capture_id
-        return as_v2(
-            payload, held_after=held[payload["wallet_id"]][version], hold_id=str(hold) if is_capture else None
-        )
-
-    payloads = [upgraded(row.payload) for row in OutboxEvent.objects.order_by("id")] + extra
-    payloads.sort(key=lambda p: (p["wallet_id"], p["wallet_version"]))
+    reversed_ = operator.post(f"/transactions/{capture_id}/reverse", {"reason": "refund"}, format="json")
+    assert reversed_.status_code == 201, reversed_.content
+    payloads = [row.payload for row in OutboxEvent.objects.order_by("id")]
+    assert {p["schema_version"] for p in payloads} == {2}
     topics.produce_events(payloads)
-    assert topics.consume(max_messages=len(payloads)).inserted == len(payloads) == 6 + 4
-    return {"ann": ann, "ben": ben, "hold": hold, "capture": capture_id, "reversal": reversal}
+    assert topics.consume(max_messages=len(payloads)).inserted == len(payloads) == 7 + 3
+    return {
+        "ann": ann,
+        "ben": ben,
+        "hold": hold,
+        "capture": capture_id,
+        "reversal": reversed_.json()["data"]["id"],
+    }
 
 
 def _checks() -> dict[str, Any]:
@@ -221,7 +146,10 @@ def _checks() -> dict[str, Any]:
 def test_reconcile_agrees_with_holds_captures_and_reversals_in_the_history(with_holds):
     result = reconcile(history_grace=0)
     assert result.ok, result.report()
-    assert len(result.checks) == 7
+    assert len(result.checks) == 8
+    assert "ok      every wallet's held equals its pending holds; its version counts its changes" in (
+        result.report()
+    )
     assert "ok      replaying each wallet's history gives every event's balance_after and held_after" in (
         result.report()
     )
@@ -229,13 +157,8 @@ def test_reconcile_agrees_with_holds_captures_and_reversals_in_the_history(with_
     assert HistoryEvent.objects.get(event_type="REVERSAL_OUT").reverses_transaction_id == uuid.UUID(
         with_holds["capture"]
     )
-    assert (
-        HistoryEvent.objects.filter(wallet_id=with_holds["ann"])
-        .order_by("-wallet_version")
-        .first()
-        .held_after
-        == 0
-    )
+    newest = HistoryEvent.objects.filter(wallet_id=with_holds["ann"]).order_by("-wallet_version").first()
+    assert newest is not None and newest.wallet_version == 6 and newest.held_after == 0
 
 
 def test_reconcile_names_a_wrong_held_after_a_hold_moving_money_and_a_lost_hold_event(with_holds):
@@ -259,30 +182,29 @@ def test_reconcile_names_a_wrong_held_after_a_hold_moving_money_and_a_lost_hold_
     HistoryEvent.objects.filter(wallet_id=ann, event_type="HOLD_RELEASED").delete()
     checks = _checks()
     assert checks["history_matches_ledger"].examples == [
-        f"wallet {ann} version 4: no history event for this hold change (no ledger entry)"
+        f"wallet {ann} version 4: no history event for HOLD_RELEASED 20.0000"
     ]
     assert checks["history_replay"].examples == [
         f"wallet {ann} version 5 WALLET_WITHDRAWN: held_after 0.0000, replayed 20.0000 "
         "(earlier versions are missing)"
     ]
-    assert checks["wallet_balances"].ok  # the ledger itself is fine
+    assert checks["wallet_balances"].ok and checks["holds"].ok  # the books themselves are fine
 
 
-def test_reconcile_names_a_version_raised_with_no_event_and_a_money_event_where_only_a_hold_may_be(
-    with_holds,
-):
-    ben = with_holds["ben"]
-    Wallet.objects.filter(id=ben).update(version=F("version") + 1)  # behind the system's back
+def test_reconcile_names_held_and_a_version_changed_behind_the_systems_back(with_holds):
+    ann, ben = with_holds["ann"], with_holds["ben"]
+    with connection.cursor() as cursor:  # what no service does: the integrity checks still allow it
+        cursor.execute("UPDATE wallets_wallet SET held = 7, version = version + 1 WHERE id = %s", [ann])
     checks = _checks()
-    assert checks["wallet_balances"].ok  # a version above the entries may be a hold change...
-    assert checks["history_matches_ledger"].examples == [  # ...but the history must have it
-        f"wallet {ben} version 3: no history event for this hold change (no ledger entry)"
+    assert checks["holds"].examples == [
+        f"wallet {ann} (ann, USD): held 7.0000 but its pending holds sum to 0.0000; "
+        "version 7 but 6 ledger entries and hold changes"
     ]
-    # An event claiming a money move at that version is not a hold change.
+    assert checks["wallet_balances"].ok  # the money itself still agrees with the ledger
+    # An event claiming a money move at a version the books never made is named too.
     row = HistoryEvent.objects.get(wallet_id=ben, wallet_version=2)
     row.pk, row.event_id, row.wallet_version, row.event_type = None, uuid.uuid4(), 3, "WALLET_FUNDED"
     row.save()
-    examples = _checks()["history_matches_ledger"].examples
-    assert len(examples) == 1
-    assert examples[0].startswith(f"wallet {ben} version 3: history says WALLET_FUNDED 10.0000")
-    assert examples[0].endswith("the ledger has no entry at this version: only a hold change may be here")
+    assert _checks()["history_matches_ledger"].examples == [
+        f"wallet {ben} version 3: history event WALLET_FUNDED at a version the wallet never had"
+    ]
