@@ -1,7 +1,8 @@
 """HTTP benchmark of the running stack, measured against PostgreSQL's own limit in the same run.
 
 For each client concurrency it runs wrk (compiled, cheap) against the web server for each scenario
-(uniform transfers among N wallets, transfers all touching one hot wallet, funds, wallet reads),
+(uniform transfers among N wallets, transfers all touching one hot wallet, funds, wallet reads,
+holds, and holds each captured by the next request),
 then pgbench's built-in TPC-B-like transaction (a bank transfer in SQL) against the same PostgreSQL
 at the same concurrency. The headline is our transfers/s divided by pgbench's tps. It also reports
 latency percentiles, non-2xx answers, and the CPU the load generator used next to the server's.
@@ -178,6 +179,10 @@ def run_wrk(
         "wrk_cpu_s": round(wrk_cpu, 2),
         "web_cpu_s": round(server_cpu, 2),
         "wrk_cpu_share": round(wrk_cpu / server_cpu, 3) if server_cpu else None,
+        "web_cpu_ms_per_request": round(server_cpu / stats["requests"] * 1000, 2)
+        if stats["requests"]
+        else None,
+        "captures": stats.get("captures", 0),
         "wall_s": round(elapsed, 1),
     }
 
@@ -224,8 +229,9 @@ def write_results(out: str | Path, data: Any, report: str) -> None:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| scenario | clients | req/s | vs pgbench | p50 ms | p95 ms | p99 ms | errors | wrk CPU / web CPU |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| scenario | clients | req/s | vs pgbench | p50 ms | p95 ms | p99 ms | errors | web CPU ms/req "
+        "| wrk CPU / web CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         ratio = row.get("vs_pgbench")
@@ -233,7 +239,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {row['scenario']} | {row['concurrency']} | {row['rps']:.0f} | "
             f"{shown_ratio} | {row.get('p50_ms', '')} | {row.get('p95_ms', '')} | "
-            f"{row.get('p99_ms', '')} | {row.get('errors', '')} | {row.get('wrk_cpu_share', '')} |"
+            f"{row.get('p99_ms', '')} | {row.get('errors', '')} | {row.get('web_cpu_ms_per_request', '')} | "
+            f"{row.get('wrk_cpu_share', '')} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -244,7 +251,7 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--concurrency", default="1,4,16,64")
-    parser.add_argument("--scenarios", default="transfer,hot,fund,read")
+    parser.add_argument("--scenarios", default="transfer,hot,fund,read,hold,capture")
     parser.add_argument("--wallets", type=int, default=1000)
     parser.add_argument("--pgbench-scale", type=int, default=16)
     parser.add_argument("--out", default=str(RESULTS / "http"))

@@ -1,4 +1,7 @@
--- wrk script for the wallet API. MODE (env): transfer | hot | fund | read.
+-- wrk script for the wallet API. MODE (env): transfer | hot | fund | read | hold | capture.
+-- hold: each request reserves 0.01 of a random wallet for another (POST /wallets/{id}/holds).
+-- capture: a thread alternates: it creates a hold, and once that answer brings the hold's id, the
+-- next request captures it (POST /holds/{id}/capture): half the requests are captures.
 -- WALLET_IDS: a file with one wallet id per line; TOKEN: an operator token; HOT_WALLET for MODE=hot.
 -- Counts non-2xx answers per thread and prints one JSON line in done() for the harness to read.
 
@@ -20,6 +23,8 @@ function init(args)
   math.randomseed(os.time() * 1000 + seed)
   failures = 0
   statuses = {}
+  holds = {}  -- hold ids waiting for their capture (MODE=capture)
+  captures = 0
 end
 
 local function pick() return ids[math.random(#ids)] end
@@ -32,6 +37,13 @@ function request()
   end
   local from, to = pick(), pick()
   while to == from do to = pick() end
+  if mode == "capture" and #holds > 0 then
+    captures = captures + 1
+    return wrk.format("POST", "/holds/" .. table.remove(holds) .. "/capture", headers, "{}")
+  elseif mode == "hold" or mode == "capture" then
+    return wrk.format("POST", "/wallets/" .. from .. "/holds", headers,
+                      '{"to_wallet_id":"' .. to .. '","amount":"0.01"}')
+  end
   if mode == "hot" then
     if math.random(2) == 1 then from = hot else to = hot end
     if from == to then to = ids[1] == hot and ids[2] or ids[1] end
@@ -41,6 +53,10 @@ function request()
 end
 
 function response(status, headers, body)
+  if mode == "capture" and status == 201 then
+    local id = string.match(body, '"id":"([0-9a-f-]+)"')
+    if id then holds[#holds + 1] = id end
+  end
   if status < 200 or status > 299 then
     failures = failures + 1
     statuses[status] = (statuses[status] or 0) + 1
@@ -48,11 +64,14 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local failed = 0
-  for _, thread in ipairs(threads) do failed = failed + thread:get("failures") end
+  local failed, captured = 0, 0
+  for _, thread in ipairs(threads) do
+    failed = failed + thread:get("failures")
+    captured = captured + thread:get("captures")
+  end
   io.write(string.format(
-    '{"requests":%d,"duration_us":%d,"non_2xx":%d,"socket_errors":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d,"max_us":%d}\n',
-    summary.requests, summary.duration, failed,
+    '{"requests":%d,"captures":%d,"duration_us":%d,"non_2xx":%d,"socket_errors":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d,"max_us":%d}\n',
+    summary.requests, captured, summary.duration, failed,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
 end

@@ -43,7 +43,7 @@ def drained(topics, operator):
 def test_reconcile_exits_0_on_clean_data_and_names_the_wallet_changed_behind_its_back(topics, drained):
     clean = topics.manage("reconcile", "--history-grace", "0")
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "7 checks, all agree" in clean.stdout
+    assert "8 checks, all agree" in clean.stdout
     assert "BREACH" not in clean.stdout
     assert ReconcileRun.objects.get().ok is True
 
