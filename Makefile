@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-outbox bench-http bench-lag bench-memory chaos
+.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-lag bench-memory chaos
 
 help:
 	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
@@ -65,12 +65,17 @@ lint: venv
 
 # Benchmarks against the real services (infrastructure started if needed); results in bench/results/.
 # Everything `make bench` measures runs against the live stack (`make up` is run first).
-bench: bench-http bench-lag bench-memory bench-outbox bench-history
+bench: bench-compare bench-http bench-lag bench-memory bench-outbox bench-history
 	$(BIN)/python bench/plot.py
 	@echo "results: bench/results/*.md, *.json, *.png"
 
 bench-http: up
 	$(BIN)/python bench/http_bench.py --duration 10 --concurrency 1,4,16,64
+
+# The previous release (a git worktree with its own virtualenv, database and ports) and this checkout
+# benchmarked in turn, and the performance targets checked: bench/results/before_after.md.
+bench-compare: up
+	$(BIN)/python bench/before_after.py --duration 10 --rounds 2
 
 bench-lag: up
 	$(BIN)/python bench/e2e_lag.py --duration 30

@@ -15,8 +15,7 @@ supervisor above (`scripts/stack supervise web`, or the container's restart poli
 whole web service rather than leaving half of it running.
 
 Settings (environment): PORT (3000), HISTORY_PORT (3001), WEB_HOST (127.0.0.1), WEB_CONCURRENCY
-(workers on PORT, 4), WEB_HISTORY_WORKERS (workers on HISTORY_PORT, 1), WEB_ACCESS_LOG (off),
-DB_CONN_HEALTH_CHECKS (off here, on in the other processes).
+(workers on PORT, 4), WEB_HISTORY_WORKERS (workers on HISTORY_PORT, 1), WEB_ACCESS_LOG (off).
 """
 
 from __future__ import annotations
@@ -75,14 +74,7 @@ def main() -> int:
         (int(os.environ.get("PORT", "3000")), int(os.environ.get("WEB_CONCURRENCY", "4"))),
         (int(os.environ.get("HISTORY_PORT", "3001")), int(os.environ.get("WEB_HISTORY_WORKERS", "1"))),
     ]
-    env = {
-        "DJANGO_SETTINGS_MODULE": "walletproject.settings",
-        # No `SELECT 1` before each request's first query (settings.py): after a database restart,
-        # each web process answers one request 503 `service_unavailable` (retryable, nothing
-        # changed), drops the broken connection and reconnects on the next.
-        "DB_CONN_HEALTH_CHECKS": "false",
-        **os.environ,
-    }
+    env = {"DJANGO_SETTINGS_MODULE": "walletproject.settings", **os.environ}
     children = [subprocess.Popen(granian_command(port, workers), env=env) for port, workers in servers]
     stopping = False
 

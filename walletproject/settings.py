@@ -162,11 +162,12 @@ TEMPLATES = [
 ]
 
 # PostgreSQL through psycopg 3. Persistent connections (CONN_MAX_AGE) keep the cost of connecting
-# off the hot path; health checks (a `SELECT 1` before a connection's first use in a request or
-# task) recover quietly after a database restart. The web server turns them off
-# (walletproject/serve.py): on every request that round trip cost about a tenth of a transfer.
+# off the hot path; health checks (before a connection's first use in a request or task) replace a
+# connection a database restart broke, so no request fails for it.
 DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://wallet:wallet@127.0.0.1:5432/wallet")}
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Django's PostgreSQL backend, with a health check that reads the socket's state instead of running
+# `SELECT 1` (common/postgresql/base.py says why).
+DATABASES["default"]["ENGINE"] = "common.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=3)

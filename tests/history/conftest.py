@@ -141,7 +141,8 @@ def event_message(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_payloads(wallets: int, events_per_wallet: int, *, user: str = "bench") -> list[dict[str, Any]]:
-    """Valid event payloads: each wallet created, then funded `events_per_wallet - 1` times."""
+    """Valid schema_version 1 event payloads: each wallet created, then funded
+    `events_per_wallet - 1` times (the wallets app now writes version 2; the history accepts both)."""
     payloads = []
     now = datetime.now(UTC)
     for w in range(wallets):
@@ -161,7 +162,7 @@ def make_payloads(wallets: int, events_per_wallet: int, *, user: str = "bench") 
                 wallet_version=version,
                 transaction_id=None if version == 0 else uuid.uuid4(),
             )
-            payloads.append(event.payload(uuid.uuid4()))
+            payloads.append(as_v1(event.payload(uuid.uuid4())))
     return payloads
 
 
@@ -173,6 +174,11 @@ V2_KEYS: dict[str, Any] = {
     "description": None,
     "metadata": {},
 }
+
+
+def as_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload as a version 1 producer (events.md, before API v1.1) sent it."""
+    return {**{k: v for k, v in payload.items() if k not in V2_KEYS}, "schema_version": 1}
 
 
 def as_v2(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:

@@ -1,0 +1,51 @@
+"""common.postgresql: a persistent connection the server closed is found and replaced before use,
+without a query; a healthy one is kept."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from django.db import connections
+
+from tests.conftest import database_url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def own_connection():
+    """A connection object of the test's own (the test's transaction keeps the default one)."""
+    connection = connections.create_connection("default")
+    connection.ensure_connection()
+    yield connection
+    connection.close()
+
+
+def backend_pid(connection) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def test_a_healthy_idle_connection_is_kept(own_connection):
+    pid = backend_pid(own_connection)
+    assert own_connection.is_usable()
+    own_connection.health_check_done = False  # what the start of every request does
+    own_connection.close_if_health_check_failed()
+    assert backend_pid(own_connection) == pid  # the same session: nothing was reopened
+
+
+def test_a_connection_the_server_closed_is_replaced_before_the_next_query(own_connection):
+    pid = backend_pid(own_connection)
+    with psycopg.connect(database_url(), autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
+    deadline = time.monotonic() + 5
+    while own_connection.is_usable():
+        assert time.monotonic() < deadline, "the closed connection still looks usable"
+        time.sleep(0.05)
+    own_connection.health_check_done = False
+    own_connection.close_if_health_check_failed()
+    new_pid = backend_pid(own_connection)  # no error: a new session
+    assert new_pid != pid
