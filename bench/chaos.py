@@ -2,12 +2,13 @@
 
 Client threads transfer money between a few wallets over HTTP, each request with its own
 Idempotency-Key; others hold money and then capture all or part of it, or void the hold (a hold
-operation whose answer was lost or was a 5xx is sent again with the same key, which replays a done
-one). Meanwhile a schedule of faults runs: restart Redis (twice a round), SIGKILL + restart Kafka,
-stop/start PostgreSQL, SIGKILL the Celery worker, the consumer and the web server. Only the
-infrastructure a fault took down is brought back by this script; no app process is ever restarted
-by hand: the stack's supervisor must do it, including for a process that died *because of*
-another fault. Afterwards it checks the invariants and prints a summary table:
+operation whose answer was lost, or said nothing was done: 5xx, 409 key in use or lock conflict, is
+sent again with the same key, which replays a done one). Meanwhile a schedule of faults runs:
+restart Redis (twice a round), SIGKILL + restart Kafka, stop/start PostgreSQL, SIGKILL the Celery
+worker, the consumer and the web server. Only the infrastructure a fault took down is brought back
+by this script; no app process is ever restarted by hand: the stack's supervisor must do it,
+including for a process that died *because of* another fault. Afterwards it checks the invariants
+and prints a summary table:
 
 - every app process (web, worker, beat, consumer) is running, supervised, without `stack up`;
 - total money of the workload's wallets unchanged to the last 0.0001 (a capture is a transfer,
