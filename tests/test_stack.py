@@ -197,12 +197,17 @@ def test_ready_names_a_stopped_service_and_recovers(web_server, service):
         stack("start", service)
     assert wait_ready(200)["down"] == []
     if service == "kafka":  # a broker restart must not leave the lag unreadable (a stale admin client)
-        deadline = time.monotonic() + 20
-        while "error" in wait_ready(200)["consumer_lag"]:  # type: ignore[operator]
-            assert time.monotonic() < deadline, "consumer lag still unreadable 20 s after Kafka came back"
-            time.sleep(0.5)
-        for _ in range(12):
-            assert "error" not in wait_ready(200)["consumer_lag"]  # type: ignore[operator]
+        # Every web worker process reads the lag itself, and each must have recovered: 12 answers
+        # in a row (spread over the workers) with the lag readable, within 30 s of Kafka's return.
+        deadline = time.monotonic() + 30
+        readable_in_a_row = 0
+        while readable_in_a_row < 12:
+            assert time.monotonic() < deadline, "consumer lag still unreadable 30 s after Kafka came back"
+            if "error" in wait_ready(200)["consumer_lag"]:  # type: ignore[operator]
+                readable_in_a_row = 0
+                time.sleep(0.5)
+            else:
+                readable_in_a_row += 1
 
 
 def app_state(service: str) -> str:
