@@ -26,7 +26,6 @@ from django.utils import timezone
 
 from . import events
 from .errors import (
-    CurrencyMismatch,
     HoldExpired,
     HoldNotFound,
     HoldNotPending,
@@ -34,13 +33,12 @@ from .errors import (
     InvalidAmount,
     SameWallet,
     WalletFrozen,
-    WalletNotFound,
 )
 from .ledger_writes import BalanceUpdate, Cte, Entry, write_changes, write_movement
 from .locks import lock_user_wallets
 from .models import Hold, LedgerEntry, LedgerTransaction, Wallet
 from .money import format_money
-from .services import NO_NOTE, Note, credit, debit, user_entry, wallet_event
+from .services import NO_NOTE, Note, credit, debit, lock_sender_and_receiver, user_entry, wallet_event
 
 HOLDS = Hold._meta.db_table
 
@@ -90,14 +88,9 @@ def hold_create(
         raise SameWallet("A hold needs two different wallets.")
     now = timezone.now()
     with transaction.atomic(savepoint=False):
-        locked = lock_user_wallets([from_wallet_id, to_wallet_id])
-        sender, receiver = locked.get(from_wallet_id), locked.get(to_wallet_id)
-        if sender is None or (owner_user_id is not None and sender.user_id != owner_user_id):
-            raise WalletNotFound("Wallet not found.")
-        if receiver is None:
-            raise WalletNotFound("The destination wallet was not found.")
-        if sender.currency != receiver.currency:
-            raise CurrencyMismatch("Both wallets of a hold must hold the same currency.")
+        _, sender, receiver = lock_sender_and_receiver(
+            from_wallet_id, to_wallet_id, owner_user_id, "Both wallets of a hold must hold the same currency."
+        )
         _check_active(sender, receiver)
         if sender.available < amount:
             raise InsufficientFunds()

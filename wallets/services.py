@@ -246,6 +246,26 @@ def wallet_withdraw(
     return result.wallets[wallet_id]
 
 
+def lock_sender_and_receiver(
+    from_wallet_id: uuid.UUID,
+    to_wallet_id: uuid.UUID,
+    owner_user_id: str | None,
+    currency_mismatch: str | None = None,
+) -> tuple[dict[uuid.UUID, Wallet], Wallet, Wallet]:
+    """Lock both user wallets (in id order) for a movement or hold from one to the other: the sender
+    must exist (and, with `owner_user_id`, be theirs: else not found), the receiver too, both in one
+    currency."""
+    locked = lock_user_wallets([from_wallet_id, to_wallet_id])
+    sender, receiver = locked.get(from_wallet_id), locked.get(to_wallet_id)
+    if sender is None or (owner_user_id is not None and sender.user_id != owner_user_id):
+        raise WalletNotFound("Wallet not found.")
+    if receiver is None:
+        raise WalletNotFound("The destination wallet was not found.")
+    if sender.currency != receiver.currency:
+        raise CurrencyMismatch(*([currency_mismatch] if currency_mismatch else []))
+    return locked, sender, receiver
+
+
 def transfer_create(
     *,
     from_wallet_id: uuid.UUID,
@@ -262,14 +282,7 @@ def transfer_create(
     now = timezone.now()
     txn_id = uuid.uuid4()
     with transaction.atomic(savepoint=False):
-        locked = lock_user_wallets([from_wallet_id, to_wallet_id])
-        sender, receiver = locked.get(from_wallet_id), locked.get(to_wallet_id)
-        if sender is None or (owner_user_id is not None and sender.user_id != owner_user_id):
-            raise WalletNotFound("Wallet not found.")
-        if receiver is None:
-            raise WalletNotFound("The destination wallet was not found.")
-        if sender.currency != receiver.currency:
-            raise CurrencyMismatch()
+        locked, sender, receiver = lock_sender_and_receiver(from_wallet_id, to_wallet_id, owner_user_id)
         if sender.status != Wallet.Status.ACTIVE:
             raise WalletFrozen("The sending wallet is frozen.")
         if receiver.status != Wallet.Status.ACTIVE:
