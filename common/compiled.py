@@ -8,10 +8,12 @@ ORM's own: `CompiledQuery` builds the queryset from the same expression the code
 placeholder went in the parameter list, and afterwards only substitutes the values and executes.
 The rows come back as model instances (`Model.from_db`), exactly what iterating the queryset gives.
 
-A shape is keyed by the number of values a list parameter has (`id__in` with two ids is another
-statement than with one). Only plain `filter`/`order_by`/`select_for_update` querysets of one
-model with literal parameters fit; `tests/test_compiled.py` checks each compiled statement equals
-a fresh compile of the same queryset.
+The arguments are UUIDs or lists of UUIDs (ids are what the hot paths look up): a UUID field
+keeps a UUID as it is while compiling, so a reserved UUID marks where each value goes. A shape is
+keyed by the length of each list (`id__in` with two ids is another statement than with one). Only
+plain `filter`/`order_by`/`select_for_update` querysets of one model fit (a queryset that turns an
+argument into something else is refused); `tests/test_compiled.py` checks each compiled statement
+equals a fresh compile of the same queryset.
 """
 
 from __future__ import annotations
@@ -26,15 +28,6 @@ M = TypeVar("M", bound=models.Model)
 _Statement = tuple[str, list[Any], list[str], list[tuple[int, Any]]]
 
 
-class _Placeholder:
-    """A value no caller passes: found by identity in the compiled parameters."""
-
-    __slots__ = ("slot",)
-
-    def __init__(self, slot: tuple[int, int | None]) -> None:
-        self.slot = slot
-
-
 class _Constant:
     __slots__ = ("value",)
 
@@ -46,9 +39,8 @@ _UUID_MARK = 0xC0FF_EE00
 _LOW = 0xFFFF_FFFF
 
 
-def _placeholder_uuid(index: int, item: int | None) -> uuid.UUID:
-    # UUID fields turn their values into UUIDs while compiling, so a UUID placeholder must already be
-    # one. These are reserved: their version nibble is 0, which uuid4() never produces.
+def _placeholder(index: int, item: int | None) -> uuid.UUID:
+    # Reserved: the version nibble is 0, which uuid4() never produces.
     return uuid.UUID(int=(_UUID_MARK << 96) | (index << 32) | (item if item is not None else _LOW))
 
 
@@ -59,29 +51,15 @@ def _argument(args: tuple[Any, ...], slot: tuple[int, int | None]) -> Any:
 
 class CompiledQuery(Generic[M]):
     """`build(*args)` returns the queryset; `run(*args)` returns its rows as model instances.
-
-    `uuid_args` names the argument positions that are UUIDs (or sequences of UUIDs): those get UUID
-    placeholders, the others opaque ones.
-    """
+    Each argument is a UUID or a list of UUIDs."""
 
     def __init__(
-        self,
-        model: type[M],
-        build: Callable[..., models.QuerySet[M]],
-        *,
-        uuid_args: Sequence[int] = (),
-        using: str = "default",
+        self, model: type[M], build: Callable[..., models.QuerySet[M]], *, using: str = "default"
     ) -> None:
         self.model = model
         self.build = build
-        self.uuid_args = frozenset(uuid_args)
         self.using = using
         self._shapes: dict[tuple[int | None, ...], _Statement] = {}
-
-    def _placeholder(self, index: int, item: int | None) -> Any:
-        if index in self.uuid_args:
-            return _placeholder_uuid(index, item)
-        return _Placeholder((index, item))
 
     def statement(self, *args: Any) -> _Statement:
         """The compiled SQL for this shape of arguments, its parameters with placeholders, the
@@ -91,7 +69,7 @@ class CompiledQuery(Generic[M]):
         if cached is not None:
             return cached
         placeholders = [
-            [self._placeholder(i, j) for j in range(n)] if n is not None else self._placeholder(i, None)
+            [_placeholder(i, j) for j in range(n)] if n is not None else _placeholder(i, None)
             for i, n in enumerate(shape)
         ]
         queryset = self.build(*placeholders)
@@ -102,7 +80,11 @@ class CompiledQuery(Generic[M]):
             raise TypeError(f"{self.model.__name__}: a compiled query must select every concrete field")
         # Fields that convert what the database returns (JSON, for one) keep doing so.
         converters = compiler.get_converters([col for col, _, _ in compiler.select])
-        compiled = (sql, self._slots(params), columns, list(converters.items()))
+        slots = self._slots(params)
+        expected = {(i, j) for i, n in enumerate(shape) for j in ([None] if n is None else range(n))}
+        if {slot for slot in slots if type(slot) is tuple} != expected:
+            raise TypeError(f"{self.model.__name__}: every argument must reach the SQL as itself")
+        compiled = (sql, slots, columns, list(converters.items()))
         self._shapes[shape] = compiled
         return compiled
 
@@ -111,9 +93,7 @@ class CompiledQuery(Generic[M]):
         """Each compiled parameter as the argument slot it came from, or the constant it is."""
         slots: list[Any] = []
         for param in params:
-            if isinstance(param, _Placeholder):
-                slots.append(param.slot)
-            elif isinstance(param, uuid.UUID) and (param.int >> 96) == _UUID_MARK:
+            if isinstance(param, uuid.UUID) and (param.int >> 96) == _UUID_MARK:
                 index, item = (param.int >> 32) & _LOW, param.int & _LOW
                 slots.append((index, None if item == _LOW else item))
             else:

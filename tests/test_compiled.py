@@ -59,9 +59,7 @@ def test_a_system_wallet_is_not_found_by_the_user_wallet_read():
 
 
 def test_each_shape_is_compiled_once_and_constants_stay_constant():
-    compiled = CompiledQuery(
-        Wallet, lambda ids: Wallet.objects.filter(id__in=ids, kind=Wallet.Kind.USER), uuid_args=[0]
-    )
+    compiled = CompiledQuery(Wallet, lambda ids: Wallet.objects.filter(id__in=ids, kind=Wallet.Kind.USER))
     one = compiled.statement([uuid.uuid4()])
     two = compiled.statement([uuid.uuid4(), uuid.uuid4()])
     assert compiled.statement([uuid.uuid4()]) is one
@@ -70,8 +68,13 @@ def test_each_shape_is_compiled_once_and_constants_stay_constant():
 
 
 def test_a_queryset_that_selects_part_of_the_model_is_refused():
-    compiled = CompiledQuery(
-        Wallet, lambda wallet_id: Wallet.objects.filter(id=wallet_id).only("id"), uuid_args=[0]
-    )
+    compiled = CompiledQuery(Wallet, lambda wallet_id: Wallet.objects.filter(id=wallet_id).only("id"))
     with pytest.raises(TypeError, match="every concrete field"):
+        compiled.statement(uuid.uuid4())
+
+
+def test_an_argument_the_orm_turns_into_something_else_is_refused():
+    # A text field makes the UUID placeholder a string: the statement could not take the value.
+    compiled = CompiledQuery(Wallet, lambda user_id: Wallet.objects.filter(user_id=user_id))
+    with pytest.raises(TypeError, match="reach the SQL as itself"):
         compiled.statement(uuid.uuid4())

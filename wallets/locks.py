@@ -32,7 +32,7 @@ def user_wallets_for_update(wallet_ids: list[uuid.UUID]) -> QuerySet[Wallet]:
     )
 
 
-_LOCK = CompiledQuery(Wallet, user_wallets_for_update, uuid_args=[0])
+_LOCK = CompiledQuery(Wallet, user_wallets_for_update)
 
 
 def lock_user_wallets(wallet_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Wallet]:

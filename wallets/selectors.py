@@ -27,7 +27,7 @@ def user_wallet(wallet_id: uuid.UUID) -> QuerySet[Wallet]:
 
 
 # The read of every `GET /wallets/{id}`, compiled once (`common.compiled`).
-_USER_WALLET = CompiledQuery(Wallet, user_wallet, uuid_args=[0])
+_USER_WALLET = CompiledQuery(Wallet, user_wallet)
 
 
 def wallet_get_visible(*, principal: Principal, wallet_id: object) -> Wallet:
