@@ -54,6 +54,7 @@ class CaptureResult:
     transaction_id: uuid.UUID
     created_at: datetime
     entries: list[Entry]  # the two user legs, out then in
+    note: Note  # the capture's description and metadata (the hold's when none was given)
 
 
 def _check_active(*wallets: Wallet) -> None:
@@ -235,12 +236,11 @@ def hold_capture(
         )
         hold.status, hold.captured_amount, hold.transaction_id = Hold.Status.CAPTURED, captured, txn_id
         hold.released_version, hold.closed_by, hold.updated_at = released_version, initiated_by, now
-    return CaptureResult(hold, txn_id, now, entries)
+    return CaptureResult(hold, txn_id, now, entries, note)
 
 
-def _release(hold: Hold, *, status: str, closed_by: str, now: datetime) -> Hold:
-    """Give a pending hold's money back to its sender's available (void or expiry); under the lock."""
-    sender = lock_user_wallets([hold.from_wallet_id])[hold.from_wallet_id]
+def _release(hold: Hold, sender: Wallet, *, status: str, closed_by: str, now: datetime) -> Hold:
+    """Give a pending hold's money back to its `sender` (locked by the caller) (void or expiry)."""
     receiver = Wallet.objects.only("id", "user_id").get(id=hold.to_wallet_id)  # the event's counterparty
     sender.held -= hold.amount
     sender.version += 1
@@ -272,9 +272,11 @@ def _release(hold: Hold, *, status: str, closed_by: str, now: datetime) -> Hold:
 def hold_void(*, hold: Hold, initiated_by: str) -> Hold:
     """Release the whole hold (the receiver's or staff's decision; allowed on frozen wallets)."""
     with transaction.atomic(savepoint=False):
-        lock_user_wallets([hold.from_wallet_id])
+        sender = lock_user_wallets([hold.from_wallet_id])[hold.from_wallet_id]
         current = _pending(hold.id)
-        return _release(current, status=Hold.Status.VOIDED, closed_by=initiated_by, now=timezone.now())
+        return _release(
+            current, sender, status=Hold.Status.VOIDED, closed_by=initiated_by, now=timezone.now()
+        )
 
 
 def hold_expire(*, hold_id: uuid.UUID) -> bool:
@@ -283,12 +285,12 @@ def hold_expire(*, hold_id: uuid.UUID) -> bool:
     if hold is None:
         return False
     with transaction.atomic(savepoint=False):
-        lock_user_wallets([hold.from_wallet_id])
+        sender = lock_user_wallets([hold.from_wallet_id])[hold.from_wallet_id]
         now = timezone.now()
         current = Hold.objects.filter(id=hold_id, status=Hold.Status.PENDING, expires_at__lte=now).first()
         if current is None:
             return False
-        _release(current, status=Hold.Status.EXPIRED, closed_by="", now=now)
+        _release(current, sender, status=Hold.Status.EXPIRED, closed_by="", now=now)
     return True
 
 

@@ -152,10 +152,9 @@ class HoldCaptureView(ApiView):
             result = holds.hold_capture(
                 hold=hold, amount=data.get("amount"), initiated_by=request.user.get_username(), note=note
             )
-            txn_note = note or note_of({"description": hold.description, "metadata": hold.metadata})
             legs = [
                 transaction_data(
-                    e, result.transaction_id, result.created_at, txn_note.description, txn_note.metadata
+                    e, result.transaction_id, result.created_at, result.note.description, result.note.metadata
                 )
                 for e in result.entries
             ]
