@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from common.times import parse_rfc3339
+from wallets import metadata as note_rules
 from wallets.money import MONEY_TEXT
 
 from .event_types import (
@@ -41,11 +42,12 @@ _USER_ID = re.compile(_TEXT + "{1,100}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _MAX_BIGINT = 2**63 - 1
 _MAX_TEXT = 255
-# The metadata and description limits of ../shared/spec/holds.md ("Metadata").
-_DESCRIPTION = re.compile(_TEXT + "{0,255}")
-_METADATA_KEY = re.compile(_TEXT + "{0,40}")
-_METADATA_VALUE = re.compile(_TEXT + "{0,500}")
-METADATA_MAX_KEYS = 20
+# The metadata and description limits of ../shared/spec/holds.md ("Metadata"), as the wallets
+# define them (an empty key or text is accepted here: the history stores what was published).
+_DESCRIPTION = re.compile(_TEXT + f"{{0,{note_rules.DESCRIPTION_MAX_LENGTH}}}")
+_METADATA_KEY = re.compile(_TEXT + f"{{0,{note_rules.KEY_MAX_LENGTH}}}")
+_METADATA_VALUE = re.compile(_TEXT + f"{{0,{note_rules.VALUE_MAX_LENGTH}}}")
+METADATA_MAX_KEYS = note_rules.MAX_KEYS
 
 
 class InvalidEvent(ValueError):
@@ -149,9 +151,13 @@ def _metadata(event: dict[str, Any]) -> dict[str, str]:
         raise InvalidEvent(f"metadata has {len(value)} keys, at most {METADATA_MAX_KEYS} are allowed")
     for key, item in value.items():
         if not _METADATA_KEY.fullmatch(key):
-            raise InvalidEvent(f"metadata key {key[:60]!r} is not text of at most 40 characters")
+            raise InvalidEvent(
+                f"metadata key {key[:60]!r} is not text of at most {note_rules.KEY_MAX_LENGTH} characters"
+            )
         if not isinstance(item, str) or not _METADATA_VALUE.fullmatch(item):
-            raise InvalidEvent(f"metadata[{key[:40]!r}] is not text of at most 500 characters")
+            raise InvalidEvent(
+                f"metadata[{key[:40]!r}] is not text of at most {note_rules.VALUE_MAX_LENGTH} characters"
+            )
     return value
 
 
