@@ -22,7 +22,7 @@ from .errors import AlreadyReversed, NotReversible, TransactionNotFound
 from .ledger_writes import BalanceUpdate, Entry, write_movement
 from .locks import lock_user_wallets
 from .models import LedgerEntry, LedgerTransaction
-from .services import MovementResult, credit, debit, wallet_event
+from .services import MovementResult, credit, debit, user_entry, wallet_event
 
 REVERSIBLE = (
     LedgerTransaction.Kind.FUND,
@@ -77,17 +77,7 @@ def transaction_reverse(*, transaction_id: uuid.UUID, reason: str, initiated_by:
                     credit(wallet, amount, now)
                 else:
                     debit(wallet, -amount, now)
-                entries.append(
-                    Entry(
-                        wallet.id,
-                        wallet.currency,
-                        amount,
-                        entry_type,
-                        wallet.balance,
-                        wallet.version,
-                        uuid.uuid4(),
-                    )
-                )
+                entries.append(user_entry(wallet, amount, entry_type))
                 touched.append((wallet, entry_type, abs(amount)))
             users = [wallet for wallet, _, _ in touched]
             wallet_events = []
