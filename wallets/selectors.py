@@ -10,9 +10,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Model, Q, QuerySet, Sum
 
 from common.api import parse_uuid
 from common.compiled import CompiledQuery
@@ -42,13 +43,22 @@ def wallet_get_visible(*, principal: Principal, wallet_id: object) -> Wallet:
     return wallet
 
 
-def wallets_for_user(*, user_id: str, after: tuple[datetime, uuid.UUID] | None = None) -> QuerySet[Wallet]:
-    """A user's wallets, newest first (stable order: created_at, then id), after a position."""
-    wallets = Wallet.objects.filter(user_id=user_id, kind=Wallet.Kind.USER).order_by("-created_at", "-id")
+M = TypeVar("M", bound=Model)
+
+
+def _newest_first_after(rows: QuerySet[M], after: tuple[datetime, uuid.UUID] | None) -> QuerySet[M]:
+    """Newest first (created_at, then id: a stable order), after a page's last position."""
+    rows = rows.order_by("-created_at", "-id")
     if after is not None:
         created_at, last_id = after
-        wallets = wallets.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id))
-    return wallets
+        rows = rows.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id))
+    return rows
+
+
+def wallets_for_user(*, user_id: str, after: tuple[datetime, uuid.UUID] | None = None) -> QuerySet[Wallet]:
+    """A user's wallets, newest first (stable order: created_at, then id), after a position."""
+    wallets = Wallet.objects.filter(user_id=user_id, kind=Wallet.Kind.USER)
+    return _newest_first_after(wallets, after)
 
 
 def entries_for_wallet(*, wallet: Wallet, before_version: int | None = None) -> QuerySet[LedgerEntry]:
@@ -124,13 +134,10 @@ def holds_for_wallet(
     *, wallet: Wallet, status: str | None = None, after: tuple[datetime, uuid.UUID] | None = None
 ) -> QuerySet[Hold]:
     """The holds a wallet sends or receives, newest first (created_at, then id), after a position."""
-    holds = Hold.objects.filter(Q(from_wallet=wallet) | Q(to_wallet=wallet)).order_by("-created_at", "-id")
+    holds = Hold.objects.filter(Q(from_wallet=wallet) | Q(to_wallet=wallet))
     if status is not None:
         holds = holds.filter(status=status)
-    if after is not None:
-        created_at, last_id = after
-        holds = holds.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id))
-    return holds
+    return _newest_first_after(holds, after)
 
 
 def transaction_get_visible(
