@@ -25,7 +25,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -322,11 +322,16 @@ def _mark_failed(errors: dict[int, str]) -> None:
             )
 
 
-def publish_pending(*, batch_size: int | None = None, time_budget: float | None = None) -> PublishResult:
+def publish_pending(
+    *,
+    batch_size: int | None = None,
+    time_budget: float | None = None,
+    after_batch: Callable[[], None] | None = None,
+) -> PublishResult:
     """Drain pending rows to Kafka until none are left, Kafka fails, or the time budget is spent.
 
     Returns what happened; never raises for a Kafka failure (the rows record it). Database
-    errors propagate (the caller retries).
+    errors propagate (the caller retries). `after_batch` runs after each batch that found rows.
     """
     size = batch_size or settings.OUTBOX_BATCH_SIZE
     budget = settings.OUTBOX_PUBLISH_TIME_BUDGET_SECONDS if time_budget is None else time_budget
@@ -338,6 +343,8 @@ def publish_pending(*, batch_size: int | None = None, time_budget: float | None 
             result.locked_out = True
             return result
         while _publish_batch(size, blocked, result):
+            if after_batch is not None:
+                after_batch()
             if result.delivery_failed:
                 break  # Kafka is in trouble: the task's backoff or the next sweep tries again
             if time.monotonic() >= deadline:

@@ -7,6 +7,16 @@ at most one publish task is pending or running; the task clears the flag when it
 `publish_outbox`), so a commit landing after that schedules the next one. A Redis outage at commit
 time costs the request one failed round trip and a log line, never an error: the beat sweeper
 publishes those rows later.
+
+Why a promise: that one Redis round trip per commit was the largest item left in a transfer's
+request after its SQL. A running task writes into its flag a time until which it promises to keep
+draining (`OUTBOX_RELAY_PROMISE_SECONDS` ahead, renewed after each batch while rows keep coming);
+it never ends before that time, and its last drain starts after it. The commit's `SET NX` also
+returns the flag's value (`GET`), so a process that finds a promise knows that every commit it
+completes before then will be seen, and skips Redis until then (less `OUTBOX_CLOCK_SKEW_SECONDS`
+for other hosts' clocks). Under load a web process asks Redis a few times a second instead of once
+per commit. The fallbacks are unchanged: a task killed mid-promise leaves its rows to the sweeper,
+as a killed task always did, and no row is ever lost (it stays pending until published).
 """
 
 from __future__ import annotations
@@ -55,13 +65,27 @@ def _flag_client() -> redis.Redis:
     return client
 
 
-def schedule_publish(countdown: float | None = None) -> None:
-    """Make sure a publish task is pending. Never raises: it runs after the commit, in the request."""
+# Per flag: the latest promise this process read from it (epoch seconds, clock skew deducted).
+_promised_until: dict[str, float] = {}
+
+
+def schedule_publish() -> None:
+    """After a commit: make sure a publish task will see it. Never raises (it runs in the request)."""
+    if time.time() < _promised_until.get(flag_key(), 0.0):
+        return  # a running task promised to drain after this commit
+    request_publish()
+
+
+def request_publish(countdown: float | None = None) -> None:
+    """Make sure a publish task is pending or running, asking Redis (never the promise)."""
+    key = flag_key()
     try:
-        if not _flag_client().set(flag_key(), b"1", nx=True, ex=settings.OUTBOX_COALESCE_SECONDS):
-            return  # a publish task is already pending; it will see this commit's rows
+        previous = _flag_client().set(key, b"0", nx=True, get=True, ex=settings.OUTBOX_COALESCE_SECONDS)
     except redis.RedisError as exc:
         logger.warning("outbox: publish not scheduled, Redis unreachable (%s); the sweeper will publish", exc)
+        return
+    if previous is not None:  # a publish task is already pending or running; it will see this commit
+        _promised_until[key] = _promise_in(previous) - settings.OUTBOX_CLOCK_SKEW_SECONDS
         return
     try:
         options: dict[str, Any] = {"queue": settings.OUTBOX_TASK_QUEUE}
@@ -72,6 +96,35 @@ def schedule_publish(countdown: float | None = None) -> None:
         logger.warning("outbox: publish not scheduled (%s); the sweeper will publish", exc)
         with contextlib.suppress(redis.RedisError):  # else the flag expires by itself
             _flag_client().delete(flag_key())
+
+
+def _promise_in(flag: bytes) -> float:
+    """The time a flag's task promised to drain until; 0 for a pending task's flag (no promise)."""
+    try:
+        return float(flag)
+    except ValueError:
+        return 0.0
+
+
+class _Promise:
+    """A running task's promise: the time until which it keeps draining, written into its flag."""
+
+    def __init__(self, limit: float) -> None:
+        self.until = 0.0
+        self.limit = limit  # never past the task's time budget
+
+    def renew(self) -> None:
+        """After each batch that found rows (one Redis write): a web process that reads the
+        promise right before a slow batch still gets most of OUTBOX_RELAY_PROMISE_SECONDS."""
+        until = min(time.time() + settings.OUTBOX_RELAY_PROMISE_SECONDS, self.limit)
+        try:
+            if _flag_client().set(flag_key(), repr(until).encode(), xx=True, keepttl=True):
+                self.until = max(self.until, until)
+        except redis.RedisError as exc:
+            logger.warning("outbox: could not renew the relay's promise (%s)", exc)
+
+    def kept(self) -> bool:
+        return time.time() >= self.until
 
 
 def _clear_flag() -> None:
@@ -102,14 +155,18 @@ def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
     by one running task within milliseconds instead of by a new task per commit (a Celery task
     costs far more CPU than a poll). Then it clears the flag and drains once more: a commit that
     found the flag set had committed before the clear, so that last drain sees its rows; a commit
-    after the clear sets the flag and enqueues the next task. No wake-up is lost.
+    after the clear sets the flag and enqueues the next task. No wake-up is lost. A commit that
+    skipped Redis on this task's promise committed before the promised time, which has passed
+    before the clear, so the last drain sees it too. (When Kafka fails, the retry drains instead;
+    it lingers at least OUTBOX_LINGER_SECONDS, never less than a promise, before it ends.)
     """
     started = time.monotonic()
     deadline = started + settings.OUTBOX_PUBLISH_TIME_BUDGET_SECONDS
+    promise = _Promise(limit=time.time() + settings.OUTBOX_PUBLISH_TIME_BUDGET_SECONDS)
     idle_since: float | None = None
     published = 0
     while True:
-        result = publish_pending(time_budget=max(0.1, deadline - time.monotonic()))
+        result = publish_pending(time_budget=max(0.1, deadline - time.monotonic()), after_batch=promise.renew)
         published += result.published
         if result.delivery_failed:
             _clear_flag()
@@ -119,9 +176,11 @@ def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
             idle_since = None
         elif idle_since is None:
             idle_since = now
-        if now >= deadline or (idle_since is not None and now - idle_since >= settings.OUTBOX_LINGER_SECONDS):
+        lingered = idle_since is not None and now - idle_since >= settings.OUTBOX_LINGER_SECONDS
+        if now >= deadline or (lingered and promise.kept()):
             break
         time.sleep(settings.OUTBOX_LINGER_POLL_SECONDS)
+    time.sleep(max(0.0, promise.until - time.time()))  # the last drain starts after the promise
     _clear_flag()
     result = publish_pending()
     result.published += published
@@ -130,9 +189,9 @@ def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
     if result.locked_out:
         # Another relay is draining and may have looked before the last commits landed: look
         # again soon (tens of milliseconds: until then the flag holds back other enqueues).
-        schedule_publish(countdown=settings.OUTBOX_LOCKED_OUT_RETRY_SECONDS)
+        request_publish(countdown=settings.OUTBOX_LOCKED_OUT_RETRY_SECONDS)
     elif result.budget_exhausted or time.monotonic() >= deadline:
-        schedule_publish()
+        request_publish()
     return result.as_dict()
 
 
@@ -141,7 +200,7 @@ def sweep_outbox() -> dict[str, Any]:
     """Beat's sweeper: the same relay every few seconds, for rows no publish task picked up."""
     result = publish_pending()
     if result.budget_exhausted:
-        schedule_publish()
+        request_publish()
     if result.delivery_failed:
         logger.warning("outbox sweep: Kafka failed (%s); next sweep retries", "; ".join(result.errors))
     return result.as_dict()

@@ -6,6 +6,7 @@ Each test has a topic and a Celery queue of its own (see conftest), read back wi
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from kafka_bridge import publisher
+from kafka_bridge import publisher, tasks
 from kafka_bridge.models import OutboxEvent, RelayStats
 from kafka_bridge.publisher import publish_pending
 from kafka_bridge.tasks import FLAG_PREFIX, flag_key
@@ -190,6 +191,68 @@ def test_commits_coalesce_into_one_pending_publish_task(bridge):
     wait_until(lambda: client.exists(flag_key()) == 0, 10, "the task clears the flag when it is done")
     received = read_topic(bridge.topic, expected=40, timeout=20, quiet=0.5)
     assert versions_in_order(received) == {str(wallet.id): list(range(40))}
+
+
+class _RedisAsks:
+    """Counts this process's commit-time calls to Redis (`request_publish`)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = tasks.request_publish
+
+        def counted(*args: Any, **kwargs: Any) -> None:
+            self.count += 1
+            real(*args, **kwargs)
+
+        monkeypatch.setattr(tasks, "request_publish", counted)
+
+
+def test_a_running_relay_promises_ahead_so_commits_skip_redis_and_none_is_missed(bridge, monkeypatch):
+    """Under a steady stream of commits the task writes a promise into its flag; this process reads
+    it and stops asking Redis after most commits, and the task alone (no sweeper) publishes all."""
+    worker = bridge.make_worker(OUTBOX_SWEEP_INTERVAL_SECONDS="3600")
+    worker.start()
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    asks = _RedisAsks(monkeypatch)
+    wallet = services.wallet_create(user_id="dave")
+    commits, promises_seen = 1, 0
+    stop_at = time.monotonic() + 3
+    while time.monotonic() < stop_at:
+        services.wallet_fund(wallet_id=wallet.id, amount=Decimal(1), initiated_by="test")
+        commits += 1
+        flag = client.get(flag_key())
+        if flag is not None and float(flag) > time.time():
+            promises_seen += 1
+    assert promises_seen > 0, "the running task wrote a promise ahead of now into its flag"
+    assert 1 <= asks.count <= commits // 4, f"{asks.count} Redis calls for {commits} commits"
+    wait_until(lambda: pending_count() == 0, 10, "the promising task published every commit")
+    received = read_topic(bridge.topic, expected=commits, timeout=20, quiet=0.5)
+    assert versions_in_order(received) == {str(wallet.id): list(range(commits))}
+
+
+def test_no_commit_waits_for_the_sweeper_wherever_it_lands_in_a_relays_life(bridge, monkeypatch, settings):
+    """Commits in pairs at random moments of a task's life (starting, draining, promising, lingering,
+    clearing its flag, gone), each pair waited for before the next: none is left to the sweeper."""
+    settings.OUTBOX_CLOCK_SKEW_SECONDS = 0  # one host: this process trusts a promise to its end
+    worker = bridge.make_worker(
+        OUTBOX_SWEEP_INTERVAL_SECONDS="3600", OUTBOX_LINGER_SECONDS="0.3", OUTBOX_RELAY_PROMISE_SECONDS="0.3"
+    )
+    worker.start()
+    asks = _RedisAsks(monkeypatch)
+    wallet = services.wallet_create(user_id="erin")
+    wait_until(lambda: pending_count() == 0, 10, "the wallet's creation was published")
+    rng = random.Random(13)
+    commits = 0
+    for probe in range(30):
+        time.sleep(rng.uniform(0, 0.4))
+        for _ in range(2):
+            services.wallet_fund(wallet_id=wallet.id, amount=Decimal(1), initiated_by="test")
+            commits += 1
+            time.sleep(rng.uniform(0, 0.05))
+        wait_until(lambda: pending_count() == 0, 2, f"probe {probe}: published without the sweeper", 0.02)
+    assert asks.count < commits, "some commits skipped Redis on a promise"
+    received = read_topic(bridge.topic, expected=commits + 1, timeout=20, quiet=0.5)
+    assert versions_in_order(received) == {str(wallet.id): list(range(commits + 1))}
 
 
 def _row(wallet: str, version: int, **extra: Any) -> OutboxEvent:
