@@ -98,10 +98,10 @@ def request_publish(countdown: float | None = None) -> None:
             _flag_client().delete(flag_key())
 
 
-def _promise_in(flag: bytes) -> float:
+def _promise_in(flag: object) -> float:
     """The time a flag's task promised to drain until; 0 for a pending task's flag (no promise)."""
     try:
-        return float(flag)
+        return float(flag) if isinstance(flag, bytes | str) else 0.0
     except ValueError:
         return 0.0
 
