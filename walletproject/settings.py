@@ -239,9 +239,10 @@ OUTBOX_LOCKED_OUT_RETRY_SECONDS = env.float("OUTBOX_LOCKED_OUT_RETRY_SECONDS", d
 # Each poll costs the relay a few queries whatever it finds: at 10 ms the relay, Kafka and the
 # consumer took a fifth of this 2-core machine's CPU at 400 transfers/s. At 50 ms (batches five
 # times bigger; an event waits up to 40 ms more for its poll) the relay's CPU per transfer halved
-# and the web served ~10% more (README, Performance).
+# and the web served ~10% more; at 100 ms the relay and Kafka took another third less CPU per
+# transfer and the web ~6% more, the lag still far inside its target (README, Performance).
 OUTBOX_LINGER_SECONDS = env.float("OUTBOX_LINGER_SECONDS", default=1.0)
-OUTBOX_LINGER_POLL_SECONDS = env.float("OUTBOX_LINGER_POLL_SECONDS", default=0.05)
+OUTBOX_LINGER_POLL_SECONDS = env.float("OUTBOX_LINGER_POLL_SECONDS", default=0.1)
 # A running publish task promises (in its Redis flag) to keep draining this far ahead, renewed while
 # rows keep coming; a web process that reads the promise skips the commit's Redis call until then,
 # less the clock skew allowed between hosts (kafka_bridge/tasks.py). At most the linger: a retried
