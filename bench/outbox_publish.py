@@ -8,10 +8,12 @@ CPU; the coalescing flag is meant to avoid that).
    scratch topic by the relay in this process (real Kafka, acks=all, idempotent), per batch size.
    The topic's offsets are checked to hold exactly N more messages afterwards.
 2. Enqueue cost: real transfers (`services.transfer_create`, one commit each) from several threads,
-   with the on-commit hook (a) removed, (b) as shipped (Redis SET NX flag, coalesced), (c) a
-   `delay()` per commit. A real Celery worker drains the scratch queue meanwhile, so the flag is
-   cleared and set again as in production. Reported: wall time and process CPU per commit, and the
-   hook's cost as the difference to (a). Variants alternate over several rounds; medians are shown.
+   with the on-commit hook (a) removed, (b) as shipped (coalesced by a Redis flag, skipped while a
+   running task's promise covers the commit), (c) the flag asked on every commit (the previous
+   release's hook), (d) a `delay()` per commit. A real Celery worker drains the scratch queue
+   meanwhile, so the flag is cleared, set again and promised as in production. Reported: wall
+   time and process CPU per commit, and the hook's cost as the difference to (a). Variants
+   alternate over several rounds; medians are shown.
 
 Everything runs in a scratch database (`bench_outbox`), topic and queue, dropped at the end: the
 relay publishes every pending row of its database, so it must never run against the real one.
@@ -53,11 +55,12 @@ from confluent_kafka.admin import AdminClient  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
+from kafka_bridge import outbox  # noqa: E402
 from kafka_bridge.client import ensure_topics  # noqa: E402
 from kafka_bridge.models import OutboxEvent  # noqa: E402
 from kafka_bridge.publisher import publish_pending  # noqa: E402
-from kafka_bridge.tasks import publish_outbox, schedule_publish  # noqa: E402
-from wallets import ledger_writes, services  # noqa: E402
+from kafka_bridge.tasks import publish_outbox, request_publish, schedule_publish  # noqa: E402
+from wallets import services  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / ".stack" / "bench"
@@ -143,7 +146,7 @@ def throughput(events: int, batch_sizes: list[int], wallets: int) -> list[dict[s
 class Worker:
     """A real `celery worker` on the scratch queue, database and topic (beat embedded: the sweeper)."""
 
-    def __init__(self, queue: str) -> None:
+    def __init__(self, queue: str, *, lingers: bool) -> None:
         self.queue = queue
         WORK.mkdir(parents=True, exist_ok=True)
         self.log = WORK / "outbox-worker.log"
@@ -152,9 +155,9 @@ class Worker:
             "DATABASE_URL": database_url(),
             "KAFKA_TOPIC": settings.KAFKA_TOPIC,
             "OUTBOX_TASK_QUEUE": queue,
-            # The worker only drains here; a lingering task would make the delay()-per-commit
-            # variant (thousands of tasks) take an hour. The request-side cost is what is measured.
-            "OUTBOX_LINGER_SECONDS": "0",
+            # A lingering task (production's) would make the delay()-per-commit variant (thousands
+            # of tasks) take an hour: that variant gets a worker whose tasks only drain.
+            **({} if lingers else {"OUTBOX_LINGER_SECONDS": "0"}),
             "PYTHONUNBUFFERED": "1",
         }
         with self.log.open("wb") as out:
@@ -214,8 +217,8 @@ class Worker:
 
 
 def set_hook(hook: Callable[[], None]) -> None:
-    """What `ledger_writes` registers with `transaction.on_commit` (looked up at each commit)."""
-    vars(ledger_writes)["schedule_publish"] = hook
+    """What the outbox registers with `transaction.on_commit` (looked up at each commit)."""
+    vars(outbox)["schedule_publish"] = hook
 
 
 def run_commits(wallet_ids: list[uuid.UUID], commits: int, threads: int) -> tuple[float, float]:
@@ -267,26 +270,35 @@ def enqueue_cost(commits: int, threads: int, rounds: int, queue: str) -> list[di
     def no_hook() -> None:
         return None
 
-    variants: dict[str, Callable[[], None]] = {
-        "no hook": no_hook,
-        "coalesced hook (shipped)": schedule_publish,
-        "delay() per commit": naive_delay,
+    # Each variant with the worker it needs: production's (tasks linger and promise) or, for
+    # delay() per commit, one whose tasks only drain.
+    variants: dict[str, tuple[Callable[[], None], bool]] = {
+        "no hook": (no_hook, True),
+        "coalesced hook with the relay's promise (shipped)": (schedule_publish, True),
+        "coalesced hook, Redis asked on every commit": (request_publish, True),
+        "delay() per commit": (naive_delay, False),
     }
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     tasks: dict[str, int] = dict.fromkeys(variants, 0)
-    worker = Worker(queue)
     try:
-        run_commits(wallet_ids, commits // 4, threads)  # warm-up: connections, caches, Redis pools
-        for _ in range(rounds):
-            for name, hook in variants.items():
-                set_hook(hook)
-                received = worker.tasks_received()
-                samples[name].append(run_commits(wallet_ids, commits, threads))
-                worker.settle()
-                tasks[name] += worker.tasks_received() - received
+        for round_number in range(rounds):
+            for lingers in (True, False):
+                worker = Worker(queue, lingers=lingers)
+                try:
+                    if round_number == 0 and lingers:
+                        run_commits(wallet_ids, commits // 4, threads)  # warm-up: connections, caches
+                    for name, (hook, needs_lingering) in variants.items():
+                        if needs_lingering != lingers:
+                            continue
+                        set_hook(hook)
+                        received = worker.tasks_received()
+                        samples[name].append(run_commits(wallet_ids, commits, threads))
+                        worker.settle()
+                        tasks[name] += worker.tasks_received() - received
+                finally:
+                    worker.stop()
     finally:
         set_hook(schedule_publish)
-        worker.stop()
 
     base_wall = statistics.median(wall for wall, _ in samples["no hook"]) / commits
     base_cpu = statistics.median(cpu for _, cpu in samples["no hook"]) / commits

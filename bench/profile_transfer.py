@@ -109,7 +109,10 @@ def main() -> None:
         ("    lock the two wallets (one SELECT ... FOR NO KEY UPDATE)", median_ms(steps["lock"])),
         ("    write balances, ledger, outbox (one statement)", median_ms(steps["write"])),
         ("  COMMIT, including the on-commit publish hook", median_ms(commit)),
-        ("    the hook alone (Redis SET NX)", median_ms(steps["hook"])),
+        (
+            "    the hook alone (Redis asked only when no relay promise covers the commit)",
+            median_ms(steps["hook"]),
+        ),
         ("  what is left: Django, DRF, auth, parsing, validation, rendering", None),
         ("for scale: SELECT 1 round trip", median_ms(select1)),
         ("for scale: GET /wallets/{id}, in-process", median_ms(read)),

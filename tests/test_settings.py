@@ -90,6 +90,21 @@ def test_a_malformed_proxy_ssl_header_is_refused():
     assert "SECURE_PROXY_SSL_HEADER" in result.stderr
 
 
+def test_a_relay_promise_is_cut_to_the_linger_and_never_negative():
+    """A retried task's linger must cover a promise its failed run left (kafka_bridge/tasks.py)."""
+    cut = load_settings(
+        "OUTBOX_RELAY_PROMISE_SECONDS", OUTBOX_LINGER_SECONDS="0", OUTBOX_RELAY_PROMISE_SECONDS="0.5"
+    )
+    assert cut.returncode == 0, cut.stderr
+    assert cut.stdout.split() == ["False", "0.0"]
+    kept = load_settings("OUTBOX_RELAY_PROMISE_SECONDS", OUTBOX_RELAY_PROMISE_SECONDS="0.8")
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout.split() == ["False", "0.8"]
+    refused = load_settings(OUTBOX_RELAY_PROMISE_SECONDS="-1")
+    assert refused.returncode != 0
+    assert "OUTBOX_RELAY_PROMISE_SECONDS" in refused.stderr
+
+
 def check_deploy(**env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -245,12 +245,14 @@ OUTBOX_LINGER_SECONDS = env.float("OUTBOX_LINGER_SECONDS", default=1.0)
 OUTBOX_LINGER_POLL_SECONDS = env.float("OUTBOX_LINGER_POLL_SECONDS", default=0.1)
 # A running publish task promises (in its Redis flag) to keep draining this far ahead, renewed while
 # rows keep coming; a web process that reads the promise skips the commit's Redis call until then,
-# less the clock skew allowed between hosts (kafka_bridge/tasks.py). At most the linger: a retried
-# task's linger then covers a promise its failed run left.
-OUTBOX_RELAY_PROMISE_SECONDS = env.float("OUTBOX_RELAY_PROMISE_SECONDS", default=0.5)
+# less the clock skew allowed between hosts (kafka_bridge/tasks.py). Cut to the linger: a retried
+# task's linger then covers a promise its failed run left (no linger, no promise).
+OUTBOX_RELAY_PROMISE_SECONDS = min(
+    env.float("OUTBOX_RELAY_PROMISE_SECONDS", default=0.5), OUTBOX_LINGER_SECONDS
+)
 OUTBOX_CLOCK_SKEW_SECONDS = env.float("OUTBOX_CLOCK_SKEW_SECONDS", default=0.1)
-if not 0 <= OUTBOX_RELAY_PROMISE_SECONDS <= OUTBOX_LINGER_SECONDS:
-    raise ImproperlyConfigured("OUTBOX_RELAY_PROMISE_SECONDS must be from 0 to OUTBOX_LINGER_SECONDS.")
+if OUTBOX_RELAY_PROMISE_SECONDS < 0:
+    raise ImproperlyConfigured("OUTBOX_RELAY_PROMISE_SECONDS must not be negative.")
 OUTBOX_SWEEP_INTERVAL_SECONDS = env.float("OUTBOX_SWEEP_INTERVAL_SECONDS", default=5.0)
 # Published rows are deleted after this many hours; pending rows never are.
 OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)
