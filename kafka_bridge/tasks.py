@@ -95,7 +95,7 @@ def request_publish(countdown: float | None = None) -> None:
     except Exception as exc:  # the broker refused; whatever the cause the request must succeed
         logger.warning("outbox: publish not scheduled (%s); the sweeper will publish", exc)
         with contextlib.suppress(redis.RedisError):  # else the flag expires by itself
-            _flag_client().delete(flag_key())
+            _flag_client().delete(key)
 
 
 def _promise_in(flag: object) -> float:

@@ -16,3 +16,8 @@ USER_ID_PATTERN = rf"^{USER_ID}$"
 def may_act_for(principal: Principal, user_id: str) -> bool:
     """Staff act on any wallet; an end user only on wallets whose user_id is their username."""
     return bool(getattr(principal, "is_staff", False)) or principal.get_username() == user_id
+
+
+def sending_owner(principal: Principal) -> str | None:
+    """Whose wallet a principal may send from: None for staff (any), else their own user id."""
+    return None if getattr(principal, "is_staff", False) else principal.get_username()

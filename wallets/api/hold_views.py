@@ -26,6 +26,7 @@ from wallets import holds, reversals, selectors
 from wallets.errors import TransactionNotFound
 from wallets.models import Hold, LedgerTransaction
 from wallets.openapi import WALLET_ID
+from wallets.permissions import sending_owner
 
 from . import schema
 from .idempotency import respond_once
@@ -35,7 +36,7 @@ from .serializers import (
     ReverseInput,
     hold_data,
     ledger_transaction_data,
-    transaction_data,
+    movement_legs,
 )
 from .views import _path_wallet_id, note_of
 
@@ -74,7 +75,7 @@ class WalletHoldsView(ApiView):
     def post(self, request: Request, wallet_id: str) -> Response | HttpResponse:
         sender = _path_wallet_id(wallet_id)
         data = self.validated(request)
-        owner = None if request.user.is_staff else request.user.get_username()
+        owner = sending_owner(request.user)
         note = note_of(data)
 
         def create() -> tuple[int, Any]:
@@ -152,13 +153,7 @@ class HoldCaptureView(ApiView):
             result = holds.hold_capture(
                 hold=hold, amount=data.get("amount"), initiated_by=request.user.get_username(), note=note
             )
-            legs = [
-                transaction_data(
-                    e, result.transaction_id, result.created_at, result.note.description, result.note.metadata
-                )
-                for e in result.entries
-            ]
-            return 200, {"hold": hold_data(result.hold), "transactions": legs}
+            return 200, {"hold": hold_data(result.hold), "transactions": movement_legs(result, result.note)}
 
         return respond_once(request, capture)
 

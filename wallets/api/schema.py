@@ -82,13 +82,11 @@ TRANSFER_ERRORS = {
 }
 TRANSACTIONS_ERRORS = {400: "validation_error (limit or cursor)", **DETAIL_ERRORS}
 HOLD_CREATE_ERRORS = {
+    **TRANSFER_ERRORS,
     400: (
         "validation_error (the body or the Idempotency-Key), invalid_amount, insufficient_funds (above "
         "what is available), same_wallet or currency_mismatch"
     ),
-    404: "wallet_not_found: the sender (an end user: not their wallet) or to_wallet_id",
-    409: _MOVEMENT_CONFLICTS,
-    **_POST,
 }
 HOLD_DETAIL_ERRORS = {404: "hold_not_found (also: neither wallet is the caller's)"}
 HOLDS_ERRORS = {400: "validation_error (status, limit or cursor)", **DETAIL_ERRORS}

@@ -312,6 +312,15 @@ def transaction_data(
     }
 
 
+def movement_legs(result: Any, note: Any) -> list[dict[str, Any]]:
+    """The user legs of a movement just made (`transaction_id`, `created_at`, `entries`), each with
+    the movement's description and metadata (`note`)."""
+    return [
+        transaction_data(e, result.transaction_id, result.created_at, note.description, note.metadata)
+        for e in result.entries
+    ]
+
+
 def entry_data(entry: LedgerEntry) -> dict[str, Any]:
     """A ledger entry read with its transaction (`select_related("transaction")`)."""
     txn = entry.transaction

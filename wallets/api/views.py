@@ -22,7 +22,7 @@ from common.schema import PAGE_PARAMETERS
 from wallets import selectors, services
 from wallets.errors import WalletNotFound
 from wallets.openapi import USER_ID, WALLET_ID
-from wallets.permissions import may_act_for
+from wallets.permissions import may_act_for, sending_owner
 
 from . import schema
 from .idempotency import respond_once
@@ -31,7 +31,7 @@ from .serializers import (
     TransferInput,
     WalletCreateInput,
     entry_data,
-    transaction_data,
+    movement_legs,
     wallet_data,
 )
 
@@ -155,7 +155,7 @@ class TransferView(ApiView):
     def post(self, request: Request, wallet_id: str) -> Response | HttpResponse:
         sender = _path_wallet_id(wallet_id)
         data = self.validated(request)
-        owner = None if request.user.is_staff else request.user.get_username()
+        owner = sending_owner(request.user)
         note = note_of(data)
 
         def move() -> tuple[int, Any]:
@@ -167,10 +167,7 @@ class TransferView(ApiView):
                 owner_user_id=owner,
                 note=note,
             )
-            return 200, [
-                transaction_data(e, result.transaction_id, result.created_at, note.description, note.metadata)
-                for e in result.entries
-            ]
+            return 200, movement_legs(result, note)
 
         return respond_once(request, move)
 
