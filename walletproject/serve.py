@@ -22,6 +22,8 @@ waits that long, then stops the old one without checking that the new one listen
 history port's single worker left a gap under load (8 clients, 4 reloads: 52 refused or reset
 connections); at 3 s none. Each worker has its own listening socket, so `scripts/stack` also sets
 net.ipv4.tcp_migrate_req (connections queued on a retiring worker move instead of being reset).
+Left: a connection a retiring worker has accepted but not yet read is closed unanswered; clients
+resend it (README, Operations).
 
 Not set on purpose: granian's `--backpressure` (requests a worker admits at once). Set below the
 number of keep-alive connections a worker holds, it starves some of them: with 1 (or 4), 64
