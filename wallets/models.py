@@ -152,8 +152,16 @@ class LedgerEntry(models.Model):
         REVERSAL_IN = "REVERSAL_IN"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    # Each entry insert maintains every index and checks every foreign key, inside the wallets'
+    # locks; so one of each, no more. The transaction is indexed by `entry_transaction_idx`; the
+    # wallet by `entry_wallet_version_unique` (wallet first), and its existence is enforced by the
+    # composite `entry_wallet_currency_fk` (migration 0002: the entry's currency is its wallet's).
+    transaction = models.ForeignKey(
+        LedgerTransaction, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, related_name="entries", db_index=False, db_constraint=False
+    )
     currency = models.CharField(max_length=3)
     amount = MoneyField()
     type = models.CharField(max_length=20, choices=Type.choices)

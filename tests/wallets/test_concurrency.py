@@ -330,3 +330,46 @@ def test_entry_currency_must_be_its_wallets():
         _entry(txn, usd, "3.0000", currency="EUR")  # balances in EUR, but on a USD wallet
         _entry(txn, eur, "-3.0000")
     assert LedgerEntry.objects.count() == before
+
+
+def test_entry_for_a_wallet_that_does_not_exist_is_refused():
+    """The composite key to (wallet, currency) is the only key on the entry's wallet (0007)."""
+    wallet = new_wallet("judy")
+    ghost = Wallet(id=uuid.uuid4(), user_id="ghost", currency="USD")
+    before = LedgerEntry.objects.count()
+    with pytest.raises(IntegrityError, match="entry_wallet_currency_fk"), transaction.atomic():
+        txn = _transaction()
+        _entry(txn, ghost, "5.0000")
+        _entry(txn, wallet, "-5.0000")
+    assert LedgerEntry.objects.count() == before
+
+
+def test_ledger_entries_keep_one_index_and_one_key_per_column_list():
+    """Every entry insert maintains each index and checks each key while the wallets are locked:
+    none may duplicate another, or be a leading prefix of a unique one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT i.indisunique, array_agg(a.attname ORDER BY k.ord)
+                 FROM pg_index i
+                 CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                WHERE i.indrelid = 'wallets_ledgerentry'::regclass AND i.indpred IS NULL
+                GROUP BY i.indexrelid, i.indisunique"""
+        )
+        indexes = [(unique, tuple(columns)) for unique, columns in cursor.fetchall()]
+        cursor.execute(
+            """SELECT array_agg(a.attname ORDER BY a.attname)
+                 FROM pg_constraint c
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+                WHERE c.conrelid = 'wallets_ledgerentry'::regclass AND c.contype = 'f'
+                GROUP BY c.oid"""
+        )
+        keys = sorted(tuple(columns) for (columns,) in cursor.fetchall())
+    column_lists = [columns for _, columns in indexes]
+    assert len(column_lists) == len(set(column_lists)), column_lists
+    for unique, columns in indexes:
+        if unique:
+            continue
+        longer = [other for other in column_lists if other != columns and other[: len(columns)] == columns]
+        assert not longer, (columns, longer)
+    assert keys == [("currency", "wallet_id"), ("transaction_id",)]
