@@ -49,7 +49,7 @@ class Wallet(models.Model):
         SYSTEM = "system"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user_id = models.CharField(max_length=100, db_index=True)
+    user_id = models.CharField(max_length=100)  # indexed by wallet_user_created_idx (user first)
     currency = models.CharField(max_length=3)
     balance = MoneyField(default=Decimal("0"))
     held = MoneyField(
@@ -202,8 +202,11 @@ class Hold(models.Model):
         EXPIRED = "expired"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    from_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds_out")
-    to_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds_in")
+    # Indexed by hold_from_created_idx and hold_to_created_idx (the wallet first).
+    from_wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, related_name="holds_out", db_index=False
+    )
+    to_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds_in", db_index=False)
     currency = models.CharField(max_length=3)
     amount = MoneyField()
     captured_amount = MoneyField(default=Decimal("0"))
@@ -277,7 +280,8 @@ class IdempotencyRecord(models.Model):
     """The stored outcome of a POST made with an `Idempotency-Key`, written in the same database
     transaction as the money movement it describes."""
 
-    principal = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    # Indexed by idempotency_principal_key (the principal first).
+    principal = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body")
     status_code = models.PositiveSmallIntegerField()

@@ -344,19 +344,46 @@ def test_entry_for_a_wallet_that_does_not_exist_is_refused():
     assert LedgerEntry.objects.count() == before
 
 
-def test_ledger_entries_keep_one_index_and_one_key_per_column_list():
-    """Every entry insert maintains each index and checks each key while the wallets are locked:
-    none may duplicate another, or be a leading prefix of a unique one."""
+OUR_TABLES = r"^(wallets|history|kafka_bridge)_"
+
+
+def test_no_index_of_ours_repeats_or_leads_another():
+    """Every insert maintains each index of its table (a ledger entry's while the wallets are
+    locked): none may repeat another's columns, or be a leading part of a longer one that serves
+    the same lookups (0007, 0008). Partial indexes and other operator classes are other indexes."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT i.indisunique, array_agg(a.attname ORDER BY k.ord)
+            """SELECT c.relname, x.relname, i.indisunique,
+                      array_agg(a.attname ORDER BY k.ord), array_agg(k.opclass::int ORDER BY k.ord)
                  FROM pg_index i
-                 CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                 JOIN pg_class c ON c.oid = i.indrelid
+                 JOIN pg_class x ON x.oid = i.indexrelid
+                 CROSS JOIN LATERAL unnest(i.indkey, i.indclass) WITH ORDINALITY AS k(attnum, opclass, ord)
                  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                WHERE i.indrelid = 'wallets_ledgerentry'::regclass AND i.indpred IS NULL
-                GROUP BY i.indexrelid, i.indisunique"""
+                WHERE c.relname ~ %s AND i.indpred IS NULL
+                GROUP BY c.relname, x.relname, i.indisunique""",
+            [OUR_TABLES],
         )
-        indexes = [(unique, tuple(columns)) for unique, columns in cursor.fetchall()]
+        indexes = [
+            (table, name, unique, list(zip(cols, ops, strict=True)))
+            for table, name, unique, cols, ops in cursor.fetchall()
+        ]
+    assert {table for table, *_ in indexes} >= {"wallets_ledgerentry", "wallets_hold", "history_historyevent"}
+    redundant = [
+        (name, other_name)
+        for table, name, unique, columns in indexes
+        for other_table, other_name, _, other in indexes
+        if other_table == table
+        and other_name != name
+        and other[: len(columns)] == columns
+        and (not unique or other == columns)
+    ]
+    assert redundant == [], redundant
+
+
+def test_a_ledger_entry_has_one_key_to_its_wallet_and_one_to_its_transaction():
+    """The entry's wallet is checked by the composite key to (wallet, currency) alone (0007)."""
+    with connection.cursor() as cursor:
         cursor.execute(
             """SELECT array_agg(a.attname ORDER BY a.attname)
                  FROM pg_constraint c
@@ -365,11 +392,4 @@ def test_ledger_entries_keep_one_index_and_one_key_per_column_list():
                 GROUP BY c.oid"""
         )
         keys = sorted(tuple(columns) for (columns,) in cursor.fetchall())
-    column_lists = [columns for _, columns in indexes]
-    assert len(column_lists) == len(set(column_lists)), column_lists
-    for unique, columns in indexes:
-        if unique:
-            continue
-        longer = [other for other in column_lists if other != columns and other[: len(columns)] == columns]
-        assert not longer, (columns, longer)
     assert keys == [("currency", "wallet_id"), ("transaction_id",)]
