@@ -20,13 +20,23 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://wallet:wallet@127.0.0.1:5432/wallet")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "walletproject.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
 SCRATCH = "bench_outbox_mark"
 ROWS = 200_000
 BATCH = 20
@@ -102,20 +112,33 @@ def mark_all(conn: psycopg.Connection, name: str, statement: str) -> tuple[float
     return spent / rows * 1e6, vacuum / rows * 1e6
 
 
+def connect(dbname: str) -> psycopg.Connection:
+    """The project's PostgreSQL (its settings), database `dbname`."""
+    db = settings.DATABASES["default"]
+    return psycopg.connect(
+        dbname=dbname,
+        user=db["USER"],
+        password=db["PASSWORD"],
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        autocommit=True,
+    )
+
+
 def main() -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+    project_db = settings.DATABASES["default"]["NAME"]
+    with connect(project_db) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(SCRATCH)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(SCRATCH)))
-    scratch_url = ADMIN_URL.rsplit("/", 1)[0] + "/" + SCRATCH
     try:
-        with psycopg.connect(scratch_url, autocommit=True) as conn:
+        with connect(SCRATCH) as conn:
             for _round in range(2):
                 for name, (fillfactor, pending_index, statement) in VARIANTS.items():
                     create_table(conn, name, fillfactor, pending_index)
                     per_row, vacuum = mark_all(conn, name, statement)
                     print(f"{name:16s} {per_row:6.1f} us/row   vacuum {vacuum:4.1f} us/row", flush=True)
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        with connect(project_db) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(SCRATCH)))
 
 

@@ -29,9 +29,9 @@ BASE = f"http://127.0.0.1:{settings.PORT}"
 CHECK_NAME = {"postgres": "database", "redis": "redis", "kafka": "kafka"}
 
 
-def get(path: str) -> tuple[int, bytes, str]:
+def get(path: str, port: int = settings.PORT) -> tuple[int, bytes, str]:
     try:
-        with urllib.request.urlopen(BASE + path, timeout=10) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
             return response.status, response.read(), response.headers["Content-Type"]
     except urllib.error.HTTPError as error:
         return error.code, error.read(), error.headers["Content-Type"]
@@ -74,8 +74,7 @@ def test_status_lists_every_service():
 
 def test_web_server_serves_health_on_both_ports(web_server):
     assert get("/health") == (200, b"OK", "text/plain")
-    with urllib.request.urlopen(f"http://127.0.0.1:{settings.HISTORY_PORT}/health", timeout=10) as response:
-        assert response.read() == b"OK"
+    assert get("/health", settings.HISTORY_PORT)[:2] == (200, b"OK")
     assert wait_ready(200)["down"] == []
 
 
@@ -160,27 +159,24 @@ def test_reload_replaces_every_web_worker_while_requests_keep_succeeding(web_ser
     closed_unanswered: list[int] = []
     stop = threading.Event()
 
-    def ask(port: int) -> int | str:
+    def ask(port: int, resend: bool) -> int | str:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as error:
-            return int(error.code)
-        except OSError as error:  # refused, reset, or closed without an answer
+            return get("/health", port)[0]
+        except http.client.RemoteDisconnected:
+            # A retiring worker closes a connection it accepted but had not read yet, with no
+            # answer (granian's graceful stop). HTTP lets a client resend such a request (RFC 9112,
+            # 9.3.1), once here; a refused or reset connection is not resent.
+            if not resend:
+                return f"{port}: closed unanswered twice"
+            closed_unanswered.append(port)
+            return ask(port, resend=False)
+        except OSError as error:  # refused or reset
             return f"{port}: {error!r}"
 
     def keep_asking() -> None:  # both ports: the history port has a single worker to replace
         ports = (settings.PORT, settings.HISTORY_PORT)
         while not stop.is_set():
-            port = ports[len(answers) % 2]
-            answer = ask(port)
-            if "RemoteDisconnected" in str(answer):
-                # A retiring worker closes a connection it accepted but had not read yet, with no
-                # answer (granian's graceful stop). HTTP lets a client retry such a request
-                # (RFC 9112, 9.3.1); a refused or reset connection is not retried.
-                closed_unanswered.append(port)
-                answer = ask(port)
-            answers.append(answer)
+            answers.append(ask(ports[len(answers) % 2], resend=True))
 
     client = threading.Thread(target=keep_asking)
     client.start()
