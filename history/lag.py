@@ -1,8 +1,9 @@
 """Consumer lag per partition: how far the history is behind the topic.
 
-Why the admin API and not a Consumer: a Consumer built with the group's id could join or disturb the
-group; the admin client only reads the committed offsets and the end offsets (high watermarks), on
-the process's shared admin client (`kafka_bridge.client.admin_client`). The seed checked this with
+The end offsets (high watermarks) come from the process's shared admin client
+(`kafka_bridge.client.admin_client`); the group's committed offsets from a consumer of the group that
+never subscribes, so it never joins or disturbs the group (`offsets_reader`: the admin client's
+offset listing can crash the process, see there). The seed checked this with
 `kafka-consumer-groups.sh --describe`; `manage.py kafka_lag` reads it directly.
 
 `/health/ready` and `/metrics` serve `recent_consumer_lag()`: the last read of this process, redone
@@ -20,11 +21,11 @@ from concurrent.futures import wait
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec  # type: ignore[attr-defined]
 from django.conf import settings
 
-from kafka_bridge.client import admin_client, discard_admin_client
+from kafka_bridge.client import admin_client, discard_admin_client, offsets_reader
 
 _LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 _EARLIEST = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
@@ -74,20 +75,22 @@ def _read_lag(group_id: str, topic: str, deadline: float) -> list[PartitionLag]:
         raise KafkaException(metadata.error if metadata is not None else f"topic {topic} not found")
     partitions = [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
 
-    # Three requests in flight at once, all bounded by the same deadline.
+    # The two offset listings in flight while the group's committed offsets are read, all bounded
+    # by the same deadline.
     timeout = left()
-    committed_future = admin.list_consumer_group_offsets(
-        [ConsumerGroupTopicPartitions(group_id, partitions)], request_timeout=timeout
-    )[group_id]
     end_futures = admin.list_offsets({tp: _LATEST for tp in partitions}, request_timeout=timeout)
     earliest_futures = admin.list_offsets(
         {TopicPartition(topic, tp.partition): _EARLIEST for tp in partitions}, request_timeout=timeout
     )
-    everything = [committed_future, *end_futures.values(), *earliest_futures.values()]
+    committed = {}
+    for tp in offsets_reader(group_id).committed(partitions, timeout=timeout):
+        if tp.error is not None:
+            raise KafkaException(tp.error)
+        committed[tp.partition] = tp.offset
+    everything = [*end_futures.values(), *earliest_futures.values()]
     late = wait(everything, timeout=left()).not_done
     if late:
         raise TimeoutError(f"{len(late)} of {len(everything)} Kafka admin requests not answered in time")
-    committed = {tp.partition: tp.offset for tp in committed_future.result().topic_partitions}
     ends = {tp.partition: future.result().offset for tp, future in end_futures.items()}
     earliest = {tp.partition: future.result().offset for tp, future in earliest_futures.items()}
 

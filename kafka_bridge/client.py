@@ -1,4 +1,5 @@
-"""Kafka clients shared by the process: one admin client, configured from settings.
+"""Kafka clients shared by the process: one admin client (and one committed-offsets reader per
+consumer group), configured from settings.
 
 confluent-kafka clients are thread-safe and expensive to create (each owns librdkafka threads and
 broker connections), so a process builds each kind once and reuses it. Two exceptions:
@@ -18,7 +19,7 @@ import os
 import socket
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from django.conf import settings
 
@@ -54,9 +55,24 @@ def admin_client() -> AdminClient:
     return AdminClient(base_config())
 
 
+@functools.cache
+def offsets_reader(group_id: str) -> Consumer:
+    """A consumer of `group_id` that only reads the group's committed offsets (`committed()`): it
+    never subscribes, so it never joins or rebalances the group, and commits nothing.
+
+    Why not the admin client's `list_consumer_group_offsets`: when the broker answers it
+    NOT_COORDINATOR (a fresh or restarted broker still loading its group metadata), librdkafka 2.16
+    dereferences the admin client's missing group handle and the whole process dies (SIGSEGV in
+    rdk:main; librdkafka issue 5040, seen here in the test run's readiness probe). A consumer has
+    that handle and looks the coordinator up again instead."""
+    return Consumer({**base_config(), "group.id": group_id, "enable.auto.commit": False})
+
+
 def discard_admin_client() -> None:
-    """Build a new admin client on next use (the old one lives on while a caller still holds it)."""
+    """Build new admin and offset-reading clients on next use (the old ones live on while a caller
+    still holds them)."""
     admin_client.cache_clear()
+    offsets_reader.cache_clear()
 
 
 os.register_at_fork(after_in_child=discard_admin_client)
