@@ -11,6 +11,10 @@ group and Celery queue, ports 3100/3101), next to the stack's current app; each 
 previous release's own `bench/http_bench.py` against it, then this checkout's against the stack, at
 16 clients (uniform and hot-wallet transfers, wallet reads), with the whole pipeline of the side
 being measured running. The best round of each side is reported (noise only ever slows a run).
+Each side's round starts on a quiet machine (`bench/quiet.py`); this checkout's benchmark also waits
+before each of its runs and warms up first (a minute in round 1, which also warms the Kafka broker
+both sides share, 10 s later); the previous release's own benchmark has no warm-up, so its round 1
+is one, and its best round is a warm one.
 The previous release's processes are stopped at the end; its worktree and virtualenv are kept.
 """
 
@@ -31,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from quiet import wait_for_quiet  # noqa: E402
+
 BEFORE = ROOT / ".stack" / "before"
 SOURCE = BEFORE / "src"
 VENV = BEFORE / "venv"
@@ -180,7 +187,10 @@ def bench(side: str, duration: int, round_no: int) -> dict[str, Any]:
         command = [str(ROOT / ".venv" / "bin" / "python"), "bench/http_bench.py"]
         cwd, env = ROOT, {**os.environ, "DJANGO_SETTINGS_MODULE": "walletproject.settings"}
     command += ["--duration", str(duration), "--concurrency", "16", "--scenarios", SCENARIOS]
+    if side == "after":
+        command += ["--warmup", "60" if round_no == 1 else "10"]
     say(f"round {round_no}: {side}")
+    wait_for_quiet(say)
     run([*command, "--out", str(out)], cwd=cwd, env=env, capture_output=True)
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     return {row["scenario"]: row for row in rows}

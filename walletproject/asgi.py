@@ -1,4 +1,4 @@
-"""ASGI entry point (not used by `make run`, which serves WSGI with gunicorn)."""
+"""ASGI entry point (not used by `make run`, which serves WSGI with granian: `walletproject.serve`)."""
 
 import os
 

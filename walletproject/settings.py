@@ -111,7 +111,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "walletproject.middleware.BodySizeLimitMiddleware",
-    # Serves the admin's and the browsable API's static files from gunicorn, compressed and cached.
+    # Serves the admin's and the browsable API's static files from the app, compressed and cached.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

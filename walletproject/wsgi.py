@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point: `walletproject.serve` runs it under granian (one server per port)."""
 
 import os
 

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -23,8 +23,10 @@ from django.utils import timezone
 
 from kafka_bridge.models import OutboxEvent
 from tests.conftest import make_client
-from wallets import services
-from wallets.models import LedgerEntry, LedgerTransaction, Wallet
+from tests.wallets.conftest import ledger_snapshot
+from wallets import events, services
+from wallets.ledger_writes import BalanceUpdate, Cte, VersionConflict, write_changes
+from wallets.models import Hold, LedgerEntry, LedgerTransaction, Wallet
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -342,6 +344,45 @@ def test_entry_for_a_wallet_that_does_not_exist_is_refused():
         _entry(txn, ghost, "5.0000")
         _entry(txn, wallet, "-5.0000")
     assert LedgerEntry.objects.count() == before
+
+
+def _raise_by_half(wallet: Wallet, extra: Sequence[Cte] = ()) -> None:
+    """Write `wallet` (as read) plus 0.5 and one version on, with its event, as a service would."""
+    now = timezone.now()
+    wallet.balance += Decimal("0.5000")
+    wallet.version += 1
+    event = services.wallet_event(wallet, events.WALLET_FUNDED, Decimal("0.5000"), None, now)
+    write_changes(at=now, updates=[BalanceUpdate.of(wallet)], events=[event], extra=extra)
+
+
+def test_a_write_from_a_wallet_that_moved_since_it_was_read_is_refused_and_changes_nothing():
+    """The version check behind the row locks: a write built from a wallet read before another
+    write moved it (a broken lock discipline) raises and leaves the books as they were, and so does
+    a write whose extra part misses its row; the same write from the wallet as it is applies."""
+    wallet = new_wallet("kate", Decimal("10.0000"))
+    stale = Wallet.objects.get(id=wallet.id)
+    read_version = stale.version
+    services.wallet_fund(wallet_id=wallet.id, amount=Decimal("1.0000"), initiated_by="test")
+    before = ledger_snapshot()
+    stale_write = pytest.raises(VersionConflict, match="expected 1 version-checked updates, applied 0")
+    with stale_write, transaction.atomic():
+        _raise_by_half(stale)
+    assert ledger_snapshot() == before
+
+    no_such_hold = Cte(
+        f"UPDATE {Hold._meta.db_table} SET status = status WHERE id = %s RETURNING id",  # noqa: S608
+        [uuid.uuid4()],
+        expect_rows=1,
+    )
+    missed_row = pytest.raises(VersionConflict, match=r"expected rows \[1\], affected \[0\]")
+    with missed_row, transaction.atomic():
+        _raise_by_half(Wallet.objects.get(id=wallet.id), [no_such_hold])
+    assert ledger_snapshot() == before
+
+    with transaction.atomic():
+        _raise_by_half(Wallet.objects.get(id=wallet.id))
+    current = Wallet.objects.get(id=wallet.id)
+    assert (current.balance, current.version) == (Decimal("11.5000"), read_version + 2)
 
 
 OUR_TABLES = r"^(wallets|history|kafka_bridge)_"

@@ -1,0 +1,59 @@
+"""Wait for a quiet machine before a measured run.
+
+Why: the benchmarks compare runs taken minutes apart on a 2-core machine that also runs the whole
+stack. Work that is not the benchmark's own lands in whichever run it overlaps and skews that run's
+ratio: the hourly reconcile (Celery beat also runs it when the stack starts; over this machine's
+benchmark database it keeps a core busy for about a minute), the relay and the history consumer
+still draining the previous run's events, autovacuum. So before each run the harness waits until
+the machine's busy time over one second falls below a limit, and reports how long it waited.
+
+Standard library only: `bench/before_after.py` imports it next to the previous release's code.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+# An idle stack (relay and consumer polling, Kafka, beat) keeps ~0.05 core busy here.
+QUIET_BUSY_CORES = 0.3
+QUIET_TIMEOUT_SECONDS = 300.0
+
+
+def cpu_times() -> tuple[int, int]:
+    """(busy, total) clock ticks of all cores since boot, from /proc/stat's first line."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest is in user)
+    return total - idle, total
+
+
+def busy_cores(seconds: float = 1.0) -> float:
+    """How many cores were busy, on average, over the next `seconds`."""
+    busy_before, total_before = cpu_times()
+    time.sleep(seconds)
+    busy_after, total_after = cpu_times()
+    total = total_after - total_before
+    return (busy_after - busy_before) / total * (os.cpu_count() or 1) if total else 0.0
+
+
+def wait_for_quiet(
+    say: Callable[[str], None] = print,
+    limit: float = QUIET_BUSY_CORES,
+    timeout: float = QUIET_TIMEOUT_SECONDS,
+) -> float:
+    """Block until fewer than `limit` cores are busy over a second; the seconds waited. After
+    `timeout` it says so and returns: a run on a busy machine is reported, not skipped."""
+    started = time.monotonic()
+    announced = False
+    while (busy := busy_cores()) >= limit:
+        waited = time.monotonic() - started
+        if waited >= timeout:
+            say(f"the machine is still busy ({busy:.2f} cores) after {waited:.0f}s; measuring anyway")
+            break
+        if not announced:
+            say(f"waiting for a quiet machine: {busy:.2f} cores busy (limit {limit})")
+            announced = True
+    return round(time.monotonic() - started, 1)
