@@ -64,15 +64,15 @@ def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
 
 @functools.cache
 def database_url(name: str) -> str:
+    """A database on the stack's PostgreSQL server (Django set up on first use)."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "walletproject.settings")
     import django
 
     django.setup()
-    from django.conf import settings
+    from common.postgresql.url import database_url as server_database_url
 
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+    return server_database_url(name)
 
 
 def before_env() -> dict[str, str]:

@@ -34,7 +34,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -55,6 +54,7 @@ from confluent_kafka.admin import AdminClient  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
+from common.postgresql.url import database_url  # noqa: E402
 from kafka_bridge import outbox  # noqa: E402
 from kafka_bridge.client import ensure_topics  # noqa: E402
 from kafka_bridge.models import OutboxEvent  # noqa: E402
@@ -94,13 +94,6 @@ def use_scratch_database() -> str:
     old_name: str = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     return old_name
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    user = urllib.parse.quote(db["USER"] or "", safe="")
-    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
-    return f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def topic_size(topic: str) -> int:

@@ -41,19 +41,6 @@ def brokers() -> str:
     return str(settings.KAFKA_BROKERS)
 
 
-def database_url() -> str:
-    """The URL of the database this test runs on (pytest's test database), for subprocesses
-    (Celery workers, consumers) that must see the data the test committed."""
-    import urllib.parse
-
-    from django.db import connection
-
-    db = connection.settings_dict
-    user = urllib.parse.quote(db["USER"] or "", safe="")
-    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
-    return f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 class TokenClient(APIClient):
     """An API client that sends a token; `token_key` is that key (None: anonymous)."""
 

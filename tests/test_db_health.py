@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from django.db import connections
 
-from tests.conftest import database_url
+from common.postgresql.url import database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +49,13 @@ def test_a_connection_the_server_closed_is_replaced_before_the_next_query(own_co
     own_connection.close_if_health_check_failed()
     new_pid = backend_pid(own_connection)  # no error: a new session
     assert new_pid != pid
+
+
+def test_the_database_url_reaches_the_test_database_or_a_named_sibling():
+    """What subprocesses and admin connections are given: the connection's own database (pytest's
+    test database, not the configured one), or another on the same server by name."""
+    name = connections["default"].settings_dict["NAME"]
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == (name,)
+    with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == ("postgres",)

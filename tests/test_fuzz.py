@@ -22,8 +22,6 @@ import os
 import re
 import subprocess
 import time
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +31,8 @@ import psycopg
 import pytest
 import redis
 from django.conf import settings
+
+from common.postgresql.url import database_url
 
 from .conftest import ROOT, web_server
 
@@ -47,13 +47,6 @@ class Served:
     base_url: str
     tokens: dict[str, str]  # principal -> token key
     log: Path
-
-
-def database_url(name: str) -> str:
-    db = settings.DATABASES["default"]
-    user = urllib.parse.quote(db["USER"] or "", safe="")
-    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
-    return f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
 
 
 def recreate_database(drop_only: bool = False) -> None:

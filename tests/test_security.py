@@ -29,7 +29,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from tests.conftest import database_url, web_server
+from common.postgresql.url import database_url
+from tests.conftest import web_server
 
 CACHE_SECONDS = 10  # the workers' token cache: longer than the --ttl 3 token lives
 

@@ -36,7 +36,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from tests.conftest import ROOT, database_url, web_server
+from common.postgresql.url import database_url
+from tests.conftest import ROOT, web_server
 
 ARTIFACTS = ROOT / ".stack" / "browser-artifacts"
 PASSWORD = "browser-test-password-1"

@@ -25,6 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from rest_framework.test import APIClient
 
+from common.postgresql.url import database_url
 from common.times import format_timestamp
 from history.consumer import ConsumerOptions, ConsumerStats, HistoryConsumer
 from history.dead_letters import Rejected
@@ -32,7 +33,7 @@ from history.decoding import Origin, decode
 from history.models import HistoryEvent
 from history.projection import VersionTracker, save_batch
 from kafka_bridge.models import OutboxEvent
-from tests.conftest import brokers, database_url, make_client
+from tests.conftest import brokers, make_client
 from wallets.events import WalletEvent
 from wallets.models import LedgerEntry, Wallet
 

@@ -22,9 +22,10 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from common.postgresql.url import database_url
 from kafka_bridge.client import ensure_topics
 from kafka_bridge.models import OutboxEvent
-from tests.conftest import brokers, database_url
+from tests.conftest import brokers
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = ROOT / ".venv" / "bin" / "celery"
