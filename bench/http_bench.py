@@ -143,11 +143,19 @@ def web_pgid() -> int:
 
 
 def run_wrk(
-    mode: str, concurrency: int, duration: int, ids_file: Path, token: str, hot: str
+    mode: str,
+    concurrency: int,
+    duration: int,
+    ids_file: Path,
+    token: str,
+    hot: str,
+    *,
+    wait_quiet: bool = True,
 ) -> dict[str, Any]:
+    """One wrk run; first waits for a quiet machine unless the caller already did."""
     env = {**os.environ, "MODE": mode, "WALLET_IDS": str(ids_file), "TOKEN": token, "HOT_WALLET": hot}
     threads = min(2, concurrency)
-    quiet_wait = wait_for_quiet(say)
+    quiet_wait = wait_for_quiet(say) if wait_quiet else 0.0
     server_before = process_group_cpu(web_pgid())
     usage_before = os.times()
     started = time.monotonic()

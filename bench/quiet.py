@@ -30,13 +30,17 @@ def cpu_times() -> tuple[int, int]:
     return total - idle, total
 
 
+def cores_busy_between(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """How many cores were busy, on average, between two `cpu_times()` readings."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total * (os.cpu_count() or 1) if total else 0.0
+
+
 def busy_cores(seconds: float = 1.0) -> float:
     """How many cores were busy, on average, over the next `seconds`."""
-    busy_before, total_before = cpu_times()
+    before = cpu_times()
     time.sleep(seconds)
-    busy_after, total_after = cpu_times()
-    total = total_after - total_before
-    return (busy_after - busy_before) / total * (os.cpu_count() or 1) if total else 0.0
+    return cores_busy_between(before, cpu_times())
 
 
 def wait_for_quiet(

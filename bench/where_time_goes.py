@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -31,7 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import http_bench  # noqa: E402  (sets Django up)
 import psycopg  # noqa: E402
-from quiet import busy_cores, cpu_times, wait_for_quiet  # noqa: E402
+from quiet import cores_busy_between, cpu_times, wait_for_quiet  # noqa: E402
 
 from common.postgresql.url import database_url  # noqa: E402
 
@@ -94,40 +92,28 @@ def main() -> None:
     token = http_bench.operator_token()
     ids_file = http_bench.prepare_wallets(1000)
     hot = ids_file.read_text().split()[0]
-    wait_for_quiet(lambda message: print(message, flush=True))
-    print(f"idle machine before the run: {busy_cores():.2f} cores busy")
+    wait_for_quiet(http_bench.say)
 
     counts: collections.Counter[str] = collections.Counter()
     samples = [0]
     stop = threading.Event()
     sampler = threading.Thread(target=sample_locks, args=(stop, counts, samples), daemon=True)
-    before, (busy_before, total_before), usage_before = process_cpu(), cpu_times(), os.times()
+    before, machine_before = process_cpu(), cpu_times()
     if args.sample_locks:
         sampler.start()
-    env = {**os.environ, "MODE": args.mode, "WALLET_IDS": str(ids_file), "TOKEN": token, "HOT_WALLET": hot}
-    result = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{args.duration}s", "-s", str(http_bench.LUA), http_bench.BASE_URL],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    after, (busy_after, total_after), usage_after = process_cpu(), cpu_times(), os.times()
+    run = http_bench.run_wrk(args.mode, 16, args.duration, ids_file, token, hot, wait_quiet=False)
+    after, machine_after = process_cpu(), cpu_times()
     stop.set()
     if args.sample_locks:
         sampler.join()
-    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("{"))
-    requests = int(json.loads(line)["requests"])
+    requests = run["requests"]
 
     by_kind: collections.Counter[str] = collections.Counter()
     for pid, (kind, ticks) in after.items():
         by_kind[kind] += ticks - before.get(pid, (kind, 0))[1]
-    wrk_seconds = (usage_after.children_user - usage_before.children_user) + (
-        usage_after.children_system - usage_before.children_system
-    )
-    by_kind["wrk (the load generator)"] = round(wrk_seconds * CLOCK_TICKS)
-    cores = (busy_after - busy_before) / (total_after - total_before) * (os.cpu_count() or 1)
-    print(f"{args.mode}: {requests / args.duration:.0f} requests/s, {cores:.2f} cores busy")
+    by_kind["wrk (the load generator)"] = round(run["wrk_cpu_s"] * CLOCK_TICKS)
+    cores = cores_busy_between(machine_before, machine_after)
+    print(f"{args.mode}: {run['rps']:.0f} requests/s, {cores:.2f} cores busy")
     print("CPU per request (ms), by process kind:")
     for kind, ticks in by_kind.most_common():
         if ticks > 0:
