@@ -137,6 +137,9 @@ class ReconcileRun(models.Model):
 
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
+    full = models.BooleanField(
+        default=True, help_text="a full run (everything) rather than a periodic one (what is new)"
+    )
     ok = models.BooleanField()
     breaches = models.PositiveIntegerField(help_text="checks that failed")
     checks = models.JSONField(help_text="each check: name, ok, count, examples")
@@ -148,3 +151,61 @@ class ReconcileRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.finished_at:%Y-%m-%d %H:%M:%S} {'ok' if self.ok else f'{self.breaches} breaches'}"
+
+
+# -- Where the periodic reconcile goes on from (history/checkpoints.py) -----------------------------
+
+
+class ReconciledWallet(models.Model):
+    """How far one wallet has been verified, so the next periodic run checks only what came after.
+
+    The ledger side: the wallet's version, balance and held as last found in agreement with its
+    entries and holds (a wallet whose row still has these values has nothing new to check). The
+    history side: the last version up to which its history events were matched against the books
+    and replayed, and the replayed balance and held there (-1: none yet, not even WALLET_CREATED).
+    A wallet in breach keeps its old checkpoint, so every run names it again until it is mended.
+    """
+
+    wallet_id = models.UUIDField(primary_key=True)
+    version = models.BigIntegerField(default=0)
+    balance = MoneyField(default=0)
+    held = MoneyField(default=0)
+    history_version = models.BigIntegerField(default=-1)
+    history_balance = MoneyField(default=0)
+    history_held = MoneyField(default=0)
+    verified_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.wallet_id} v{self.version} (history v{self.history_version})"
+
+
+class ReconciledCurrency(models.Model):
+    """The system account's entries of one currency, summed over the ledger transactions the
+    periodic reconcile has passed (`ReconcileCheckpoint.transactions_through`): ledger entries are
+    append-only, so the next run adds only newer transactions' entries."""
+
+    currency = models.CharField(max_length=3, primary_key=True)
+    system_total = MoneyField(default=0)
+
+    class Meta:
+        verbose_name_plural = "reconciled currencies"
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.system_total}"
+
+
+class ReconcileCheckpoint(models.Model):
+    """One row: the periodic reconcile's table watermarks.
+
+    `transactions_through`: every ledger transaction created up to then has been checked to
+    balance (the watermark trails the run's snapshot by a margin and any transaction still open,
+    so none committing late is skipped). `history_through_id`: history rows up to this id have
+    been seen, so a run looks for events of otherwise quiet wallets only among newer rows."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    transactions_through = models.DateTimeField(null=True, blank=True)
+    history_through_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"transactions through {self.transactions_through}, history through #{self.history_through_id}"

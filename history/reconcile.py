@@ -7,20 +7,24 @@ history gives the balances and held amounts its events record (hold changes are 
 These checks say so, naming every wallet, transaction or event in breach, instead of letting a
 mistake sit unnoticed.
 
-All checks read one snapshot (a REPEATABLE READ, read-only transaction), so money moving while they
-run cannot make two checks disagree with each other.
+All checks read one snapshot (a REPEATABLE READ transaction), so money moving while they run cannot
+make two checks disagree with each other. The periodic run checks only what is new since its
+checkpoint, and moves the checkpoint on in the same transaction; `--full` checks everything
+(history/checkpoints.py says what each run can see).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from common.times import format_timestamp
@@ -28,6 +32,16 @@ from kafka_bridge.selectors import outbox_backlog, overdue_events
 from wallets.models import Hold, LedgerEntry, LedgerTransaction, Wallet
 from wallets.money import format_money
 
+from .checkpoints import (
+    CURRENCIES,
+    Scope,
+    advance_history,
+    advance_ledger,
+    advance_tables,
+    current_scope,
+    forget,
+    safe_watermark,
+)
 from .event_types import (
     BALANCE_CREDITS,
     BALANCE_DEBITS,
@@ -47,6 +61,7 @@ HOLDS = Hold._meta.db_table
 
 EXAMPLES = 20  # breaches listed per check; the count is always complete
 RUNS_KEPT = 100
+RUN_LOCK_NAME = "history.reconcile"
 
 
 @dataclass
@@ -68,6 +83,7 @@ class ReconcileResult:
     started_at: datetime
     finished_at: datetime
     checks: list[CheckResult]
+    full: bool = True
 
     @property
     def ok(self) -> bool:
@@ -81,7 +97,8 @@ class ReconcileResult:
         seconds = (self.finished_at - self.started_at).total_seconds()
         verdict = "all agree" if self.ok else f"{self.breaches} in breach"
         at = format_timestamp(self.finished_at)
-        lines = [f"reconcile at {at}: {len(self.checks)} checks, {verdict} ({seconds:.2f}s)"]
+        mode = "full" if self.full else "periodic"
+        lines = [f"reconcile ({mode}) at {at}: {len(self.checks)} checks, {verdict} ({seconds:.2f}s)"]
         for check in self.checks:
             if check.skipped:
                 lines.append(f"  skip    {check.title}: {check.skipped}")
@@ -109,50 +126,82 @@ def _scalar(sql: str, params: list[Any] | None = None) -> Any:
     return _rows(sql, params)[0][0]
 
 
-def _limited(sql: str, params: list[Any] | None = None) -> tuple[int, list[tuple[Any, ...]]]:
-    """Breach rows of `sql`: how many in all, and the first EXAMPLES of them."""
+def _limited(sql: str, params: list[Any] | None = None) -> tuple[int, list[tuple[Any, ...]], set[Any]]:
+    """Breach rows of `sql` (whose first column is named `subject`: the wallet or transaction in
+    breach): how many in all, the first EXAMPLES of them, and every subject in breach."""
     rows = _rows(
-        f"SELECT *, count(*) OVER () FROM ({sql}) AS breach LIMIT {EXAMPLES}",  # noqa: S608
+        f"""
+        WITH breach AS MATERIALIZED ({sql})
+        SELECT breach.*, counted.total, counted.subjects
+          FROM breach,
+               (SELECT count(*) AS total, array_agg(DISTINCT subject) AS subjects FROM breach) AS counted
+         LIMIT {EXAMPLES}
+        """,  # noqa: S608
         params,
     )
-    return (rows[0][-1] if rows else 0), [row[:-1] for row in rows]
+    if not rows:
+        return 0, [], set()
+    return rows[0][-2], [row[:-2] for row in rows], set(rows[0][-1])
 
 
-def check_wallet_balances() -> CheckResult:
+@dataclass
+class _Found:
+    """What a check found beyond its result: the wallets in breach (they keep their checkpoint)."""
+
+    wallets: set[Any] = field(default_factory=set)
+
+
+def _wallets_checked(scope: Scope, changed: int) -> str:
+    users = _scalar(f"SELECT count(*) FROM {WALLETS} WHERE kind = 'user'")  # noqa: S608
+    if scope.full:
+        return _plural(users, "user wallet")
+    return f"{changed} of {_plural(users, 'user wallet')} changed since the checkpoint"
+
+
+def check_wallet_balances(scope: Scope, found: _Found) -> CheckResult:
     """Balance = the sum of the wallet's entries, and its last entry's balance_after.
 
-    The version is at least the number of entries, not equal to it: a hold change raises the
-    version without a ledger entry (API v1.1). `check_history` accounts for every version."""
-    users = _scalar(f"SELECT count(*) FROM {WALLETS} WHERE kind = 'user'")  # noqa: S608
-    result = CheckResult(
-        "wallet_balances", "every wallet's balance equals its ledger", _plural(users, "user wallet")
-    )
-    count, rows = _limited(
+    From the wallet's checkpoint on: the checkpoint's balance plus its newer entries. The version
+    is at least the number of entries, not equal to it: a hold change raises the version without a
+    ledger entry (API v1.1). `check_holds` and `check_history` account for every version."""
+    count, rows, wallets = _limited(
         f"""
-        SELECT w.id, w.user_id, w.currency, w.balance, w.version,
-               COALESCE(e.total, 0) AS total, COALESCE(e.entries, 0) AS entries, e.last_version,
-               last.balance_after
-          FROM {WALLETS} AS w
-          LEFT JOIN (SELECT wallet_id, sum(amount) AS total, count(*) AS entries,
-                            max(wallet_version) AS last_version
-                       FROM {ENTRIES} GROUP BY wallet_id) AS e ON e.wallet_id = w.id
-          LEFT JOIN {ENTRIES} AS last ON last.wallet_id = w.id AND last.wallet_version = e.last_version
-         WHERE w.kind = 'user'
-           AND (w.balance <> COALESCE(e.total, 0) OR w.version < COALESCE(e.entries, 0)
-                OR e.last_version > w.version
-                OR (e.entries > 0 AND last.balance_after IS DISTINCT FROM w.balance))
-         ORDER BY w.id
+        WITH scope AS MATERIALIZED ({scope.ledger_wallets()})
+        SELECT s.id AS subject, s.user_id, s.currency, s.balance, s.version,
+               s.from_balance + COALESCE(e.total, 0) AS total, COALESCE(e.entries, 0) AS entries,
+               e.last_version, last.balance_after, s.from_version
+          FROM scope AS s
+          LEFT JOIN (SELECT e.wallet_id, sum(e.amount) AS total, count(*) AS entries,
+                            max(e.wallet_version) AS last_version
+                       FROM {ENTRIES} AS e JOIN scope ON scope.id = e.wallet_id
+                      WHERE e.wallet_version > scope.from_version
+                      GROUP BY e.wallet_id) AS e ON e.wallet_id = s.id
+          LEFT JOIN {ENTRIES} AS last ON last.wallet_id = s.id AND last.wallet_version = e.last_version
+         WHERE s.balance <> s.from_balance + COALESCE(e.total, 0)
+            OR s.version - s.from_version < COALESCE(e.entries, 0)
+            OR e.last_version > s.version
+            OR (e.entries > 0 AND last.balance_after IS DISTINCT FROM s.balance)
+         ORDER BY s.id
         """  # noqa: S608
     )
+    changed = _scalar(f"SELECT count(*) FROM ({scope.ledger_wallets()}) AS scope")  # noqa: S608
+    result = CheckResult(
+        "wallet_balances", "every wallet's balance equals its ledger", _wallets_checked(scope, changed)
+    )
     result.count = count
-    for wallet_id, user_id, currency, balance, version, total, entries, last_version, last_balance in rows:
+    found.wallets |= wallets
+    for row in rows:
+        wallet_id, user_id, currency, balance, version, total, entries, last_version, last_balance, since = (
+            row
+        )
         problems = []
         if balance != total:
             problems.append(
                 f"balance {format_money(balance)} but its ledger entries sum to {format_money(total)}"
             )
-        if version < entries:
-            problems.append(f"version {version} but {entries} ledger entries")
+        if version - since < entries:
+            after = f" after version {since}" if since else ""
+            problems.append(f"version {version} but {entries} ledger entries{after}")
         if last_version is not None and last_version > version:
             problems.append(f"version {version} but an entry has version {last_version}")
         if entries > 0 and last_balance != balance:
@@ -162,34 +211,40 @@ def check_wallet_balances() -> CheckResult:
     return result
 
 
-def check_holds() -> CheckResult:
+def check_holds(scope: Scope, found: _Found) -> CheckResult:
     """`held` equals the wallet's pending holds, and the version counts every change: one per
     ledger entry, one per hold created, one per hold released (a version raised behind the
-    system's back, or a hold change without its version, is named)."""
-    holds = _scalar(f"SELECT count(*) FROM {HOLDS}")  # noqa: S608
-    result = CheckResult(
-        "holds",
-        "every wallet's held equals its pending holds; its version counts its changes",
-        _plural(holds, "hold"),
-    )
-    count, rows = _limited(
+    system's back, or a hold change without its version, is named). From the checkpoint on: the
+    changes after its version. (A changed wallet's holds are all read for its pending sum.)"""
+    count, rows, wallets = _limited(
         f"""
-        SELECT w.id, w.user_id, w.currency, w.held, COALESCE(p.pending, 0), w.version,
-               COALESCE(e.entries, 0) + COALESCE(c.changes, 0)
-          FROM {WALLETS} AS w
-          LEFT JOIN (SELECT from_wallet_id, sum(amount) AS pending FROM {HOLDS}
-                      WHERE status = 'pending' GROUP BY from_wallet_id) AS p ON p.from_wallet_id = w.id
-          LEFT JOIN (SELECT wallet_id, count(*) AS entries FROM {ENTRIES} GROUP BY wallet_id) AS e
-                 ON e.wallet_id = w.id
-          LEFT JOIN (SELECT from_wallet_id, count(*) + count(released_version) AS changes FROM {HOLDS}
-                      GROUP BY from_wallet_id) AS c ON c.from_wallet_id = w.id
-         WHERE w.kind = 'user'
-           AND (w.held <> COALESCE(p.pending, 0)
-                OR w.version <> COALESCE(e.entries, 0) + COALESCE(c.changes, 0))
-         ORDER BY w.id
+        WITH scope AS MATERIALIZED ({scope.ledger_wallets()})
+        SELECT s.id AS subject, s.user_id, s.currency, s.held, COALESCE(h.pending, 0), s.version,
+               s.from_version + COALESCE(e.entries, 0) + COALESCE(h.changes, 0)
+          FROM scope AS s
+          LEFT JOIN (SELECT h.from_wallet_id, sum(h.amount) FILTER (WHERE h.status = 'pending') AS pending,
+                            count(*) FILTER (WHERE h.created_version > scope.from_version)
+                            + count(*) FILTER (WHERE h.released_version > scope.from_version) AS changes
+                       FROM {HOLDS} AS h JOIN scope ON scope.id = h.from_wallet_id
+                      GROUP BY h.from_wallet_id) AS h ON h.from_wallet_id = s.id
+          LEFT JOIN (SELECT e.wallet_id, count(*) AS entries
+                       FROM {ENTRIES} AS e JOIN scope ON scope.id = e.wallet_id
+                      WHERE e.wallet_version > scope.from_version
+                      GROUP BY e.wallet_id) AS e ON e.wallet_id = s.id
+         WHERE s.held <> COALESCE(h.pending, 0)
+            OR s.version <> s.from_version + COALESCE(e.entries, 0) + COALESCE(h.changes, 0)
+         ORDER BY s.id
         """  # noqa: S608
     )
+    if scope.full:
+        checked = _plural(_scalar(f"SELECT count(*) FROM {HOLDS}"), "hold")  # noqa: S608
+    else:
+        checked = "the holds of the changed wallets"
+    result = CheckResult(
+        "holds", "every wallet's held equals its pending holds; its version counts its changes", checked
+    )
     result.count = count
+    found.wallets |= wallets
     for wallet_id, user_id, currency, held, pending, version, changes in rows:
         problems = []
         if held != pending:
@@ -200,20 +255,29 @@ def check_holds() -> CheckResult:
     return result
 
 
-def check_transactions_balance() -> CheckResult:
-    total = _scalar(f"SELECT count(*) FROM {TRANSACTIONS}")  # noqa: S608
+def check_transactions_balance(scope: Scope, found: _Found) -> CheckResult:
+    """Every ledger transaction's entries sum to zero per currency, and it has entries (from the
+    checkpoint on: those created after the watermark)."""
+    condition, params = scope.transactions_filter("t")
+    total = _scalar(f"SELECT count(*) FROM {TRANSACTIONS} AS t WHERE {condition}", params)  # noqa: S608
+    since = "" if scope.transactions_after is None else " since the checkpoint"
     result = CheckResult(
-        "transactions_balance", "every ledger transaction balances", _plural(total, "ledger transaction")
+        "transactions_balance",
+        "every ledger transaction balances",
+        _plural(total, "ledger transaction") + since,
     )
-    count, rows = _limited(
+    count, rows, _subjects = _limited(
         f"""
-        SELECT transaction_id, currency, sum(amount) FROM {ENTRIES}
-         GROUP BY transaction_id, currency HAVING sum(amount) <> 0
+        SELECT e.transaction_id AS subject, e.currency, sum(e.amount) FROM {ENTRIES} AS e
+          JOIN {TRANSACTIONS} AS t ON t.id = e.transaction_id
+         WHERE {condition}
+         GROUP BY e.transaction_id, e.currency HAVING sum(e.amount) <> 0
         UNION ALL
         SELECT t.id, NULL, NULL FROM {TRANSACTIONS} AS t
-         WHERE NOT EXISTS (SELECT 1 FROM {ENTRIES} AS e WHERE e.transaction_id = t.id)
+         WHERE {condition} AND NOT EXISTS (SELECT 1 FROM {ENTRIES} AS e WHERE e.transaction_id = t.id)
         ORDER BY 1
-        """  # noqa: S608
+        """,  # noqa: S608
+        params + params,
     )
     result.count = count
     for transaction_id, currency, total_amount in rows:
@@ -226,13 +290,15 @@ def check_transactions_balance() -> CheckResult:
     return result
 
 
-def check_no_negative_balances() -> CheckResult:
+def check_no_negative_balances(scope: Scope, found: _Found) -> CheckResult:
+    """Every user wallet, in both runs: the wallets table is small next to the history."""
     result = CheckResult("no_negative_balances", "no user wallet is negative", "")
-    count, rows = _limited(
-        f"SELECT id, user_id, currency, balance FROM {WALLETS} "  # noqa: S608
+    count, rows, wallets = _limited(
+        f"SELECT id AS subject, user_id, currency, balance FROM {WALLETS} "  # noqa: S608
         "WHERE kind = 'user' AND balance < 0 ORDER BY id"
     )
     result.count = count
+    found.wallets |= wallets
     result.examples = [
         f"wallet {wallet_id} ({user_id}, {currency}): balance {format_money(balance)}"
         for wallet_id, user_id, currency, balance in rows
@@ -240,25 +306,38 @@ def check_no_negative_balances() -> CheckResult:
     return result
 
 
-def check_currency_totals() -> CheckResult:
+def check_currency_totals(scope: Scope, found: _Found) -> CheckResult:
+    """Per currency, the user balances equal what the system account paid out: its entries of the
+    transactions before the watermark (a running total) plus those after it."""
     currencies = _scalar(f"SELECT count(DISTINCT currency) FROM {WALLETS}")  # noqa: S608
     result = CheckResult(
         "currency_totals",
         "per currency, user balances equal what the system account paid out",
         _plural(currencies, "currency", "currencies"),
     )
-    count, rows = _limited(
+    condition, params = scope.transactions_filter("t")
+    if scope.transactions_after is None:
+        before, transactions = "0", ""  # every entry, from the beginning
+    else:
+        before, transactions = (
+            "COALESCE(rc.system_total, 0)",
+            f"JOIN {TRANSACTIONS} AS t ON t.id = e.transaction_id",
+        )
+    count, rows, _subjects = _limited(
         f"""
-        SELECT c.currency, COALESCE(u.total, 0), COALESCE(s.total, 0)
+        SELECT c.currency AS subject, COALESCE(u.total, 0), {before} + COALESCE(s.total, 0)
           FROM (SELECT DISTINCT currency FROM {WALLETS}) AS c
           LEFT JOIN (SELECT currency, sum(balance) AS total FROM {WALLETS}
                       WHERE kind = 'user' GROUP BY currency) AS u ON u.currency = c.currency
-          LEFT JOIN (SELECT e.currency, sum(e.amount) AS total FROM {ENTRIES} AS e
-                       JOIN {WALLETS} AS w ON w.id = e.wallet_id
-                      WHERE w.kind = 'system' GROUP BY e.currency) AS s ON s.currency = c.currency
-         WHERE COALESCE(u.total, 0) <> -COALESCE(s.total, 0)
+          LEFT JOIN (SELECT e.currency, sum(e.amount) AS total
+                       FROM {ENTRIES} AS e JOIN {WALLETS} AS w ON w.id = e.wallet_id {transactions}
+                      WHERE w.kind = 'system' AND {condition}
+                      GROUP BY e.currency) AS s ON s.currency = c.currency
+          LEFT JOIN {CURRENCIES} AS rc ON rc.currency = c.currency
+         WHERE COALESCE(u.total, 0) <> -({before} + COALESCE(s.total, 0))
          ORDER BY c.currency
-        """  # noqa: S608
+        """,  # noqa: S608
+        params,
     )
     result.count = count
     result.examples = [
@@ -295,16 +374,19 @@ def _sql_list(types: tuple[str, ...]) -> str:
     return ", ".join(f"'{t}'" for t in types)
 
 
-# What the history must hold, version by version: the creation, one event per ledger entry, and one
-# per hold change, from the holds themselves: HOLD_CREATED at the hold's `created_version`, and
-# HOLD_RELEASED at its `released_version` (void, expiry: all of it; a partial capture: the rest,
-# with the capture's transaction). A hold change's balance_after is not in the holds (NULL here:
-# not compared; `check_history_replay` checks it). `at` is when it happened, for the grace period.
+# For each wallet of the history scope (`history_scope`: wallet_id, from_version, from_balance,
+# from_held), what the history must hold after `from_version`, version by version: the creation
+# (when from_version < 0), one event per ledger entry, and one per hold change, from the holds
+# themselves: HOLD_CREATED at the hold's `created_version`, and HOLD_RELEASED at its
+# `released_version` (void, expiry: all of it; a partial capture: the rest, with the capture's
+# transaction). A hold change's balance_after is not in the holds (NULL here: not compared;
+# the replay checks it). `at` is when it happened, for the grace period.
 _EXPECTED_EVENTS = f"""
     SELECT w.id AS wallet_id, 0::bigint AS version, 'WALLET_CREATED'::text AS event_type,
            0::numeric AS amount, 0::numeric AS balance_after, NULL::uuid AS transaction_id,
            w.created_at AS at
-      FROM {WALLETS} AS w WHERE w.kind = 'user'
+      FROM {WALLETS} AS w JOIN history_scope AS s ON s.wallet_id = w.id
+     WHERE w.kind = 'user' AND s.from_version < 0
     UNION ALL
     SELECT e.wallet_id, e.wallet_version,
            CASE WHEN upper(t.kind) = '{_REVERSAL_KIND}'
@@ -312,16 +394,80 @@ _EXPECTED_EVENTS = f"""
                 WHEN e.type = 'FUND' THEN 'WALLET_FUNDED' WHEN e.type = 'WITHDRAW' THEN 'WALLET_WITHDRAWN'
                 ELSE e.type END,
            abs(e.amount), e.balance_after, e.transaction_id, e.created_at
-      FROM {ENTRIES} AS e JOIN {WALLETS} AS w ON w.id = e.wallet_id
+      FROM {ENTRIES} AS e JOIN history_scope AS s ON s.wallet_id = e.wallet_id
       JOIN {TRANSACTIONS} AS t ON t.id = e.transaction_id
-     WHERE w.kind = 'user'
+     WHERE e.wallet_version > s.from_version
     UNION ALL
     SELECT h.from_wallet_id, h.created_version, '{HOLD_CREATED}', h.amount, NULL, NULL::uuid, h.created_at
-      FROM {HOLDS} AS h
+      FROM {HOLDS} AS h JOIN history_scope AS s ON s.wallet_id = h.from_wallet_id
+     WHERE h.created_version > s.from_version
     UNION ALL
     SELECT h.from_wallet_id, h.released_version, '{HOLD_RELEASED}', h.amount - h.captured_amount, NULL,
            CASE WHEN h.status = 'captured' THEN h.transaction_id END, h.updated_at
-      FROM {HOLDS} AS h WHERE h.released_version IS NOT NULL
+      FROM {HOLDS} AS h JOIN history_scope AS s ON s.wallet_id = h.from_wallet_id
+     WHERE h.released_version > s.from_version
+"""  # noqa: S608
+
+# Every version of the scope, expected or found in the history, compared: `breach` (named now) or
+# `matched` (the event is there once, as the books say). Neither: still within the grace period.
+_VERSIONS = f"""
+    expected AS ({_EXPECTED_EVENTS}),
+    actual AS (
+        SELECT h.wallet_id, h.wallet_version AS version, count(*) AS copies,
+               (array_agg(h.event_type))[1] AS event_type, (array_agg(h.amount))[1] AS amount,
+               (array_agg(h.balance_after))[1] AS balance_after,
+               (array_agg(h.transaction_id))[1] AS transaction_id
+          FROM {HISTORY} AS h JOIN history_scope AS s ON s.wallet_id = h.wallet_id
+         WHERE h.wallet_version > s.from_version
+         GROUP BY h.wallet_id, h.wallet_version
+    ),
+    newest AS (
+        SELECT s.wallet_id, (SELECT max(h.wallet_version) FROM {HISTORY} AS h
+                              WHERE h.wallet_id = s.wallet_id) AS version
+          FROM history_scope AS s
+    ),
+    versions AS (
+        SELECT COALESCE(x.wallet_id, a.wallet_id) AS wallet_id, COALESCE(x.version, a.version) AS version,
+               x.wallet_id IS NOT NULL AS expected, x.event_type AS x_type, x.amount AS x_amount,
+               x.balance_after AS x_balance, x.transaction_id AS x_txn,
+               a.event_type AS a_type, a.amount AS a_amount, a.balance_after AS a_balance,
+               a.transaction_id AS a_txn, COALESCE(a.copies, 0) AS copies,
+               (x.wallet_id IS NULL
+                OR (a.wallet_id IS NULL
+                    AND (x.at < now() - make_interval(secs => %s) OR n.version > x.version))
+                OR a.copies > 1
+                OR (a.wallet_id IS NOT NULL
+                    AND (a.event_type <> x.event_type OR a.amount <> x.amount
+                         OR a.balance_after <> x.balance_after
+                         OR a.transaction_id IS DISTINCT FROM x.transaction_id))) IS TRUE AS breach,
+               (x.wallet_id IS NOT NULL AND a.copies = 1 AND a.event_type = x.event_type
+                AND a.amount = x.amount AND (x.balance_after IS NULL OR a.balance_after = x.balance_after)
+                AND a.transaction_id IS NOT DISTINCT FROM x.transaction_id) IS TRUE AS matched
+          FROM expected AS x FULL OUTER JOIN actual AS a
+            ON a.wallet_id = x.wallet_id AND a.version = x.version
+          LEFT JOIN newest AS n ON n.wallet_id = COALESCE(x.wallet_id, a.wallet_id)
+    )
+"""  # noqa: S608
+
+# Each scope wallet's history after from_version replayed from the checkpoint's balance and held:
+# money moves by the types' sign (a hold moves none); `held` rises by HOLD_CREATED and falls by
+# HOLD_RELEASED and by a capture (a TRANSFER_OUT with a hold_id).
+_REPLAY = f"""
+    replay AS (
+        SELECT h.wallet_id, h.wallet_version, h.event_type, h.balance_after, h.held_after,
+               s.from_version + row_number() OVER w AS position,
+               s.from_balance + sum(CASE WHEN h.event_type IN ({_sql_list(BALANCE_CREDITS)}) THEN h.amount
+                                         WHEN h.event_type IN ({_sql_list(BALANCE_DEBITS)}) THEN -h.amount
+                                         ELSE 0 END) OVER w AS balance,
+               s.from_held + sum(CASE WHEN h.event_type = '{HOLD_CREATED}' THEN h.amount
+                                      WHEN h.event_type = '{HOLD_RELEASED}' THEN -h.amount
+                                      WHEN h.event_type = '{TRANSFER_OUT}' AND h.hold_id IS NOT NULL
+                                           THEN -h.amount
+                                      ELSE 0 END) OVER w AS held
+          FROM {HISTORY} AS h JOIN history_scope AS s ON s.wallet_id = h.wallet_id
+         WHERE h.wallet_version > s.from_version
+        WINDOW w AS (PARTITION BY h.wallet_id ORDER BY h.wallet_version, h.event_id ROWS UNBOUNDED PRECEDING)
+    )
 """  # noqa: S608
 
 _HISTORY_TITLE = (
@@ -329,56 +475,34 @@ _HISTORY_TITLE = (
 )
 
 
-def check_history(grace_seconds: float) -> CheckResult:
-    """The history against the ledger, version by version.
+def _history_checked(scope: Scope, scope_sql: str, params: list[Any]) -> str:
+    if scope.full:
+        return _plural(_scalar(f"SELECT count(*) FROM {HISTORY}"), "history event")  # noqa: S608
+    wallets = _scalar(f"SELECT count(*) FROM ({scope_sql}) AS history_scope", params)  # noqa: S608
+    return f"the new events of {_plural(wallets, 'wallet')}"
+
+
+def check_history(scope: Scope, found: _Found, grace_seconds: float) -> CheckResult:
+    """The history against the ledger, version by version, after each wallet's checkpoint.
 
     An event is missing once it is older than the grace period, or as soon as a later event of
     the same wallet is in the history (a wallet's events arrive in version order)."""
-    events = _scalar(f"SELECT count(*) FROM {HISTORY}")  # noqa: S608
-    result = CheckResult("history_matches_ledger", _HISTORY_TITLE, _plural(events, "history event"))
-    count, rows = _limited(
+    scope_sql, params = scope.history_wallets()
+    result = CheckResult("history_matches_ledger", _HISTORY_TITLE, _history_checked(scope, scope_sql, params))
+    count, rows, wallets = _limited(
         f"""
-        WITH expected AS ({_EXPECTED_EVENTS}),
-        actual AS (
-            SELECT wallet_id, wallet_version AS version, count(*) AS copies,
-                   (array_agg(event_type))[1] AS event_type, (array_agg(amount))[1] AS amount,
-                   (array_agg(balance_after))[1] AS balance_after,
-                   (array_agg(transaction_id))[1] AS transaction_id
-              FROM {HISTORY} GROUP BY wallet_id, wallet_version
-        ),
-        newest AS (SELECT wallet_id, max(wallet_version) AS version FROM {HISTORY} GROUP BY wallet_id)
-        SELECT COALESCE(x.wallet_id, a.wallet_id) AS wallet_id, COALESCE(x.version, a.version) AS version,
-               x.wallet_id IS NOT NULL, x.event_type, x.amount, x.balance_after, x.transaction_id,
-               a.event_type, a.amount, a.balance_after, a.transaction_id, COALESCE(a.copies, 0)
-          FROM expected AS x FULL OUTER JOIN actual AS a
-            ON a.wallet_id = x.wallet_id AND a.version = x.version
-          LEFT JOIN newest AS n ON n.wallet_id = x.wallet_id
-         WHERE x.wallet_id IS NULL
-            OR (a.wallet_id IS NULL
-                AND (x.at < now() - make_interval(secs => %s) OR n.version > x.version))
-            OR a.copies > 1
-            OR (a.event_type <> x.event_type OR a.amount <> x.amount
-                OR a.balance_after <> x.balance_after
-                OR a.transaction_id IS DISTINCT FROM x.transaction_id)
-         ORDER BY 1, 2
+        WITH history_scope AS MATERIALIZED ({scope_sql}), {_VERSIONS}
+        SELECT wallet_id AS subject, version, expected, x_type, x_amount, x_balance, x_txn,
+               a_type, a_amount, a_balance, a_txn, copies
+          FROM versions WHERE breach ORDER BY 1, 2
         """,  # noqa: S608
-        [grace_seconds],
+        [*params, grace_seconds],
     )
     result.count = count
-    for (
-        wallet_id,
-        version,
-        expected,
-        x_type,
-        x_amount,
-        x_balance,
-        x_txn,
-        a_type,
-        a_amount,
-        a_balance,
-        a_txn,
-        copies,
-    ) in rows:
+    found.wallets |= wallets
+    for row in rows:
+        wallet_id, version, expected, x_type, x_amount, x_balance, x_txn = row[:7]
+        a_type, a_amount, a_balance, a_txn, copies = row[7:]
         where = f"wallet {wallet_id} version {version}"
         if not expected:
             result.examples.append(f"{where}: history event {a_type} at a version the wallet never had")
@@ -400,35 +524,26 @@ def check_history(grace_seconds: float) -> CheckResult:
 _REPLAY_TITLE = "replaying each wallet's history gives every event's balance_after and held_after"
 
 
-def check_history_replay() -> CheckResult:
-    """Each wallet's history replayed from version 0 gives every event's balance_after and (in
-    schema_version 2 events) held_after: from the history alone, so hold changes are checked too.
-
-    Money moves by the types' sign (a hold moves none); `held` rises by HOLD_CREATED and falls by
-    HOLD_RELEASED and by a capture (a TRANSFER_OUT with a hold_id). A wallet is named once, at the
-    first event where the replay and the record part."""
+def check_history_replay(scope: Scope, found: _Found) -> CheckResult:
+    """Each wallet's history replayed from its checkpoint (version -1 for a full run) gives every
+    event's balance_after and (in schema_version 2 events) held_after: from the history alone, so
+    hold changes are checked too. A wallet is named once, at the first event where the replay
+    and the record part."""
+    scope_sql, params = scope.history_wallets()
     result = CheckResult("history_replay", _REPLAY_TITLE, "")
-    count, rows = _limited(
+    count, rows, wallets = _limited(
         f"""
-        SELECT DISTINCT ON (wallet_id) wallet_id, wallet_version, event_type, position,
+        WITH history_scope AS MATERIALIZED ({scope_sql}), {_REPLAY}
+        SELECT DISTINCT ON (wallet_id) wallet_id AS subject, wallet_version, event_type, position,
                balance_after, balance, held_after, held
-          FROM (SELECT wallet_id, wallet_version, event_type, balance_after, held_after,
-                       row_number() OVER w - 1 AS position,
-                       sum(CASE WHEN event_type IN ({_sql_list(BALANCE_CREDITS)}) THEN amount
-                                WHEN event_type IN ({_sql_list(BALANCE_DEBITS)}) THEN -amount
-                                ELSE 0 END) OVER w AS balance,
-                       sum(CASE WHEN event_type = '{HOLD_CREATED}' THEN amount
-                                WHEN event_type = '{HOLD_RELEASED}' THEN -amount
-                                WHEN event_type = '{TRANSFER_OUT}' AND hold_id IS NOT NULL THEN -amount
-                                ELSE 0 END) OVER w AS held
-                  FROM {HISTORY}
-                WINDOW w AS (PARTITION BY wallet_id ORDER BY wallet_version, event_id
-                             ROWS UNBOUNDED PRECEDING)) AS replay
+          FROM replay
          WHERE balance_after <> balance OR held_after <> held
          ORDER BY wallet_id, wallet_version
-        """  # noqa: S608
+        """,  # noqa: S608
+        params,
     )
     result.count = count
+    found.wallets |= wallets
     for wallet_id, version, event_type, position, balance_after, balance, held_after, held in rows:
         problems = []
         if balance_after != balance:
@@ -442,37 +557,132 @@ def check_history_replay() -> CheckResult:
     return result
 
 
+def history_reached(scope: Scope, grace_seconds: float) -> list[tuple[Any, int, Any, Any]]:
+    """Per wallet of the history scope, the newest version up to which every version is matched
+    and replays cleanly, with the replayed balance and held there: where its history checkpoint
+    moves to. A breach, or an event still within the grace period, stops it."""
+    scope_sql, params = scope.history_wallets()
+    return _rows(
+        f"""
+        WITH history_scope AS MATERIALIZED ({scope_sql}), {_VERSIONS}, {_REPLAY},
+        first_unverified AS (
+            SELECT wallet_id, min(version) AS version
+              FROM (SELECT wallet_id, version FROM versions WHERE NOT matched
+                    UNION ALL
+                    SELECT wallet_id, wallet_version FROM replay
+                     WHERE balance_after <> balance OR held_after <> held
+                        OR position <> wallet_version) AS unverified
+             GROUP BY wallet_id
+        ),
+        reached AS (
+            SELECT v.wallet_id, max(v.version) AS version
+              FROM versions AS v LEFT JOIN first_unverified AS u ON u.wallet_id = v.wallet_id
+             WHERE v.matched AND (u.version IS NULL OR v.version < u.version)
+             GROUP BY v.wallet_id
+        )
+        SELECT r.wallet_id, r.version, p.balance, p.held
+          FROM reached AS r JOIN replay AS p ON p.wallet_id = r.wallet_id AND p.wallet_version = r.version
+        """,  # noqa: S608
+        [*params, grace_seconds],
+    )
+
+
+class ReconcileBusy(RuntimeError):
+    """Another reconcile run holds the lock; this one did nothing."""
+
+
+@contextmanager
+def _run_lock() -> Iterator[None]:
+    """One run at a time (a session-level advisory lock taken before the run's snapshot), so two
+    runs never advance the checkpoints from the same starting point."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [RUN_LOCK_NAME])
+        (acquired,) = cursor.fetchone()
+    if not acquired:
+        raise ReconcileBusy("another reconcile run is in progress")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [RUN_LOCK_NAME])
+        except DatabaseError:
+            connection.close()  # the lock goes with the broken session
+
+
 def reconcile(
-    *, outbox_max_age: float = 300.0, history_grace: float = 60.0, skip_history: bool = False
+    *,
+    full: bool = True,
+    outbox_max_age: float = 300.0,
+    history_grace: float = 60.0,
+    skip_history: bool = False,
+    advance: bool = True,
+    on_check: Callable[[str], None] | None = None,
 ) -> ReconcileResult:
-    """Run every check on one snapshot of the database."""
+    """Run every check on one snapshot of the database: over everything (`full`), or over what is
+    new since the checkpoint (`full=False`, the periodic run; everything when no checkpoint
+    exists yet). With `advance`, the checkpoints move on past what was found in agreement.
+    `on_check(title)` is called before each check (progress)."""
     started = timezone.now()
-    checks: list[Callable[[], CheckResult]] = [
-        check_wallet_balances,
-        check_holds,
-        check_transactions_balance,
-        check_no_negative_balances,
-        check_currency_totals,
-        lambda: check_outbox(outbox_max_age),
+    checks: list[tuple[str, Callable[[Scope, _Found], CheckResult]]] = [
+        ("wallet balances", check_wallet_balances),
+        ("holds", check_holds),
+        ("ledger transactions", check_transactions_balance),
+        ("negative balances", check_no_negative_balances),
+        ("currency totals", check_currency_totals),
+        ("outbox", lambda scope, found: check_outbox(outbox_max_age)),
     ]
     if not skip_history:
-        checks += [lambda: check_history(history_grace), check_history_replay]
+        checks += [
+            ("history", lambda scope, found: check_history(scope, found, history_grace)),
+            ("history replay", check_history_replay),
+        ]
     results = []
     outermost = not connection.in_atomic_block
-    with transaction.atomic():
+    with _run_lock(), transaction.atomic():
         if outermost:
             with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        for check in checks:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        scope = current_scope(full=full)
+        through = safe_watermark(settings.RECONCILE_WATERMARK_MARGIN_SECONDS)
+        if scope.transactions_after is not None:
+            through = max(through, scope.transactions_after)  # never backwards
+        ledger, history = _Found(), _Found()
+        for title, check in checks:
+            if on_check is not None:
+                on_check(title)
             began = time.monotonic()
-            results.append(check())
+            results.append(check(scope, history if title.startswith("history") else ledger))
             logger.debug("reconcile: %s took %.3fs", results[-1].name, time.monotonic() - began)
+        if advance:
+            _advance(scope, ledger, history, skip_history, history_grace, through, on_check)
     if skip_history:
         results += [
             CheckResult("history_matches_ledger", _HISTORY_TITLE, "", skipped="--skip-history"),
             CheckResult("history_replay", _REPLAY_TITLE, "", skipped="--skip-history"),
         ]
-    return ReconcileResult(started_at=started, finished_at=timezone.now(), checks=results)
+    return ReconcileResult(started_at=started, finished_at=timezone.now(), checks=results, full=scope.full)
+
+
+def _advance(
+    scope: Scope,
+    ledger: _Found,
+    history: _Found,
+    skip_history: bool,
+    history_grace: float,
+    through: datetime,
+    on_check: Callable[[str], None] | None,
+) -> None:
+    """Move the checkpoints on, in the run's transaction (so from the run's snapshot)."""
+    if on_check is not None:
+        on_check("checkpoints")
+    at = timezone.now()
+    if scope.full:
+        forget(ledger.wallets | history.wallets)
+    advance_ledger(scope, ledger.wallets, at)
+    if not skip_history:
+        advance_history(history_reached(scope, history_grace), at)
+    advance_tables(scope, through=through, at=at)
 
 
 def store(result: ReconcileResult) -> ReconcileRun:
@@ -480,6 +690,7 @@ def store(result: ReconcileResult) -> ReconcileRun:
     run = ReconcileRun.objects.create(
         started_at=result.started_at,
         finished_at=result.finished_at,
+        full=result.full,
         ok=result.ok,
         breaches=result.breaches,
         checks=[{**asdict(check), "ok": check.ok} for check in result.checks],

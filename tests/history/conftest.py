@@ -480,3 +480,23 @@ def wait_until(
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: not within {timeout:.0f}s" + (f"\n{details()}" if details else ""))
         time.sleep(interval)
+
+
+@pytest.fixture
+def drained(topics, operator):
+    """Wallets moved money through the API; the history consumed every event."""
+    ids = []
+    for user in ("ann", "ben", "cid"):
+        ids.append(operator.post("/wallets", {"user_id": user}, format="json").json()["data"]["id"])
+    for wallet in ids:
+        assert operator.post(f"/wallets/{wallet}/fund", {"amount": "100"}, format="json").status_code == 200
+    for n in range(6):
+        source, target = ids[n % 3], ids[(n + 1) % 3]
+        body = {"to_wallet_id": target, "amount": f"{n + 1}.25"}
+        assert operator.post(f"/wallets/{source}/transfer", body, format="json").status_code == 200
+    assert (
+        operator.post(f"/wallets/{ids[0]}/withdraw", {"amount": "3.3333"}, format="json").status_code == 200
+    )
+    produced = topics.produce_outbox()
+    assert topics.consume(max_messages=produced).inserted == produced
+    return ids
