@@ -12,6 +12,10 @@ rebuild are either re-read here (they are below the end offsets) or kept (insert
 delete), and `ON CONFLICT (event_id)` makes the overlap harmless. The rebuild reads with
 `assign()` under a throwaway group id and commits no offsets, so the live group is not touched.
 Invalid messages already dead-lettered are not sent to the DLQ again.
+
+Interrupted (Ctrl-C, a crash, a stall), the transaction rolls back whole: the old history stays as
+it was and a rerun starts again from the topic's start, so stopping it is always harmless. It is
+not resumed half-way on purpose: a half-built history committed would be a wrong one.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -30,7 +35,7 @@ from kafka_bridge.client import base_config
 
 from .dead_letters import DeadLetterProducer, Rejected
 from .decoding import HistoryRow, InvalidEvent, Origin, decode
-from .models import HistoryEvent, VersionGap
+from .models import HistoryEvent, ReconciledWallet, VersionGap
 from .projection import DeadLetterRecord, VersionTracker, already_dead_lettered, save_batch
 
 logger = logging.getLogger(__name__)
@@ -61,8 +66,14 @@ class RebuildResult:
 
 
 def rebuild_history(
-    *, topic: str | None = None, batch_size: int = 2000, stall_timeout: float = 30.0
+    *,
+    topic: str | None = None,
+    batch_size: int = 2000,
+    stall_timeout: float = 30.0,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> RebuildResult:
+    """Rebuild the history from the topic; `on_progress(read, total)` after each batch, `total`
+    being the messages between the earliest and the end offsets taken at the start."""
     topic = topic or settings.KAFKA_TOPIC
     started = time.monotonic()
     result = RebuildResult()
@@ -85,8 +96,17 @@ def rebuild_history(
                 cursor.execute(f"DELETE FROM {HistoryEvent._meta.db_table}")  # noqa: S608
                 result.deleted = cursor.rowcount
                 cursor.execute(f"DELETE FROM {VersionGap._meta.db_table}")  # noqa: S608
+                # A new history is verified anew: the periodic reconcile replays every wallet's
+                # history from its creation again (its ledger checkpoints stay).
+                cursor.execute(
+                    f"UPDATE {ReconciledWallet._meta.db_table} "  # noqa: S608
+                    "SET history_version = -1, history_balance = 0, history_held = 0"
+                )
             ends = _end_offsets(consumer, topic, stall_timeout)
             remaining = {p: end for p, (low, end) in ends.items() if end > low}
+            total = sum(end - low for low, end in ends.values())
+            if on_progress is not None:
+                on_progress(0, total)
             if remaining:
                 consumer.assign([TopicPartition(topic, p, ends[p][0]) for p in sorted(remaining)])
             last_progress = time.monotonic()
@@ -113,6 +133,8 @@ def rebuild_history(
                 result.inserted += saved.inserted
                 result.duplicates += saved.duplicates
                 result.gaps += len(saved.gaps)
+                if on_progress is not None:
+                    on_progress(result.read, total)
     finally:
         consumer.close()
         dead_letters.close()

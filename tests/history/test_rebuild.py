@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from history.lag import consumer_lag
-from history.models import DeadLetter, HistoryEvent, VersionGap
+from history.models import DeadLetter, HistoryEvent, ReconciledWallet, VersionGap
 
 from .conftest import event_message, hold_story, make_payloads
 
@@ -98,3 +98,24 @@ def test_rebuild_history_equals_the_original(topics, operator):
     topics.produce([event_message(missing)])
     assert topics.consume(max_messages=1).inserted == 1
     assert VersionGap.objects.get().resolved_at is not None
+
+
+def test_rebuild_reports_progress_and_has_the_new_history_verified_anew(topics, operator, drained):
+    from history.rebuild import rebuild_history
+    from history.reconcile import reconcile
+
+    assert reconcile(full=False, history_grace=0).ok
+    assert not ReconciledWallet.objects.filter(history_version__lt=0).exists()
+    retained = HistoryEvent.objects.count()
+    seen: list[tuple[int, int]] = []
+    result = rebuild_history(batch_size=5, on_progress=lambda read, total: seen.append((read, total)))
+    assert result.read == retained
+    assert seen[0] == (0, retained) and seen[-1] == (retained, retained)
+    assert [read for read, _ in seen] == sorted(read for read, _ in seen)  # it only moves forward
+    # The periodic reconcile replays every wallet's new history from its creation again.
+    assert set(ReconciledWallet.objects.values_list("history_version", flat=True)) == {-1}
+    again = reconcile(full=False, history_grace=0)
+    assert again.ok, again.report()
+    assert {c.name: c for c in again.checks}[
+        "history_matches_ledger"
+    ].checked == "the new events of 3 wallets"
