@@ -37,6 +37,7 @@ from .dead_letters import DeadLetterProducer, Rejected
 from .decoding import HistoryRow, InvalidEvent, Origin, decode
 from .models import HistoryEvent, ReconciledWallet, VersionGap
 from .projection import DeadLetterRecord, VersionTracker, already_dead_lettered, save_batch
+from .reconcile import RUN_LOCK_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,10 @@ def rebuild_history(
                 result.deleted = cursor.rowcount
                 cursor.execute(f"DELETE FROM {VersionGap._meta.db_table}")  # noqa: S608
                 # A new history is verified anew: the periodic reconcile replays every wallet's
-                # history from its creation again (its ledger checkpoints stay).
+                # history from its creation again (its ledger checkpoints stay). A reconcile run
+                # under way is waited for; one starting meanwhile finds the lock taken and skips.
+                cursor.execute("SET LOCAL lock_timeout = 0")
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [RUN_LOCK_NAME])
                 cursor.execute(
                     f"UPDATE {ReconciledWallet._meta.db_table} "  # noqa: S608
                     "SET history_version = -1, history_balance = 0, history_held = 0"
