@@ -4,6 +4,9 @@ All read-only: the history is a projection of the event stream (fix it with `reb
 by editing rows), and the other tables are records of what the consumer and `reconcile` found.
 Search takes exact ids (a UUID matches the wallet, transaction, hold or event, or the transaction a
 reversal reverses; anything else a user id), so it uses the indexes instead of scanning the table.
+Every list is newest first on an index (the primary key; the reconcile runs' finished_at), so no
+page sorts its table, and the history's columns do not sort (none has an index of its own); the
+schema versions offered by the filter are those the consumer accepts, not the table's distinct values.
 """
 
 from __future__ import annotations
@@ -17,13 +20,22 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from common.admin import ReadOnlyModelAdmin, search_by_uuid_or_text
+from common.admin import ReadOnlyModelAdmin, ValuesListFilter, search_by_uuid_or_text
 
+from .decoding import SCHEMA_VERSIONS
 from .models import DeadLetter, HistoryEvent, ReconcileRun, VersionGap
 
 
 def _pretty_json(value: Any) -> SafeString:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+
+
+class SchemaVersionFilter(ValuesListFilter):
+    title = "schema version"
+    parameter_name = "schema_version__exact"
+
+    def values(self) -> tuple[int, ...]:
+        return SCHEMA_VERSIONS
 
 
 @admin.register(HistoryEvent)
@@ -41,10 +53,11 @@ class HistoryEventAdmin(ReadOnlyModelAdmin):
         "hold_id",
         "description",
     )
-    list_filter = ("event_type", "schema_version")
+    list_filter = ("event_type", SchemaVersionFilter)
     search_fields = ("=user_id",)
     search_help_text = "A wallet, transaction, hold or event id (exact UUID), or a user id (exact)."
     ordering = ("-id",)  # newest stored first, on the primary key: no sort of the whole table
+    sortable_by = ()
     fields = (
         "id",
         "event_id",
@@ -126,7 +139,7 @@ class VersionGapAdmin(ReadOnlyModelAdmin):
     list_filter = (GapStateFilter,)
     search_fields = ("=wallet_id",)
     search_help_text = "A wallet id (exact)."
-    ordering = ("-detected_at",)
+    ordering = ("-id",)  # newest detected first
 
 
 @admin.register(DeadLetter)
@@ -134,7 +147,7 @@ class DeadLetterAdmin(ReadOnlyModelAdmin):
     list_display = ("dead_lettered_at", "topic", "partition", "offset", "key", "error")
     search_fields = ("=key",)
     search_help_text = "A message key (the wallet id), exact."
-    ordering = ("-dead_lettered_at",)
+    ordering = ("-id",)  # newest first
 
 
 @admin.register(ReconcileRun)

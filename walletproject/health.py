@@ -11,6 +11,9 @@ waits on Kafka's admin requests). Neither makes the service unready. A stalled r
 does not: the web process still takes money correctly and the outbox keeps every event durably, so
 failing readiness would take the API down and stop money moving without restarting the relay. A
 stall is reported here, as the `wallet_outbox_stalled` gauge, by an alert rule and in the admin.
+
+A probe's cost does not grow with the ledger or the history (issue #21): `SELECT 1`, the outbox
+(the backlog only: published rows are deleted) and the lag this process already read.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ in-process counters would each see a slice and reset on restart. The backlog is 
 published counter is a row the relay updates in the same transaction that marks rows published
 (`kafka_bridge.RelayStats`): exact, monotonic, and it survives pruning. Published per second is
 `rate(wallet_outbox_published_events_total[1m])`.
+A scrape reads as much at 10 million history events as at 10 (issue #21, tests/test_admin_scale.py):
+the outbox is the backlog itself (the relay deletes what it published), the published total is that
+counter row, the newest history row is found by its primary key, pending holds by their partial
+index, and the version gaps and dead letters counted are faults, not events. Every figure is exact.
 Alert rules over these metrics: docker/prometheus/alerts.yml.
 Only staff tokens may scrape (only /health is public, ../shared/spec/api.md).
 """

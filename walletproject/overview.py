@@ -3,14 +3,19 @@ history behind, what did the last reconcile find; each figure links to the admin
 
 Operators would rather look than click through six lists. The figures come from the apps' own
 selectors, the ones `/metrics`, `/health/ready` and `reconcile` use, so the pages never disagree:
-`wallets.selectors.currency_totals` (the system account keeps no running balance: its balance is
-the sum of its ledger entries), `kafka_bridge.selectors.outbox_backlog` (with the stall rule),
+`wallets.selectors.currency_totals`, `kafka_bridge.selectors.outbox_backlog` (with the stall rule),
 `history.lag.recent_consumer_lag` and `history.selectors.history_status`. Read-only queries only.
+
+What the page reads stays the same size as the ledger and the history grow (issue #21): one pass
+over the wallets (user wallets and their balances per currency), the outbox (the backlog itself),
+the newest history row by its primary key, the version gaps and dead letters (faults, not events),
+and the newest reconcile run. Whether the books balance is that run's answer (its `currency_totals`
+check, with when it ran): the system account keeps no running balance, so its balance is the sum of
+its entries, a read of the whole ledger that `reconcile` makes hourly and a page load must not.
 
 The page renders whatever is down: the consumer lag is this process's last background read (it
 never raises; a Kafka outage shows as "unreadable"), and any figure that fails is shown as
-unavailable instead of taking the admin index down with it. Holds do not exist yet, so nothing is
-shown for them.
+unavailable instead of taking the admin index down with it.
 
 `{% operator_overview %}` (registered as a template library in settings) renders the block;
 `templates/admin/operator_index.html` puts it above the app list.
@@ -38,6 +43,8 @@ register = template.Library()
 
 T = TypeVar("T")
 
+BOOKS_CHECK = "currency_totals"  # reconcile's check: user balances equal minus the system account
+
 
 @dataclass
 class Overview:
@@ -51,6 +58,16 @@ class Overview:
     @property
     def stall_seconds(self) -> float:
         return float(settings.OUTBOX_STALL_SECONDS)
+
+    @property
+    def books_check(self) -> dict[str, Any] | None:
+        """The last reconcile's comparison of the user balances with what the system accounts paid
+        out, per currency (None: not run, or not that check); `examples` name each currency off."""
+        if self.last_reconcile is None:
+            return None
+        checks: list[dict[str, Any]] = self.last_reconcile.checks
+        found = [check for check in checks if check.get("name") == BOOKS_CHECK and not check.get("skipped")]
+        return found[0] if found else None
 
 
 def gather() -> Overview:

@@ -12,7 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from django.db import connection
 from django.db.models import Count, Model, Q, QuerySet, Sum
 
 from common.api import parse_uuid
@@ -71,43 +70,34 @@ def entries_for_wallet(*, wallet: Wallet, before_version: int | None = None) -> 
 
 @dataclass(frozen=True)
 class CurrencyTotals:
-    """One currency's books: what the user wallets hold and what the system account paid out."""
+    """One currency's user wallets: how many, and the money they hold."""
 
     currency: str
     user_wallets: int
     user_balance: Decimal  # the sum of the user wallets' balances
     system_account_id: uuid.UUID | None  # None until the first fund or withdraw in the currency
-    system_balance: Decimal  # the sum of the system account's entries (it keeps no running balance)
-
-    @property
-    def difference(self) -> Decimal:
-        """Zero when money is conserved: the system account's balance is minus the users' total."""
-        return self.user_balance + self.system_balance
-
-    @property
-    def balanced(self) -> bool:
-        return self.difference == 0
 
 
 def currency_totals() -> list[CurrencyTotals]:
-    """Every currency that has a wallet, in one statement (one snapshot: money moving meanwhile
-    cannot make the two sides disagree). The system account's balance sums its ledger entries."""
-    wallets, entries = Wallet._meta.db_table, LedgerEntry._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT c.currency, COALESCE(u.wallets, 0), COALESCE(u.total, 0), s.id,
-                   COALESCE((SELECT sum(e.amount) FROM {entries} AS e WHERE e.wallet_id = s.id), 0)
-              FROM (SELECT DISTINCT currency FROM {wallets}) AS c
-              LEFT JOIN (SELECT currency, count(*) AS wallets, sum(balance) AS total FROM {wallets}
-                          WHERE kind = %s GROUP BY currency) AS u ON u.currency = c.currency
-              LEFT JOIN {wallets} AS s ON s.currency = c.currency AND s.kind = %s
-             ORDER BY c.currency
-            """,  # noqa: S608 -- table names come from model metadata
-            [Wallet.Kind.USER, Wallet.Kind.SYSTEM],
+    """Every currency that has a wallet, from one pass over the wallets: it grows with the wallets,
+    never with the ledger. The system account's balance is not here: it is the sum of its entries, a
+    read of the whole ledger, which `reconcile` makes (check `currency_totals`) and a page must not."""
+    user = Q(kind=Wallet.Kind.USER)
+    per_currency = (
+        Wallet.objects.values("currency")
+        .annotate(
+            user_wallets=Count("id", filter=user),
+            user_balance=Sum("balance", filter=user, default=Decimal(0)),
         )
-        rows = cursor.fetchall()
-    return [CurrencyTotals(*row) for row in rows]
+        .order_by("currency")
+    )
+    system_accounts = dict(Wallet.objects.filter(kind=Wallet.Kind.SYSTEM).values_list("currency", "id"))
+    return [
+        CurrencyTotals(
+            row["currency"], row["user_wallets"], row["user_balance"], system_accounts.get(row["currency"])
+        )
+        for row in per_currency
+    ]
 
 
 def hold_get_visible(*, principal: Principal, hold_id: object) -> Hold:
