@@ -1,12 +1,16 @@
-"""What marking an outbox row published costs PostgreSQL, against two ways it could be done.
+"""What marking an outbox row published cost PostgreSQL, against two ways it could be done.
 
-Why: the relay's `UPDATE ... SET published_at` is never a HOT update (the pending rows' partial
-index names `published_at`), so each marked row writes a new heap tuple and an entry in every
-index (pk, `event_id`, `aggregateid`). This measures, on outbox-shaped scratch tables of 200,000
-rows, the statement per row in batches of 20 as the relay marks them:
+A historic measurement, kept runnable: it led to issue #21, and the relay now deletes each row once
+Kafka acknowledged it (the `delete` variant; migration kafka_bridge 0003 dropped `published_at`).
+It builds its own scratch tables in the old shape, so it does not depend on the model.
 
-- `update_nonhot`: today's table and statement;
-- `delete`: the row deleted once delivered (what gives up the published rows' retention);
+Why it was measured: the relay's `UPDATE ... SET published_at` was never a HOT update (the pending
+rows' partial index named `published_at`), so each marked row wrote a new heap tuple and an entry
+in every index (pk, `event_id`, `aggregateid`). This measures, on outbox-shaped scratch tables of
+200,000 rows, the statement per row in batches of 20 as the relay marked them:
+
+- `update_nonhot`: the table and statement before issue #21;
+- `delete`: the row deleted once delivered (what issue #21 adopted);
 - `update_hot_ff60`: no index naming `published_at` (pending rows found some other way) and
   fillfactor 60, so that most updates can be HOT.
 

@@ -1,21 +1,25 @@
-"""The outbox relay: pending outbox rows to Kafka, oldest first, marked published only once acked.
+"""The outbox relay: outbox rows to Kafka, oldest first, each deleted only once Kafka acked it.
 
 Why it is shaped this way (../shared/spec/events.md):
 - One relay at a time, and no transaction open while Kafka answers. A drain holds a session-level
   PostgreSQL advisory lock (taken with try-lock: a second relay, say the sweeper, returns at once
   instead of interleaving its sends with ours, which could put a wallet's events out of order).
-  Each batch reads the oldest pending rows `ORDER BY id` (autocommit: nothing is locked but the
-  advisory lock), sends them, waits for Kafka's acks, then marks the delivered ones in one short
-  transaction. A dead relay's lock dies with its database session; its rows are still pending.
+  Each batch reads the oldest rows `ORDER BY id` (autocommit: nothing is locked but the advisory
+  lock), sends them, waits for Kafka's acks, then deletes the delivered ones in one short
+  transaction. A dead relay's lock dies with its database session; its rows are still there.
   A wallet's rows are inserted under its row lock, so `id` order is that wallet's version order.
 - One long-lived idempotent producer per process (`acks=all`, `enable.idempotence`,
   `enable.gapless.guarantee`: a failed message is never followed by a delivered later one on its
   partition; that is fatal to the producer, which is then rebuilt). Local timeouts are outside
   that guarantee; the prefix rule below keeps the order then.
-- A row is published only when its delivery report says so. A wallet's rows are marked as a
+- A row is published only when its delivery report says so. A wallet's rows are deleted as a
   prefix: after the first failure of a wallet in a batch its later rows are not sent (or, if
-  already sent, not marked), so they go out again after the earlier one. Delivery is at-least-once;
-  duplicates carry the same `event_id`.
+  already sent, not deleted), so they go out again after the earlier one. Delivery is
+  at-least-once; duplicates carry the same `event_id`.
+- Delete on publish (issue #21): every row in the table is pending, so the table is as large as
+  the backlog and the claim is the primary key's order. The statement that deletes the delivered
+  rows also counts them into `RelayStats` (`../shared/spec/events.md`'s "marked published" is read
+  as "deleted once acknowledged"; README, Kafka relay).
 """
 
 from __future__ import annotations
@@ -158,7 +162,7 @@ def encode(event_id: Any, event_type: str, aggregateid: str, payload: dict[str, 
 class PublishResult:
     claimed: int = 0
     published: int = 0
-    failed: int = 0  # rows whose send failed: attempts + 1, last_error set, still pending
+    failed: int = 0  # rows whose send failed: attempts + 1, last_error set, kept
     held_back: int = 0  # rows left pending behind an earlier failed row of the same wallet
     batches: int = 0
     locked_out: bool = False  # another relay held the lock
@@ -199,8 +203,9 @@ def _relay_lock() -> Iterator[bool]:
 
 
 def _pending_rows(batch_size: int, blocked: set[str]) -> list[Row]:
-    """The oldest pending rows, skipping wallets whose oldest row failed during this drain."""
-    pending = OutboxEvent.objects.filter(published_at__isnull=True)
+    """The oldest rows (every row is pending), skipping wallets whose oldest row failed during this
+    drain."""
+    pending = OutboxEvent.objects.all()
     if blocked:
         pending = pending.exclude(aggregateid__in=blocked)
     return list(
@@ -215,8 +220,8 @@ def _settle(
     errors: dict[int, str],
     result: PublishResult,
 ) -> list[int]:
-    """The rows to mark published: each wallet's delivered rows up to its first failure, in id
-    order. Delivery failures are added to `errors`."""
+    """The rows to delete as published: each wallet's delivered rows up to its first failure, in
+    id order. Delivery failures are added to `errors`."""
     delivered: list[int] = []
     failed_wallets: set[str] = set()
     for row_id, _event_id, aggregateid, _type, _payload in rows:
@@ -270,7 +275,7 @@ def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) ->
     delivered = _settle(rows, produced, reports, errors, result)
     with transaction.atomic():
         if delivered:
-            _mark_published(delivered, timezone.now())
+            _delete_published(delivered, timezone.now())
         if errors:
             _mark_failed(errors)
     blocked |= {aggregateid for row_id, _e, aggregateid, _t, _p in rows if row_id in errors}
@@ -282,7 +287,7 @@ def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) ->
         reasons = sorted(set(errors.values()))
         result.errors = (result.errors + reasons)[:10]
         logger.warning(
-            "outbox relay: %d of %d rows failed (%s); they stay pending",
+            "outbox relay: %d of %d rows failed (%s); they stay in the outbox",
             len(errors),
             len(rows),
             "; ".join(reasons[:3]),
@@ -290,23 +295,22 @@ def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) ->
     return True
 
 
-def _mark_published(row_ids: list[int], at: Any) -> None:
-    """Mark delivered rows and count them, in one statement."""
+def _delete_published(row_ids: list[int], at: Any) -> None:
+    """Delete the delivered rows and count them, in one statement: only rows it deleted count."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH marked AS (
-                UPDATE {OUTBOX} SET published_at = %s
-                 WHERE id = ANY(%s) AND published_at IS NULL
+            WITH published AS (
+                DELETE FROM {OUTBOX} WHERE id = ANY(%s)
                 RETURNING 1
             )
             INSERT INTO {STATS} AS s (id, published_total, last_published_at)
-            SELECT 1, count(*), %s FROM marked
+            SELECT 1, count(*), %s FROM published
             ON CONFLICT (id) DO UPDATE
                SET published_total = s.published_total + EXCLUDED.published_total,
                    last_published_at = EXCLUDED.last_published_at
             """,  # noqa: S608 -- table names from model metadata, values are parameters
-            [at, row_ids, at],
+            [row_ids, at],
         )
 
 
@@ -328,7 +332,7 @@ def publish_pending(
     time_budget: float | None = None,
     after_batch: Callable[[], None] | None = None,
 ) -> PublishResult:
-    """Drain pending rows to Kafka until none are left, Kafka fails, or the time budget is spent.
+    """Drain the outbox to Kafka until no row is left, Kafka fails, or the time budget is spent.
 
     Returns what happened; never raises for a Kafka failure (the rows record it). Database
     errors propagate (the caller retries). `after_batch` runs after each batch that found rows.

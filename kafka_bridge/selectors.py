@@ -1,5 +1,6 @@
 """Reads about the outbox for operators and `reconcile`: backlog size, oldest pending age, published
-total, events overdue.
+total, events overdue. Every outbox row is pending (the relay deletes a row once Kafka acknowledged
+it), so the backlog is the table; the published total is `RelayStats`' counter.
 
 One query, shared by `/metrics`, `/health/ready` and the admin, so they always agree. Ages use the
 database's clock, the same one that stamped the rows. The stall rule lives here too, for the same
@@ -21,10 +22,10 @@ from .models import OutboxEvent, RelayStats
 
 @dataclass(frozen=True)
 class Backlog:
-    pending: int  # rows not yet published
+    pending: int  # rows in the outbox: every one waits for Kafka
     failing: int  # pending rows with at least one failed attempt
     oldest_pending_age_seconds: float  # 0 when nothing is pending
-    published_total: int  # ever published (survives pruning and restarts)
+    published_total: int  # ever published (RelayStats: survives the deleted rows and restarts)
 
     @property
     def stalled(self) -> bool:
@@ -49,10 +50,10 @@ def outbox_backlog() -> Backlog:
             SELECT count(*),
                    count(*) FILTER (WHERE attempts > 0),
                    COALESCE(EXTRACT(EPOCH FROM now() - (
-                       SELECT created_at FROM {outbox} WHERE published_at IS NULL ORDER BY id LIMIT 1
+                       SELECT created_at FROM {outbox} ORDER BY id LIMIT 1
                    )), 0),
                    COALESCE((SELECT published_total FROM {stats} WHERE id = 1), 0)
-              FROM {outbox} WHERE published_at IS NULL
+              FROM {outbox}
             """  # noqa: S608 -- table names come from model metadata
         )
         pending, failing, age, published = cursor.fetchone()
@@ -76,9 +77,7 @@ class OverdueEvent:
 
 def overdue_events(*, max_age_seconds: float, limit: int) -> tuple[int, list[OverdueEvent]]:
     """Pending events older than `max_age_seconds`: how many, and the oldest `limit` of them."""
-    overdue = OutboxEvent.objects.filter(
-        published_at__isnull=True, created_at__lt=Now() - timedelta(seconds=max_age_seconds)
-    )
+    overdue = OutboxEvent.objects.filter(created_at__lt=Now() - timedelta(seconds=max_age_seconds))
     age = ExpressionWrapper(Now() - F("created_at"), output_field=DurationField())
     oldest = overdue.annotate(age=age).order_by("id")[:limit]
     examples = [

@@ -1,4 +1,7 @@
-"""Celery wiring of the relay: a coalesced publish after each commit, a sweeper, a pruner.
+"""Celery wiring of the relay: a coalesced publish after each commit, and a sweeper.
+
+No pruner: the relay deletes each row once Kafka acknowledged it (issue #21, kafka_bridge/publisher.py),
+so the outbox holds only the backlog.
 
 Why coalesced: a `delay()` per commit costs ~0.5 ms of request CPU and, under load, queues
 hundreds of tasks that would each find nothing left to do. `schedule_publish` (run from
@@ -16,7 +19,8 @@ returns the flag's value (`GET`), so a process that finds a promise knows that e
 completes before then will be seen, and skips Redis until then (less `OUTBOX_CLOCK_SKEW_SECONDS`
 for other hosts' clocks). Under load a web process asks Redis a few times a second instead of once
 per commit. The fallbacks are unchanged: a task killed mid-promise leaves its rows to the sweeper,
-as a killed task always did, and no row is ever lost (it stays pending until published).
+as a killed task always did, and no row is ever lost (it stays in the outbox until Kafka
+acknowledged it).
 """
 
 from __future__ import annotations
@@ -24,25 +28,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from datetime import timedelta
 from typing import Any
 
 import redis
 from celery import Task, shared_task
 from confluent_kafka import KafkaException
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
-from django.utils import timezone
+from django.db import InterfaceError, OperationalError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .models import OutboxEvent
 from .publisher import publish_pending
 
 logger = logging.getLogger(__name__)
 
 FLAG_PREFIX = "kafka_bridge:publish-pending:"
-PRUNE_CHUNK = 10_000
 
 _flag_clients: dict[str, redis.Redis] = {}
 
@@ -204,30 +204,3 @@ def sweep_outbox() -> dict[str, Any]:
     if result.delivery_failed:
         logger.warning("outbox sweep: Kafka failed (%s); next sweep retries", "; ".join(result.errors))
     return result.as_dict()
-
-
-@shared_task(name="kafka_bridge.prune_outbox")
-def prune_outbox(retention_hours: float | None = None) -> int:
-    """Delete published rows older than the retention, in chunks. Pending rows are never touched."""
-    hours = settings.OUTBOX_RETENTION_HOURS if retention_hours is None else retention_hours
-    cutoff = timezone.now() - timedelta(hours=hours)
-    table = OutboxEvent._meta.db_table
-    deleted = 0
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                DELETE FROM {table} WHERE id IN (
-                    SELECT id FROM {table}
-                     WHERE published_at IS NOT NULL AND published_at < %s
-                     ORDER BY id LIMIT %s)
-                """,  # noqa: S608 -- the table name comes from model metadata
-                [cutoff, PRUNE_CHUNK],
-            )
-            count: int = cursor.rowcount
-        deleted += count
-        if count < PRUNE_CHUNK:
-            break
-    if deleted:
-        logger.info("outbox prune: deleted %d published rows older than %s h", deleted, hours)
-    return deleted

@@ -2,8 +2,8 @@
 
 Why from the database: the relay runs in several processes (the Celery worker's pool children), so
 in-process counters would each see a slice and reset on restart. The backlog is a query, and the
-published counter is a row the relay updates in the same transaction that marks rows published
-(`kafka_bridge.RelayStats`): exact, monotonic, and it survives pruning. Published per second is
+published counter is a row the relay updates by the very statement that deletes the published rows
+(`kafka_bridge.RelayStats`): exact, monotonic, and it outlives the rows. Published per second is
 `rate(wallet_outbox_published_events_total[1m])`.
 A scrape reads as much at 10 million history events as at 10 (issue #21, tests/test_admin_scale.py):
 the outbox is the backlog itself (the relay deletes what it published), the published total is that

@@ -254,14 +254,17 @@ OUTBOX_CLOCK_SKEW_SECONDS = env.float("OUTBOX_CLOCK_SKEW_SECONDS", default=0.1)
 if OUTBOX_RELAY_PROMISE_SECONDS < 0:
     raise ImproperlyConfigured("OUTBOX_RELAY_PROMISE_SECONDS must not be negative.")
 OUTBOX_SWEEP_INTERVAL_SECONDS = env.float("OUTBOX_SWEEP_INTERVAL_SECONDS", default=5.0)
-# Published rows are deleted after this many hours; pending rows never are.
-OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)
-OUTBOX_PRUNE_INTERVAL_SECONDS = env.float("OUTBOX_PRUNE_INTERVAL_SECONDS", default=24 * 3600.0)
 # A pending event older than this means the relay is stalled (readiness body, /metrics, admin, alert).
 OUTBOX_STALL_SECONDS = env.float("OUTBOX_STALL_SECONDS", default=30.0)
 
 # The books are checked (manage.py reconcile) this often; the result shows in admin and /metrics.
+# The periodic run checks what is new since its checkpoint; the full one (manage.py reconcile
+# --full) everything ever written, which costs in proportion to the whole history.
 RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=3600.0)
+RECONCILE_FULL_INTERVAL_SECONDS = env.float("RECONCILE_FULL_INTERVAL_SECONDS", default=7 * 24 * 3600.0)
+# The periodic run's transaction watermark trails its snapshot (and any transaction still open)
+# by this much: a ledger transaction stamped before it commits is never passed over.
+RECONCILE_WATERMARK_MARGIN_SECONDS = env.float("RECONCILE_WATERMARK_MARGIN_SECONDS", default=300.0)
 # Idempotency keys are kept at least this long (the spec asks for 24 hours), then pruned.
 IDEMPOTENCY_RETENTION_HOURS = env.int("IDEMPOTENCY_RETENTION_HOURS", default=48)
 # Pending holds past expires_at are released this often (the spec: within a minute).
@@ -273,15 +276,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         # A sweep nobody ran before the next one is due is useless: let it expire.
         "options": {"queue": OUTBOX_TASK_QUEUE, "expires": OUTBOX_SWEEP_INTERVAL_SECONDS},
     },
-    "outbox-prune": {
-        "task": "kafka_bridge.prune_outbox",
-        "schedule": OUTBOX_PRUNE_INTERVAL_SECONDS,
-        "options": {"queue": OUTBOX_TASK_QUEUE, "expires": OUTBOX_PRUNE_INTERVAL_SECONDS},
-    },
     "history-reconcile": {
         "task": "history.reconcile",
         "schedule": RECONCILE_INTERVAL_SECONDS,
         "options": {"expires": RECONCILE_INTERVAL_SECONDS},
+    },
+    "history-reconcile-full": {
+        "task": "history.reconcile",
+        "schedule": RECONCILE_FULL_INTERVAL_SECONDS,
+        "kwargs": {"full": True},
+        "options": {"expires": RECONCILE_FULL_INTERVAL_SECONDS},
     },
     "idempotency-prune": {
         "task": "wallets.prune_idempotency_records",

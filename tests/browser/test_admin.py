@@ -53,14 +53,14 @@ def test_the_overview_shows_the_books_the_relay_the_consumer_and_reconcile(page,
         checks=[],
         report="two breaches (browser test)",
     )
-    pending = OutboxEvent.objects.filter(published_at__isnull=True).count()
+    pending = OutboxEvent.objects.count()  # every row is pending: the relay deletes published ones
     assert pending == 6  # created and funded, three times; nothing relays the test database's outbox
 
     log_in(page, "/admin/login/?next=/admin/")
     usd = page.locator("#overview-books tr[data-currency=USD]")
-    expect(usd.locator("td")).to_have_text(["2", "125.5000", "-125.5000", "balanced"])
+    expect(usd.locator("td")).to_have_text(["2", "125.5000", "its entries"])
     eur = page.locator("#overview-books tr[data-currency=EUR]")
-    expect(eur.locator("td")).to_have_text(["1", "7.0000", "-7.0000", "balanced"])
+    expect(eur.locator("td")).to_have_text(["1", "7.0000", "its entries"])
 
     expect(page.locator("#overview-outbox-pending")).to_have_text(f"{pending} pending")
     lag = page.locator("#overview-consumer-lag")

@@ -3,6 +3,11 @@
 The worker is `celery -A walletproject worker -B` in a subprocess (beat embedded, so the sweeper
 runs too), on the test's queue, with DATABASE_URL pointing at the pytest database: with
 `transactional_db` the test's writes are committed, so the subprocess sees them.
+
+The relay deletes each outbox row once Kafka acknowledged it (issue #21), so "published" is read as
+"the row is gone and `RelayStats` counted it", and what was written is kept for the no-loss checks
+by a trigger of the test's own (`Bridge.written`): every committed outbox insert is copied to a
+table the relay never touches.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from typing import Any
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
+from django.db import connection
 
 from common.postgresql.url import database_url
 from kafka_bridge.client import ensure_topics
-from kafka_bridge.models import OutboxEvent
+from kafka_bridge.models import OutboxEvent, RelayStats
 from tests.conftest import brokers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,11 +170,61 @@ class Worker:
         return "\n".join(text.splitlines()[-lines:])
 
 
+WRITTEN = "test_outbox_written"
+OUTBOX = OutboxEvent._meta.db_table
+
+
+def _record_written_events() -> None:
+    """From now on, copy each inserted outbox row (event id, key, payload) into WRITTEN, in the
+    inserting transaction: a rolled-back row is not copied, a committed one stays after the relay
+    deleted it."""
+    _stop_recording()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {WRITTEN} (id bigint PRIMARY KEY, event_id uuid NOT NULL UNIQUE,"
+            " aggregateid text NOT NULL, payload jsonb NOT NULL)"
+        )
+        cursor.execute(
+            f"""
+            CREATE FUNCTION {WRITTEN}_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO {WRITTEN} VALUES (NEW.id, NEW.event_id, NEW.aggregateid, NEW.payload);
+                RETURN NULL;
+            END $$
+            """  # noqa: S608 -- table names are this module's constants
+        )
+        cursor.execute(
+            f"CREATE TRIGGER {WRITTEN}_copy AFTER INSERT ON {OUTBOX}"
+            f" FOR EACH ROW EXECUTE FUNCTION {WRITTEN}_copy()"
+        )
+
+
+def _stop_recording() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER IF EXISTS {WRITTEN}_copy ON {OUTBOX}")
+        cursor.execute(f"DROP FUNCTION IF EXISTS {WRITTEN}_copy()")
+        cursor.execute(f"DROP TABLE IF EXISTS {WRITTEN}")
+
+
 @dataclass
 class Bridge:
     topic: str
     queue: str
     make_worker: Callable[..., Worker]
+
+    def written(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Every outbox row committed during the test, published or not: event id (text) ->
+        (aggregateid, payload)."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT event_id::text, aggregateid, payload FROM {WRITTEN} ORDER BY id")  # noqa: S608
+            rows = cursor.fetchall()
+        return {event_id: (aggregateid, _json(payload)) for event_id, aggregateid, payload in rows}
+
+
+def _json(value: Any) -> dict[str, Any]:
+    """A jsonb column as a dict, whether the driver decoded it or not."""
+    decoded: dict[str, Any] = json.loads(value) if isinstance(value, str | bytes) else value
+    return decoded
 
 
 @pytest.fixture
@@ -180,6 +236,7 @@ def bridge(transactional_db: Any, settings: Any, tmp_path: Path) -> Iterator[Bri
     settings.KAFKA_PARTITIONS = 3
     settings.OUTBOX_TASK_QUEUE = f"test-bridge-{suffix}"
     ensure_topics(timeout=30)
+    _record_written_events()
     workers: list[Worker] = []
 
     def make_worker(**overrides: str) -> Worker:
@@ -204,6 +261,7 @@ def bridge(transactional_db: Any, settings: Any, tmp_path: Path) -> Iterator[Bri
     yield Bridge(settings.KAFKA_TOPIC, settings.OUTBOX_TASK_QUEUE, make_worker)
     for worker in workers:
         worker.stop()
+    _stop_recording()
     try:
         admin = AdminClient({"bootstrap.servers": brokers()})
         for future in admin.delete_topics(
@@ -225,7 +283,13 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, interva
 
 
 def pending_count() -> int:
-    return OutboxEvent.objects.filter(published_at__isnull=True).count()
+    """Rows in the outbox: every one is still to be published (the relay deletes published rows)."""
+    return OutboxEvent.objects.count()
+
+
+def published_total() -> int:
+    """Rows the relay deleted once Kafka acknowledged them, as `RelayStats` counted them."""
+    return RelayStats.objects.filter(id=1).values_list("published_total", flat=True).first() or 0
 
 
 def versions_in_order(received: list[Received]) -> dict[str, list[int]]:

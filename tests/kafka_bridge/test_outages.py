@@ -1,7 +1,9 @@
 """Every committed event reaches Kafka whatever fails in between: Kafka down, Redis down, worker killed.
 
 Real services, a real `celery worker -B` subprocess (its beat runs the sweeper every second). The
-tests marked `stack` stop a shared service with scripts/stack and always start it again.
+tests marked `stack` stop a shared service with scripts/stack and always start it again. The relay
+deletes each row once Kafka acknowledged it (issue #21), so the outbox holds exactly the backlog;
+what was written is compared with the topic through `Bridge.written` (see conftest).
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from tests.conftest import make_client
 from wallets import services
 
 from ..conftest import stack
-from .conftest import Bridge, Received, pending_count, read_topic, versions_in_order, wait_until
+from .conftest import (
+    Bridge,
+    Received,
+    pending_count,
+    published_total,
+    read_topic,
+    versions_in_order,
+    wait_until,
+)
 
 
 def _api_wallets(count: int) -> tuple[Any, list[str]]:
@@ -55,13 +65,11 @@ def _transfers(operator: Any, ids: list[str], count: int) -> list[float]:
 
 
 def _assert_everything_on_the_topic(bridge: Bridge, timeout: float) -> list[Received]:
-    """Every outbox row is on the topic (duplicates carry the same event), each wallet in order."""
-    outbox = {
-        str(event_id): (aggregateid, payload)
-        for event_id, aggregateid, payload in OutboxEvent.objects.values_list(
-            "event_id", "aggregateid", "payload"
-        )
-    }
+    """Every outbox row written is on the topic (duplicates carry the same event), each wallet in
+    order; the outbox is empty and the relay counted each row once, as it deleted it."""
+    outbox = bridge.written()
+    assert pending_count() == 0, "every published row was deleted"
+    assert published_total() == len(outbox), "each row counted once, however often it was sent"
     received = read_topic(bridge.topic, expected=len(outbox), timeout=timeout, quiet=1.0)
     copies: dict[str, list[Received]] = defaultdict(list)
     for message in received:
@@ -101,7 +109,7 @@ def test_kafka_down_requests_succeed_backlog_grows_and_drains_in_order_once_it_i
         assert ready.status_code == 503
         assert ready.json()["down"] == ["kafka"]
         assert ready.json()["outbox"]["pending"] == 60
-        assert OutboxEvent.objects.filter(published_at__isnull=False).count() == 10
+        assert published_total() == 10, "the set-up events, deleted once Kafka had them"
     finally:
         stack("start", "kafka")
 
@@ -204,17 +212,18 @@ def test_worker_killed_mid_batch_every_event_still_reaches_the_topic(bridge):
     worker = bridge.make_worker(OUTBOX_BATCH_SIZE="100", KAFKA_LINGER_MS="30")
     worker.start(wait=False)
 
-    def published() -> int:
-        return OutboxEvent.objects.filter(published_at__isnull=False).count()
-
     wait_until(
-        lambda: published() > 0 and _relay_lock_held(), 60, "the worker is inside a batch", interval=0.002
+        lambda: published_total() > 0 and _relay_lock_held(),
+        60,
+        "the worker is inside a batch",
+        interval=0.002,
     )
     worker.kill()
-    at_kill = published()
+    at_kill = published_total()
     assert 0 < at_kill < total, f"killed mid-drain: {at_kill} of {total} published"
     wait_until(lambda: not _relay_lock_held(), 10, "PostgreSQL released the dead worker's lock")
-    assert published() == at_kill, "the killed batch was not marked (its transaction died with it)"
+    assert published_total() == at_kill, "the killed batch was not deleted (its transaction died with it)"
+    assert pending_count() == total - at_kill, "exactly the rows counted published are gone"
 
     worker.start()
     wait_until(lambda: pending_count() == 0, 60, "the restarted worker's sweeper published the rest")
@@ -222,3 +231,35 @@ def test_worker_killed_mid_batch_every_event_still_reaches_the_topic(bridge):
     duplicates = len(received) - total
     print(f"killed at {at_kill}/{total} published; {duplicates} duplicate messages after the restart")
     assert duplicates >= 0
+
+
+def test_the_outbox_holds_only_the_backlog_and_keeps_it_while_kafka_is_out_of_reach(bridge):
+    """Delete on publish (issue #21): transfers through the real relay leave no row behind, each
+    counted once; while the relay cannot reach Kafka (a worker given a broker address nobody
+    listens on) every new row stays, failing, and once a worker reaches Kafka again all arrive."""
+    worker = bridge.make_worker()
+    worker.start()
+    operator, ids = _api_wallets(4)
+    _transfers(operator, ids, 40)
+    wait_until(lambda: pending_count() == 0, 30, "the relay published and deleted every row")
+    assert published_total() == 8 + 80 == len(bridge.written())
+    worker.stop()
+
+    cut_off = bridge.make_worker(KAFKA_BROKERS="127.0.0.1:1", OUTBOX_DELIVERY_TIMEOUT_SECONDS="2")
+    cut_off.start()
+    _transfers(operator, ids, 20)
+    wait_until(lambda: OutboxEvent.objects.filter(attempts__gt=1).exists(), 60, "the relay failed, and again")
+    assert pending_count() == 40, "no row left the outbox while Kafka was out of reach"
+    assert published_total() == 88
+    failing = OutboxEvent.objects.filter(attempts__gt=0).order_by("id").first()
+    assert failing is not None
+    assert failing.status == "failing"
+    assert failing.last_error
+    cut_off.stop()
+
+    back = bridge.make_worker()
+    back.start()
+    took = wait_until(lambda: pending_count() == 0, 60, "the backlog drained once Kafka was in reach")
+    print(f"backlog of 40 drained {took:.1f}s after the relay reached Kafka again")
+    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    assert len({m.payload["event_id"] for m in received}) == 8 + 80 + 40

@@ -1,6 +1,7 @@
 """The relay against the real Kafka, Redis and a real Celery worker: what reaches the topic, and how.
 
 Each test has a topic and a Celery queue of its own (see conftest), read back with a real consumer.
+A published row is deleted and counted in `RelayStats` (issue #21); a row whose send failed stays.
 """
 
 from __future__ import annotations
@@ -20,18 +21,19 @@ import pytest
 import redis
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from kafka_bridge import publisher, tasks
 from kafka_bridge.models import OutboxEvent, RelayStats
 from kafka_bridge.publisher import publish_pending
+from kafka_bridge.selectors import outbox_backlog
 from kafka_bridge.tasks import FLAG_PREFIX, flag_key
 from tests.conftest import make_client
 from wallets import services
 from wallets.models import LedgerEntry
 
-from .conftest import pending_count, read_topic, versions_in_order, wait_until
+from .conftest import pending_count, published_total, read_topic, versions_in_order, wait_until
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -138,7 +140,8 @@ def test_fund_and_transfer_through_the_api_put_exactly_the_contract_events_on_th
     ]
     assert len(received) == 5, [m.payload["event_type"] for m in received]
     by_type_and_wallet = {(m.payload["event_type"], m.key): m for m in received}
-    outbox_ids = dict(OutboxEvent.objects.values_list("event_id", "id"))
+    written = bridge.written()
+    assert len(written) == 5
     for want in expected:
         message = by_type_and_wallet[(want["event_type"], want["wallet_id"])]
         payload = message.payload
@@ -149,7 +152,7 @@ def test_fund_and_transfer_through_the_api_put_exactly_the_contract_events_on_th
             gap = _instant(want.pop("occurred_at")) - _instant(payload.pop("occurred_at"))
             assert timedelta(0) <= gap < timedelta(seconds=1)
         assert payload == want
-        assert uuid.UUID(event_id) in outbox_ids
+        assert event_id in written
         assert message.key == want["wallet_id"]
         assert message.headers == [
             ("event_id", event_id.encode()),
@@ -163,7 +166,7 @@ def test_fund_and_transfer_through_the_api_put_exactly_the_contract_events_on_th
         partitions = {m.partition for m in received if m.key == wallet["id"]}
         assert len(partitions) == 1
     assert versions_in_order(received) == {wa["id"]: [0, 1, 2], wb["id"]: [0, 1]}
-    assert pending_count() == 0
+    assert pending_count() == 0, "each row was deleted once Kafka had it"
     assert RelayStats.objects.get().published_total == 5
     assert "kafka_bridge.publish_outbox" in worker.tail(200)
 
@@ -277,8 +280,8 @@ def _row(wallet: str, version: int, **extra: Any) -> OutboxEvent:
 
 
 def test_a_wallet_whose_event_is_refused_keeps_its_later_events_back_and_others_go(bridge):
-    """The producer refuses an over-large message (librdkafka's own 1 MB limit): that wallet's
-    later rows stay pending and unsent; another wallet's rows are published."""
+    """The producer refuses an over-large message (librdkafka's own 1 MB limit): that row and the
+    wallet's later rows stay in the outbox, unsent; another wallet's row is published and deleted."""
     stuck, other = str(uuid.uuid4()), str(uuid.uuid4())
     first = _row(stuck, 1, blob="x" * 1_100_000)
     second = _row(stuck, 2)
@@ -296,20 +299,23 @@ def test_a_wallet_whose_event_is_refused_keeps_its_later_events_back_and_others_
         later.refresh_from_db()
         assert later.status == "pending"
         assert later.attempts == 0
-    third.refresh_from_db()
-    assert third.status == "published"
+    assert set(OutboxEvent.objects.values_list("id", flat=True)) == {first.id, second.id, fourth.id}
+    assert not OutboxEvent.objects.filter(id=third.id).exists(), "the published row was deleted"
+    assert published_total() == 1
     assert [m.key for m in read_topic(bridge.topic, expected=1, timeout=10, quiet=1)] == [other]
 
     # Once the row can be sent, the wallet's events follow in order.
     OutboxEvent.objects.filter(id=first.id).update(payload={**first.payload, "blob": "small"})
     assert publish_pending().published == 3
+    assert pending_count() == 0
+    assert published_total() == 4
     received = read_topic(bridge.topic, expected=4, timeout=10, quiet=1)
     assert versions_in_order(received) == {other: [1], stuck: [1, 2, 3]}
 
 
 def test_a_fatal_producer_error_fails_the_batch_and_the_producer_is_rebuilt(bridge, settings):
     """A topic whose brokers take at most 2 KiB: a larger message is rejected by Kafka, which an
-    idempotent, gap-less producer cannot survive. Nothing is marked, nothing is out of order."""
+    idempotent, gap-less producer cannot survive. Nothing is deleted, nothing is out of order."""
     small = f"{bridge.topic}-small"
     admin = AdminClient({"bootstrap.servers": settings.KAFKA_BROKERS})
     admin.create_topics(
@@ -327,13 +333,17 @@ def test_a_fatal_producer_error_fails_the_batch_and_the_producer_is_rebuilt(brid
         assert result.published == 0
         assert result.delivery_failed
         assert before.fatal_error is not None
+        assert set(OutboxEvent.objects.values_list("id", flat=True)) == {big.id, later.id}
+        assert published_total() == 0
         big.refresh_from_db()
         later.refresh_from_db()
         assert (big.status, later.status) == ("failing", "pending")
+        assert (big.attempts, later.attempts) == (1, 0)
         assert "Message size too large" in big.last_error or "gap" in big.last_error.lower()
 
         OutboxEvent.objects.filter(id=big.id).update(payload={**big.payload, "blob": "small"})
         assert publish_pending().published == 2
+        assert (pending_count(), published_total()) == (0, 2)
         assert publisher.get_producer() is not before
         received = read_topic(small, expected=2, timeout=10, quiet=1)
         assert [m.payload["wallet_version"] for m in received] == [1, 2]
@@ -360,12 +370,13 @@ def test_only_one_relay_drains_at_a_time(bridge):
             row.refresh_from_db()
             assert row.status == "pending"
         assert publish_pending().published == 1
+        assert (pending_count(), published_total()) == (0, 1)
 
 
 def test_no_transaction_is_open_while_kafka_answers(bridge, settings):
     """The relay waits for Kafka (here: a broker address nobody listens on, so no ack comes before
-    the delivery timeout) with no database transaction open; the row stays unpublished, its failure
-    noted."""
+    the delivery timeout) with no database transaction open; the row stays in the outbox, its
+    failure noted."""
     real_brokers, settings.KAFKA_BROKERS = settings.KAFKA_BROKERS, "127.0.0.1:1"
     settings.OUTBOX_DELIVERY_TIMEOUT_SECONDS = 2.0
     publisher._producer = None  # the timeout is the producer's own setting: build one with it
@@ -408,23 +419,46 @@ def test_no_transaction_is_open_while_kafka_answers(bridge, settings):
     assert not long_transactions, f"a transaction stayed open {max(long_transactions):.1f}s"
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("failing", 1)
+    assert "delivery failed" in row.last_error or "no delivery report" in row.last_error
+    assert published_total() == 0
 
 
-def test_prune_deletes_old_published_rows_only(bridge):
-    from kafka_bridge.tasks import prune_outbox
+def test_a_drain_deletes_exactly_the_rows_kafka_acknowledged_and_counts_them(bridge):
+    """Delete on publish (issue #21): after a drain the outbox holds only the rows Kafka did not
+    take (the refused one with its attempt and error, the wallet's later one behind it); RelayStats
+    counts exactly the deleted rows, which are exactly the events on the topic."""
+    sent = [_row(wallet, version) for version in range(1, 6) for wallet in ("w-a", "w-b", "w-c")]
+    refused = _row("w-stuck", 1, blob="x" * 1_100_000)  # over librdkafka's 1 MB: produce() refuses it
+    behind = _row("w-stuck", 2)
 
-    old = timezone.now() - timedelta(hours=200)
-    published_old = _row(str(uuid.uuid4()), 1)
-    pending_old = _row(str(uuid.uuid4()), 1)
-    published_new = _row(str(uuid.uuid4()), 1)
-    OutboxEvent.objects.filter(id=published_old.id).update(created_at=old, published_at=old)
-    OutboxEvent.objects.filter(id=pending_old.id).update(created_at=old)
-    OutboxEvent.objects.filter(id=published_new.id).update(published_at=timezone.now())
+    result = publish_pending(batch_size=4)  # several batches, each deleting what it delivered
 
-    assert prune_outbox() == 1
-    assert set(OutboxEvent.objects.values_list("id", flat=True)) == {pending_old.id, published_new.id}
-    assert prune_outbox(retention_hours=0) == 1
-    assert list(OutboxEvent.objects.values_list("id", flat=True)) == [pending_old.id]
+    assert (result.published, result.failed, result.batches) == (15, 1, 4)
+    left = {row.id: row for row in OutboxEvent.objects.all()}
+    assert set(left) == {refused.id, behind.id}
+    assert (left[refused.id].status, left[refused.id].attempts) == ("failing", 1)
+    assert "produce failed" in left[refused.id].last_error
+    assert (left[behind.id].status, left[behind.id].attempts) == ("pending", 0)
+    stats = RelayStats.objects.get()
+    assert stats.published_total == 15
+    assert stats.last_published_at is not None
+    backlog = outbox_backlog()
+    assert (backlog.pending, backlog.failing, backlog.published_total) == (2, 1, 15)
+    on_topic = read_topic(bridge.topic, expected=15, timeout=10, quiet=1)
+    assert sorted(m.payload["event_id"] for m in on_topic) == sorted(str(row.event_id) for row in sent)
+
+    # Only a row the statement deletes is counted: settling the same rows again adds nothing.
+    with transaction.atomic():
+        publisher._delete_published([row.id for row in sent], timezone.now())
+    assert RelayStats.objects.get().published_total == 15
+
+    # Once the refused row can be sent, the wallet's rows follow and the outbox is empty.
+    OutboxEvent.objects.filter(id=refused.id).update(payload={**refused.payload, "blob": "small"})
+    assert publish_pending().published == 2
+    assert not OutboxEvent.objects.exists()
+    assert RelayStats.objects.get().published_total == 17 == len(bridge.written())
+    received = read_topic(bridge.topic, expected=17, timeout=10, quiet=1)
+    assert versions_in_order(received)["w-stuck"] == [1, 2]
 
 
 def test_metrics_need_a_staff_token_and_report_backlog_age_and_published_total(bridge, client):
@@ -471,16 +505,28 @@ def test_readiness_reports_the_backlog_without_failing_on_it(bridge, client):
 
 
 @pytest.mark.parametrize("search", ["by-wallet", "by-event"])
-def test_admin_lists_rows_with_status_and_queues_publish_now(bridge, admin_client, search):
+def test_admin_lists_the_backlog_with_status_and_queues_publish_now(bridge, admin_client, search):
+    """The page lists what is still to be published, pending or failing; once the relay has
+    published it the list is empty and the banner counts it."""
     rows = [_row("w-admin", version) for version in range(3)]
+    OutboxEvent.objects.filter(id=rows[0].id).update(attempts=2, last_error="delivery failed: test")
     changelist = "/admin/kafka_bridge/outboxevent/"
     listing = admin_client.get(changelist, {"status": "pending"})
     assert listing.status_code == 200
-    assert listing.content.count(b">pending</b>") == 3
+    assert listing.content.count(b">pending</b>") == 2
+    failing = admin_client.get(changelist, {"status": "failing"})
+    assert failing.context["cl"].result_count == 1
+    assert b">failing</b>" in failing.content
+    assert b"delivery failed: test" in failing.content
+    everything = admin_client.get(changelist)
+    assert everything.context["cl"].result_count == 3
+    assert b"?status=pending" in everything.content
+    assert b"?status=published" not in everything.content, "a published row is gone: no such filter"
     term = "w-admin" if search == "by-wallet" else str(rows[1].event_id)
     found = admin_client.get(changelist, {"q": term})
     assert found.status_code == 200
     assert found.context["cl"].result_count == (3 if search == "by-wallet" else 1)
+    assert admin_client.get(f"{changelist}{rows[0].id}/change/").status_code == 200
 
     # "Publish now" queues the relay task (no worker runs yet) instead of publishing in the request.
     done = admin_client.post(
@@ -494,5 +540,10 @@ def test_admin_lists_rows_with_status_and_queues_publish_now(bridge, admin_clien
     worker.start()
     wait_until(lambda: pending_count() == 0, 30, "the worker publishes every pending row")
     assert "kafka_bridge.publish_outbox" in worker.log.read_text()
-    assert admin_client.get(changelist, {"status": "published"}).content.count(b">published</b>") == 3
-    assert admin_client.get(f"{changelist}{rows[0].id}/change/").status_code == 200
+    after = admin_client.get(changelist)
+    assert after.context["cl"].result_count == 0
+    banner = next(str(m) for m in after.context["messages"] if "Backlog:" in str(m))
+    assert "Backlog: 0 pending (0 failing)" in banner
+    assert "3 published in all" in banner
+    # A published row's page is gone; the admin says so and goes back to its index.
+    assert admin_client.get(f"{changelist}{rows[0].id}/change/").status_code == 302
