@@ -192,6 +192,8 @@ def test_no_store_moves_no_checkpoint_and_one_run_at_a_time(topics, drained):
             periodic()
         assert tasks.reconcile(history_grace=0)["skipped"] is True
         assert not ReconcileRun.objects.exists()
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [RUN_LOCK_NAME])
     finally:
         other.close()
     assert tasks.reconcile(history_grace=0)["ok"] is True
