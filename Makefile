@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-lag bench-memory chaos
+.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-lag bench-memory bench-volume chaos
 
 help:
 	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
@@ -65,7 +65,7 @@ lint: venv
 
 # Benchmarks against the real services (infrastructure started if needed); results in bench/results/.
 # Everything `make bench` measures runs against the live stack (`make up` is run first).
-bench: bench-compare bench-http bench-lag bench-memory bench-outbox bench-history
+bench: bench-compare bench-http bench-lag bench-memory bench-outbox bench-history bench-volume
 	$(BIN)/python bench/plot.py
 	@echo "results: bench/results/*.md, *.json, *.png"
 
@@ -90,6 +90,19 @@ chaos: up
 bench-outbox: venv
 	scripts/stack up --infra
 	$(BIN)/python bench/outbox_publish.py
+
+# Ten minutes of transfers: the outbox holds only its backlog, and nothing after the drain.
+.PHONY: bench-outbox-bounded
+bench-outbox-bounded: up
+	$(BIN)/python bench/outbox_bounded.py --duration 600
+
+# 1 M and 10 M ledger entries with their history, each in a database and topic of its own
+# (wallet_volume_1m, wallet_volume_10m; seeded in SQL, resumable, kept for reruns: VOLUME_ARGS=--drop
+# drops them at the end); reconcile, rebuild_history, history pages, admin, transfers/s against an
+# empty database: bench/results/volume.md.
+bench-volume: venv
+	scripts/stack up --infra
+	$(BIN)/python bench/volume.py $(VOLUME_ARGS)
 
 .PHONY: bench-history
 bench-history: venv
