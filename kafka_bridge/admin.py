@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString
 
 from common.admin import ReadOnlyModelAdmin, search_by_uuid_or_text
 
+from . import debezium
 from .models import OutboxEvent, RelayStats
 from .selectors import outbox_backlog
 from .tasks import publish_outbox
@@ -125,7 +126,27 @@ class OutboxEventAdmin(ReadOnlyModelAdmin):
                 )
             else:
                 self.message_user(request, f"Relay ok. {text}", messages.INFO)
+            if debezium.enabled():
+                self._connector_banner(request)
         return super().changelist_view(request, extra_context)
+
+    def _connector_banner(self, request: HttpRequest) -> None:
+        """RELAY=debezium: the connector's state and the slot's lag (Kafka Connect's REST API)."""
+        state = debezium.connector_state()
+        lag = "unknown" if state.slot_lag_bytes is None else f"{state.slot_lag_bytes} bytes"
+        text = (
+            f"Debezium connector {settings.DEBEZIUM_CONNECTOR}: {state.connector}, tasks "
+            f"{', '.join(state.tasks) or 'none'}; replication slot lag {lag}."
+        )
+        if state.status == "ok":
+            self.message_user(request, text, messages.INFO)
+        else:
+            detail = f" {state.error}" if state.error else ""
+            self.message_user(
+                request,
+                f"{text} Not running: beat's sweeper restarts failed tasks.{detail}",
+                messages.WARNING,
+            )
 
     @admin.action(description="Publish now (every pending row, oldest first)", permissions=["publish"])
     def publish_now(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:

@@ -4,7 +4,8 @@ No other app imports this app's models or tasks or spells its columns. A caller 
 `OutboxMessage`s either to `insert_statement` (an `INSERT` to run inside its own statement, as the
 wallet movements do, so the events are written by the very statement that makes the change) or to
 `enqueue` (an insert of its own). Both register the coalesced publish for after the commit; a
-rollback discards it with the rows.
+rollback discards it with the rows. With RELAY=debezium nothing is registered: Debezium's
+connector reads the rows from the WAL (kafka_bridge/debezium.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from .models import OutboxEvent
@@ -49,7 +51,8 @@ def insert_statement(messages: Sequence[OutboxMessage], at: datetime) -> tuple[s
             json.dumps(message.payload, separators=(",", ":")),
             at,
         ]
-    transaction.on_commit(schedule_publish, robust=True)  # coalesced: at most one task pending
+    if settings.RELAY == "celery":  # with RELAY=debezium the connector reads the WAL: no task
+        transaction.on_commit(schedule_publish, robust=True)  # coalesced: at most one task pending
     return f"INSERT INTO {_TABLE} {_COLUMNS} VALUES {', '.join(rows)}", params  # noqa: S608
 
 

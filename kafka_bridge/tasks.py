@@ -38,6 +38,7 @@ from django.db import InterfaceError, OperationalError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from . import debezium
 from .publisher import publish_pending
 
 logger = logging.getLogger(__name__)
@@ -160,6 +161,9 @@ def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
     before the clear, so the last drain sees it too. (When Kafka fails, the retry drains instead;
     it lingers at least OUTBOX_LINGER_SECONDS, never less than a promise, before it ends.)
     """
+    if settings.RELAY == "debezium":  # the connector publishes; "publish now" cleans and restarts
+        _clear_flag()
+        return debezium.sweep()
     started = time.monotonic()
     deadline = started + settings.OUTBOX_PUBLISH_TIME_BUDGET_SECONDS
     promise = _Promise(limit=time.time() + settings.OUTBOX_PUBLISH_TIME_BUDGET_SECONDS)
@@ -197,7 +201,10 @@ def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
 
 @shared_task(name="kafka_bridge.sweep_outbox")
 def sweep_outbox() -> dict[str, Any]:
-    """Beat's sweeper: the same relay every few seconds, for rows no publish task picked up."""
+    """Beat's sweeper: the same relay every few seconds, for rows no publish task picked up. With
+    RELAY=debezium: the outbox rows the connector captured are deleted, a failed task restarted."""
+    if settings.RELAY == "debezium":
+        return debezium.sweep()
     result = publish_pending()
     if result.budget_exhausted:
         request_publish()

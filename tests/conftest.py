@@ -118,6 +118,15 @@ def make_client(username: str | None, *, staff: bool = False) -> TokenClient:
     return client
 
 
+def make_approver(username: str) -> TokenClient:
+    """A staff client that may approve other operators' adjustments (`manage.py grant_approver`)."""
+    from django.core.management import call_command
+
+    client = make_client(username, staff=True)
+    call_command("grant_approver", username, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    return client
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
     """Process caches of rows (system account ids, token -> user) hold rows a previous test's
@@ -127,6 +136,18 @@ def _fresh_caches() -> Iterator[None]:
     forget_all()
     yield
     forget_all()
+
+
+@pytest.fixture
+def without_approvals(settings: Any) -> None:
+    """For tests of something other than the approvals that reverse, or fund or withdraw more than
+    1,000, as staff: no staff adjustment waits for a second operator. The default (every reversal,
+    and funds and withdrawals above 1,000.0000) is the approvals' tests' (tests/approvals/)."""
+    from wallets.money import MAX_MONEY
+
+    settings.APPROVAL_ALL_REVERSALS = False
+    settings.APPROVAL_THRESHOLDS = {}
+    settings.APPROVAL_THRESHOLD_DEFAULT = MAX_MONEY
 
 
 @pytest.fixture(autouse=True)

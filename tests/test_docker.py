@@ -7,7 +7,18 @@ from pathlib import Path
 import yaml
 
 COMPOSE_FILE = Path(__file__).resolve().parent.parent / "docker" / "docker-compose.yml"
-SERVICES = {"postgres", "redis", "kafka", "migrate", "web", "worker", "beat", "consumer"}
+SERVICES = {
+    "postgres",
+    "redis",
+    "kafka",
+    "migrate",
+    "web",
+    "worker",
+    "beat",
+    "consumer",
+    "connect",
+    "relay-setup",
+}
 
 
 def compose_command() -> list[str]:
@@ -41,8 +52,19 @@ def test_compose_file_has_the_whole_stack():
         assert spec["services"][app]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
+def test_the_debezium_relay_is_a_profile_of_its_own():
+    """RELAY=debezium (issue #24): Kafka Connect and the connector's registration, only with
+    `--profile debezium`; the default stack is what it was."""
+    spec = yaml.safe_load(COMPOSE_FILE.read_text())
+    for name in ("connect", "relay-setup"):
+        assert spec["services"][name]["profiles"] == ["debezium"]
+    assert spec["services"]["connect"]["environment"]["BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert spec["services"]["relay-setup"]["command"] == ["python", "manage.py", "relay_setup"]
+    assert "wal_level=${POSTGRES_WAL_LEVEL:-replica}" in spec["services"]["postgres"]["command"]
+
+
 def test_every_long_running_service_restarts_by_itself():
     spec = yaml.safe_load(COMPOSE_FILE.read_text())
     for name, service in spec["services"].items():
-        expected = "no" if name == "migrate" else "unless-stopped"
+        expected = "no" if name in ("migrate", "relay-setup") else "unless-stopped"
         assert service.get("restart") == expected, name

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET
 
 from common.errors import compact_json
 from history.lag import recent_consumer_lag
+from kafka_bridge import debezium
 from kafka_bridge.client import cluster_topics
 from kafka_bridge.selectors import outbox_backlog
 
@@ -125,4 +126,8 @@ def ready(request: HttpRequest) -> JsonResponse:
         # Information, like the backlog: a consumer behind is not a reason to stop serving.
         "consumer_lag": recent_consumer_lag() if checks["kafka"]["status"] == "up" else None,
     }
+    if debezium.enabled():
+        # RELAY=debezium (issue #24): the connector's state and the slot's lag, information only
+        # like the backlog (a failed task is restarted by beat's sweeper and shown here meanwhile).
+        body["relay"] = debezium.connector_state(timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS).as_dict()
     return compact_json(body, status=503 if down else 200)

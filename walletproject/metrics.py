@@ -8,7 +8,8 @@ published counter is a row the relay updates by the very statement that deletes 
 A scrape reads as much at 10 million history events as at 10 (issue #21, tests/test_admin_scale.py):
 the outbox is the backlog itself (the relay deletes what it published), the published total is that
 counter row, the newest history row is found by its primary key, pending holds by their partial
-index, and the version gaps and dead letters counted are faults, not events. Every figure is exact.
+index, the pending approvals (count and oldest) by theirs, and the version gaps and dead letters
+counted are faults, not events. Every figure is exact.
 Alert rules over these metrics: docker/prometheus/alerts.yml.
 Only staff tokens may scrape (only /health is public, ../shared/spec/api.md).
 """
@@ -30,10 +31,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from approvals.selectors import pending_approvals
 from common.auth import CachedTokenAuthentication
 from common.schema import ERROR
 from history.lag import recent_consumer_lag
 from history.selectors import history_status
+from kafka_bridge import debezium
 from kafka_bridge.selectors import outbox_backlog
 from wallets.selectors import pending_holds_by_currency
 
@@ -138,9 +141,51 @@ class HoldsCollector(Collector):
         yield amount
 
 
+class ApprovalsCollector(Collector):
+    """Staff adjustments waiting for a second operator (issue #23)."""
+
+    def collect(self) -> Iterator[Metric]:
+        pending = pending_approvals()
+        yield GaugeMetricFamily(
+            "wallet_approvals_pending",
+            "Staff funds, withdrawals and reversals waiting for another operator's approval.",
+            value=pending.count,
+        )
+        yield GaugeMetricFamily(
+            "wallet_approvals_oldest_pending_age_seconds",
+            "Age of the oldest pending approval (0 when none is pending).",
+            value=pending.oldest_age_seconds,
+        )
+
+
+class DebeziumRelayCollector(Collector):
+    """RELAY=debezium (issue #24): the connector's state from Kafka Connect's REST API, the slot's lag."""
+
+    def collect(self) -> Iterator[Metric]:
+        if not debezium.enabled():
+            return
+        state = debezium.connector_state()
+        yield GaugeMetricFamily(
+            "wallet_relay_connector_up",
+            "1 when the Debezium connector and every task of it run.",
+            value=int(state.status == "ok"),
+        )
+        yield GaugeMetricFamily(
+            "wallet_relay_connector_failed_tasks", "Connector tasks FAILED.", value=len(state.failed_tasks)
+        )
+        if state.slot_lag_bytes is not None:
+            yield GaugeMetricFamily(
+                "wallet_relay_slot_lag_bytes",
+                "WAL written since the position the connector confirmed (Kafka has everything before).",
+                value=state.slot_lag_bytes,
+            )
+
+
 registry = CollectorRegistry(auto_describe=False)
 registry.register(OutboxCollector())
+registry.register(DebeziumRelayCollector())
 registry.register(HoldsCollector())
+registry.register(ApprovalsCollector())
 registry.register(HistoryCollector())
 
 

@@ -9,7 +9,8 @@ selectors, the ones `/metrics`, `/health/ready` and `reconcile` use, so the page
 What the page reads stays the same size as the ledger and the history grow (issue #21): one pass
 over the wallets (user wallets and their balances per currency), the outbox (the backlog itself),
 the newest history row by its primary key, the version gaps and dead letters (faults, not events),
-and the newest reconcile run. Whether the books balance is that run's answer (its `currency_totals`
+the newest reconcile run, and the pending approvals (their count and the oldest one's age, from
+their partial index). Whether the books balance is that run's answer (its `currency_totals`
 check, with when it ran): the system account keeps no running balance, so its balance is the sum of
 its entries, a read of the whole ledger that `reconcile` makes hourly and a page load must not.
 
@@ -31,6 +32,7 @@ from typing import Any, TypeVar
 from django import template
 from django.conf import settings
 
+from approvals.selectors import PendingApprovals, pending_approvals
 from history.lag import recent_consumer_lag
 from history.models import ReconcileRun
 from history.selectors import HistoryStatus, history_status
@@ -53,6 +55,7 @@ class Overview:
     consumer_lag: dict[str, Any] = field(default_factory=dict)
     history: HistoryStatus | None = None
     last_reconcile: ReconcileRun | None = None
+    approvals: PendingApprovals | None = None
     unavailable: list[str] = field(default_factory=list)  # figures that could not be read
 
     @property
@@ -85,6 +88,7 @@ def gather() -> Overview:
     overview.outbox = read("outbox backlog", outbox_backlog)
     overview.consumer_lag = read("consumer lag", recent_consumer_lag) or {"error": "unavailable"}
     overview.history = read("history status", history_status)
+    overview.approvals = read("pending approvals", pending_approvals)
     overview.last_reconcile = read(
         "last reconcile", lambda: ReconcileRun.objects.order_by("-finished_at", "-id").first()
     )

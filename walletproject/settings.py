@@ -5,7 +5,9 @@ starts on loopback. `WALLET_ENV=production` turns on the guards that refuse a de
 secret or DEBUG, so a misconfigured deployment fails at start-up instead of in front of users.
 """
 
+import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -104,6 +106,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files, served by whitenoise
     "wallets",
+    # After wallets: its admin replaces the ledger transactions' page (the reverse action goes
+    # through the approval threshold).
+    "approvals",
     "history",
     "kafka_bridge",
 ]
@@ -257,6 +262,18 @@ OUTBOX_SWEEP_INTERVAL_SECONDS = env.float("OUTBOX_SWEEP_INTERVAL_SECONDS", defau
 # A pending event older than this means the relay is stalled (readiness body, /metrics, admin, alert).
 OUTBOX_STALL_SECONDS = env.float("OUTBOX_STALL_SECONDS", default=30.0)
 
+# Which relay publishes the outbox (issue #24, kafka_bridge/debezium.py): "celery" (the publish task
+# and its sweeper) or "debezium" (Debezium's outbox event router on Kafka Connect reads the outbox
+# from the WAL; no publish task is enqueued, and beat's sweeper deletes the rows it captured and
+# restarts its failed tasks). The rest configures that mode only.
+RELAY = env.str("RELAY", default="celery")
+if RELAY not in ("celery", "debezium"):
+    raise ImproperlyConfigured("RELAY must be celery or debezium")
+CONNECT_URL = env.str("CONNECT_URL", default=f"http://127.0.0.1:{env.int('CONNECT_PORT', default=8083)}")
+DEBEZIUM_CONNECTOR = env.str("DEBEZIUM_CONNECTOR", default="wallet-outbox")  # its name in Connect
+DEBEZIUM_SLOT = env.str("DEBEZIUM_SLOT", default="wallet_outbox")  # its logical replication slot
+DEBEZIUM_PUBLICATION = env.str("DEBEZIUM_PUBLICATION", default="wallet_outbox")  # the outbox table only
+
 # The books are checked (manage.py reconcile) this often; the result shows in admin and /metrics.
 # The periodic run checks what is new since its checkpoint; the full one (manage.py reconcile
 # --full) everything ever written, which costs in proportion to the whole history.
@@ -269,6 +286,43 @@ RECONCILE_WATERMARK_MARGIN_SECONDS = env.float("RECONCILE_WATERMARK_MARGIN_SECON
 IDEMPOTENCY_RETENTION_HOURS = env.int("IDEMPOTENCY_RETENTION_HOURS", default=48)
 # Pending holds past expires_at are released this often (the spec: within a minute).
 HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default=20.0)
+
+# Maker-checker (issue #23, approvals/): a staff fund or withdrawal above its currency's threshold,
+# and every staff reversal, waits for a second operator's approval. APPROVAL_THRESHOLD is a comma-
+# separated list of CURRENCY:AMOUNT, plus optionally a bare AMOUNT for every currency not listed
+# (default 1000.0000), e.g. "USD:1000,EUR:900" or "USD:5000,2500". Decimal, never float.
+_THRESHOLD_AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,4})?$")  # wallets.money's amounts, or 0
+
+
+def _approval_thresholds(text: str) -> tuple[dict[str, Decimal], Decimal]:
+    per_currency: dict[str, Decimal] = {}
+    default = Decimal("1000.0000")
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        currency, _, amount = item.rpartition(":")
+        currency = currency.strip().upper()
+        if not _THRESHOLD_AMOUNT.fullmatch(amount.strip()):
+            raise ImproperlyConfigured(f"APPROVAL_THRESHOLD: {item!r} is not CURRENCY:AMOUNT or AMOUNT")
+        if currency and currency not in WALLET_CURRENCIES:
+            raise ImproperlyConfigured(f"APPROVAL_THRESHOLD: {currency} is not in WALLET_CURRENCIES")
+        if currency:
+            per_currency[currency] = Decimal(amount.strip())
+        else:
+            default = Decimal(amount.strip())
+    return per_currency, default
+
+
+APPROVAL_THRESHOLDS, APPROVAL_THRESHOLD_DEFAULT = _approval_thresholds(
+    env.str("APPROVAL_THRESHOLD", default="1000.0000")
+)
+# Every staff reversal waits for approval (the default); false: only those above the threshold.
+APPROVAL_ALL_REVERSALS = env.bool("APPROVAL_ALL_REVERSALS", default=True)
+# A pending approval nobody answered expires after this many hours; beat marks it every interval.
+APPROVAL_EXPIRY_HOURS = env.float("APPROVAL_EXPIRY_HOURS", default=24.0)
+if APPROVAL_EXPIRY_HOURS <= 0:
+    raise ImproperlyConfigured("APPROVAL_EXPIRY_HOURS must be positive")
+APPROVAL_EXPIRY_INTERVAL_SECONDS = env.float("APPROVAL_EXPIRY_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-sweep": {
         "task": "kafka_bridge.sweep_outbox",
@@ -296,6 +350,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "wallets.expire_holds",
         "schedule": HOLD_EXPIRY_INTERVAL_SECONDS,
         "options": {"expires": HOLD_EXPIRY_INTERVAL_SECONDS},
+    },
+    "approvals-expire": {
+        "task": "approvals.expire_approvals",
+        "schedule": APPROVAL_EXPIRY_INTERVAL_SECONDS,
+        "options": {"expires": APPROVAL_EXPIRY_INTERVAL_SECONDS},
     },
 }
 
@@ -352,12 +411,15 @@ SPECTACULAR_SETTINGS = {
         "WalletStatusEnum": ["active", "frozen"],
         "HoldStatusEnum": ["pending", "captured", "voided", "expired"],
         "CompletedStatusEnum": ["COMPLETED"],
+        "ApprovalStatusEnum": ["pending", "approved", "rejected", "expired"],
+        "ApprovalKindEnum": ["fund", "withdraw", "reverse"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.schema.seed_paths",
         "wallets.api.schema.link_wallets",
         "wallets.api.schema.link_holds_and_transactions",
+        "approvals.api.schema.link_approvals",
     ],
     # Swagger UI and Redoc come from drf-spectacular-sidecar's static files: no page loads anything
     # from another host, so the docs work offline and show the pinned version.

@@ -16,6 +16,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("wallets.api.urls")),
+    # The staff fund, withdraw and reverse (the approval threshold in front) and the approvals.
+    path("", include("approvals.api.urls")),
     path("", include("history.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI and Redoc from drf-spectacular-sidecar's static files; our templates add a policy

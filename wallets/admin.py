@@ -4,8 +4,9 @@ Every field is read-only and nothing can be added or deleted: balances change on
 services, which write the ledger and the events. Freezing and unfreezing go through services too,
 with a reason, and leave a `WalletStatusChange` row (who, when, why). Who moved money is each
 ledger transaction's `initiated_by`. Reversing a transaction is an action too: an intermediate page
-asks for the reason, recorded on the REVERSAL transaction with who made it. Holds are listed by
-status; a wallet's page shows its held and available money and its pending holds.
+asks for the reason, recorded on the REVERSAL transaction with who made it (approvals/admin.py
+registers this page's subclass, which asks a second operator's approval first: issue #23). Holds
+are listed by status; a wallet's page shows its held and available money and its pending holds.
 
 API tokens: knox's own page (which shows digests and makes tokens in the browser) is replaced by a
 read-only list of prefix, owner, created and expiry (`ApiToken`, a proxy of knox's model), with a
@@ -241,16 +242,20 @@ class LedgerTransactionAdmin(ReadOnlyModelAdmin):
         reversed_count = 0
         for txn in queryset.order_by("created_at"):
             try:
-                reversals.transaction_reverse(
-                    transaction_id=txn.id,
-                    reason=form.cleaned_data["reason"],
-                    initiated_by=request.user.get_username(),
-                )
-                reversed_count += 1
+                if self.reverse_one(request, txn, form.cleaned_data["reason"]):
+                    reversed_count += 1
             except ApplicationError as refusal:
                 self.message_user(request, f"{txn.kind} {txn.id}: {refusal.message}", messages.ERROR)
         self.message_user(request, f"Reversed {reversed_count} transaction(s).", messages.SUCCESS)
         return None
+
+    def reverse_one(self, request: HttpRequest, txn: LedgerTransaction, reason: str) -> bool:
+        """Reverse one chosen transaction; True if it was reversed now. The registered admin
+        (approvals/admin.py) puts the approval threshold in front of it (issue #23)."""
+        reversals.transaction_reverse(
+            transaction_id=txn.id, reason=reason, initiated_by=request.user.get_username()
+        )
+        return True
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[LedgerTransaction], search_term: str

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from common.ids import new_id
 from common.times import format_timestamp
 from kafka_bridge.outbox import OutboxMessage
 
@@ -66,7 +67,7 @@ class WalletEvent:
 
     def outbox_message(self) -> OutboxMessage:
         """This event as the outbox stores it: keyed by wallet, so a wallet's events stay in order."""
-        event_id = self.event_id or uuid.uuid4()
+        event_id = self.event_id or new_id()
         return OutboxMessage(
             event_id=event_id,
             aggregatetype=AGGREGATE_TYPE,

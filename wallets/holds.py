@@ -24,6 +24,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from common.ids import new_id
+
 from . import events
 from .errors import (
     HoldExpired,
@@ -99,7 +101,7 @@ def hold_create(
         sender.version += 1
         sender.updated_at = now
         hold = Hold(
-            id=uuid.uuid4(),
+            id=new_id(),
             from_wallet=sender,
             to_wallet=receiver,
             currency=sender.currency,
@@ -172,7 +174,7 @@ def hold_capture(
     """Move `amount` (default: all of the hold) from sender to receiver as one ledger transaction
     linked to the hold, and release the rest. `note` defaults to the hold's own."""
     now = timezone.now()
-    txn_id = uuid.uuid4()
+    txn_id = new_id()
     with transaction.atomic(savepoint=False):
         locked = lock_user_wallets([hold.from_wallet_id, hold.to_wallet_id])
         hold = _pending(hold.id)

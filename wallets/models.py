@@ -96,7 +96,7 @@ class Wallet(models.Model):
 
 
 class LedgerTransaction(models.Model):
-    """One money movement: its entries balance per currency."""
+    """One money movement: its entries balance per currency. Ids are time-ordered (common/ids.py)."""
 
     class Kind(models.TextChoices):
         FUND = "FUND"

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.api import parse_uuid
+from common.ids import new_id
 
 from . import events
 from .errors import AlreadyReversed, NotReversible, TransactionNotFound
@@ -56,7 +57,7 @@ def transaction_reverse(*, transaction_id: uuid.UUID, reason: str, initiated_by:
         LedgerEntry.objects.filter(transaction=original).select_related("wallet").order_by("amount", "id")
     )
     now = timezone.now()
-    txn_id = uuid.uuid4()
+    txn_id = new_id()
     try:
         with transaction.atomic(savepoint=False):
             locked = lock_user_wallets(leg.wallet_id for leg in legs)
@@ -70,7 +71,7 @@ def transaction_reverse(*, transaction_id: uuid.UUID, reason: str, initiated_by:
                 entry_type = LedgerEntry.Type.REVERSAL_IN if amount > 0 else LedgerEntry.Type.REVERSAL_OUT
                 if wallet is None:  # the system account keeps no running balance
                     entries.append(
-                        Entry(leg.wallet_id, leg.currency, amount, entry_type, None, None, uuid.uuid4())
+                        Entry(leg.wallet_id, leg.currency, amount, entry_type, None, None, new_id())
                     )
                     continue
                 if amount > 0:

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common import caches
+from common.ids import new_id
 
 from . import events
 from .errors import (
@@ -142,7 +143,7 @@ def user_entry(wallet: Wallet, signed: Decimal, entry_type: str) -> Entry:
         type=entry_type,
         balance_after=wallet.balance,
         wallet_version=wallet.version,
-        id=uuid.uuid4(),
+        id=new_id(),
     )
 
 
@@ -180,12 +181,13 @@ def wallet_event(
     )
 
 
-def _system_movement(
-    *, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, withdraw: bool, note: Note
+def system_movement(
+    *, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, withdraw: bool, note: Note = NO_NOTE
 ) -> MovementResult:
-    """Fund (money enters from outside) or withdraw (money leaves) against the system account."""
+    """Fund (money enters from outside) or withdraw (money leaves) against the system account; the
+    result names the ledger transaction (an approval records which one it made)."""
     now = timezone.now()
-    txn_id = uuid.uuid4()
+    txn_id = new_id()
     with transaction.atomic(savepoint=False):
         wallet = _lock_one(wallet_id)
         if withdraw:
@@ -213,7 +215,7 @@ def _system_movement(
                 type=entry_type,
                 balance_after=None,
                 wallet_version=None,
-                id=uuid.uuid4(),
+                id=new_id(),
             ),
         ]
         write_movement(
@@ -231,7 +233,7 @@ def _system_movement(
 
 
 def wallet_fund(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, note: Note = NO_NOTE) -> Wallet:
-    result = _system_movement(
+    result = system_movement(
         wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=False, note=note
     )
     return result.wallets[wallet_id]
@@ -240,7 +242,7 @@ def wallet_fund(*, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, not
 def wallet_withdraw(
     *, wallet_id: uuid.UUID, amount: Decimal, initiated_by: str, note: Note = NO_NOTE
 ) -> Wallet:
-    result = _system_movement(
+    result = system_movement(
         wallet_id=wallet_id, amount=amount, initiated_by=initiated_by, withdraw=True, note=note
     )
     return result.wallets[wallet_id]
@@ -280,7 +282,7 @@ def transfer_create(
     if from_wallet_id == to_wallet_id:
         raise SameWallet()
     now = timezone.now()
-    txn_id = uuid.uuid4()
+    txn_id = new_id()
     with transaction.atomic(savepoint=False):
         locked, sender, receiver = lock_sender_and_receiver(from_wallet_id, to_wallet_id, owner_user_id)
         if sender.status != Wallet.Status.ACTIVE:

@@ -35,6 +35,10 @@ OPERATIONS = [
     ("post", "/holds/{hold_id}/void"),
     ("get", "/transactions/{transaction_id}"),
     ("post", "/transactions/{transaction_id}/reverse"),
+    ("get", "/approvals"),
+    ("get", "/approvals/{approval_id}"),
+    ("post", "/approvals/{approval_id}/approve"),
+    ("post", "/approvals/{approval_id}/reject"),
 ]
 
 

@@ -17,6 +17,7 @@ from history import tasks
 from history.models import HistoryEvent, ReconcileRun
 from history.reconcile import reconcile
 from kafka_bridge.models import OutboxEvent
+from tests.conftest import make_approver
 from wallets.models import Wallet
 
 
@@ -105,8 +106,13 @@ def with_holds(topics, operator) -> dict[str, Any]:
     assert captured.status_code == 200, captured.content
     capture_id = captured.json()["data"]["transactions"][0]["reference_id"]  # the ledger transaction
     assert operator.post(f"/wallets/{ann}/withdraw", {"amount": "5"}, format="json").status_code == 200
-    reversed_ = operator.post(f"/transactions/{capture_id}/reverse", {"reason": "refund"}, format="json")
-    assert reversed_.status_code == 201, reversed_.content
+    # Every staff reversal waits for a second operator (issue #23): requested, then approved. The
+    # approval's steps write no event; the reversal it runs writes its own.
+    requested = operator.post(f"/transactions/{capture_id}/reverse", {"reason": "refund"}, format="json")
+    assert requested.status_code == 202, requested.content
+    approval = requested.json()["data"]["approval_id"]
+    approved = make_approver("checker").post(f"/approvals/{approval}/approve", {}, format="json")
+    assert approved.status_code == 200, approved.content
     payloads = [row.payload for row in OutboxEvent.objects.order_by("id")]
     assert {p["schema_version"] for p in payloads} == {2}
     topics.produce_events(payloads)
@@ -116,7 +122,7 @@ def with_holds(topics, operator) -> dict[str, Any]:
         "ben": ben,
         "hold": hold,
         "capture": capture_id,
-        "reversal": reversed_.json()["data"]["id"],
+        "reversal": approved.json()["data"]["transaction_id"],
     }
 
 

@@ -8,6 +8,15 @@ The relay deletes each outbox row once Kafka acknowledged it (issue #21), so "pu
 "the row is gone and `RelayStats` counted it", and what was written is kept for the no-loss checks
 by a trigger of the test's own (`Bridge.written`): every committed outbox insert is copied to a
 table the relay never touches.
+
+Both relays (issue #24): `bridge` is parametrised by `relay` where a test asks for both
+(`@pytest.mark.parametrize("bridge", RELAYS, indirect=True)`). "debezium" runs against a second,
+logical-decoding PostgreSQL and a Kafka Connect worker that `scripts/stack` starts once per session
+in `.stack/debezium-test` (STACK_DIR; the shared PostgreSQL is never restarted for it) on the shared
+Kafka: the test's database connection is pointed at a database of that server, its connector gets a
+slot and name of its own, and the Celery worker it starts runs beat's sweeper in that mode (it
+deletes what the connector captured). Everything else — the API, the services, the checks — is
+the same code in both modes.
 """
 
 from __future__ import annotations
@@ -28,10 +37,12 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from django.db import connection
 
+from common.caches import forget_all
 from common.postgresql.url import database_url
+from kafka_bridge import debezium
 from kafka_bridge.client import ensure_topics
 from kafka_bridge.models import OutboxEvent, RelayStats
-from tests.conftest import brokers
+from tests.conftest import STACK, brokers
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = ROOT / ".venv" / "bin" / "celery"
@@ -206,11 +217,112 @@ def _stop_recording() -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {WRITTEN}")
 
 
+RELAYS = ["celery", "debezium"]
+
+
+@dataclass
+class DebeziumStack:
+    """The second PostgreSQL (wal_level=logical) and the Kafka Connect worker of the session."""
+
+    env: dict[str, str]
+    host: str
+    port: int
+    database: str
+    connect_url: str
+
+    def stack(self, *args: str) -> str:
+        result = subprocess.run(
+            [str(STACK), *args], capture_output=True, text=True, cwd=ROOT, env=self.env, timeout=600
+        )
+        if result.returncode != 0:
+            pytest.fail(
+                f"scripts/stack {' '.join(args)} (debezium test stack):\n{result.stdout}{result.stderr}"
+            )
+        return result.stdout
+
+    def connect_pid(self) -> int | None:
+        path = Path(self.env["STACK_DIR"]) / "run" / "connect.pid"
+        try:
+            return int(path.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def psql(self, sql: str, database: str = "postgres") -> None:
+        import psycopg
+
+        with psycopg.connect(
+            host=self.host, port=self.port, user="wallet", password="wallet", dbname=database, autocommit=True
+        ) as conn:
+            conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def debezium_stack(django_db_blocker: Any) -> Iterator[DebeziumStack]:
+    """Started once per session, as `scripts/stack` starts it with RELAY=debezium (idempotent: an
+    already running one is reused, and left running; one this session started is stopped)."""
+    port = int(os.environ.get("DEBEZIUM_TEST_PG_PORT", "5443"))
+    connect_port = int(os.environ.get("DEBEZIUM_TEST_CONNECT_PORT", "8094"))
+    folder = ROOT / ".stack" / "debezium-test"
+    env = {
+        **os.environ,
+        "STACK_DIR": str(folder),
+        "RELAY": "debezium",
+        "DATABASE_URL": f"postgres://wallet:wallet@127.0.0.1:{port}/wallet",
+        "CONNECT_PORT": str(connect_port),
+        "CONNECT_GROUP_ID": "wallet-connect-test",
+        "KAFKA_BROKERS": brokers(),
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    stack = DebeziumStack(env, "127.0.0.1", port, "test_wallet_cdc", f"http://127.0.0.1:{connect_port}")
+    already = "running" in stack.stack("status").split("connect", 1)[-1].splitlines()[0]
+    stack.stack("start", "postgres")
+    stack.stack("start", "connect")
+    # A fresh database for the session on that server, migrated as the stack migrates.
+    stack.psql(f"DROP DATABASE IF EXISTS {stack.database} WITH (FORCE)")
+    stack.psql(f"CREATE DATABASE {stack.database} OWNER wallet")
+    migrate_env = {**env, "DATABASE_URL": f"postgres://wallet:wallet@127.0.0.1:{port}/{stack.database}"}
+    migrate_env["DJANGO_SETTINGS_MODULE"] = "walletproject.settings"
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "migrate", "--noinput", "-v", "0"],
+        check=True,
+        cwd=ROOT,
+        env=migrate_env,
+        timeout=300,
+    )
+    stack.psql(
+        f"CREATE PUBLICATION wallet_outbox FOR TABLE {OutboxEvent._meta.db_table} WITH (publish = 'insert')",
+        stack.database,
+    )
+    yield stack
+    if not already:
+        stack.stack("stop", "connect")
+        stack.stack("stop", "postgres")
+
+
+def _point_at(db: dict[str, Any]) -> None:
+    """The default connection, closed and pointed at another database (the next query connects)."""
+    connection.close()
+    connection.settings_dict.update(db)
+    forget_all()
+
+
+def _empty_cdc_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables"
+            " WHERE schemaname = 'public' AND tablename <> 'django_migrations'"
+        )
+        (tables,) = cursor.fetchone()
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
 @dataclass
 class Bridge:
     topic: str
     queue: str
     make_worker: Callable[..., Worker]
+    relay: str = "celery"
+    stack: DebeziumStack | None = None
 
     def written(self) -> dict[str, tuple[str, dict[str, Any]]]:
         """Every outbox row committed during the test, published or not: event id (text) ->
@@ -228,14 +340,37 @@ def _json(value: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def bridge(transactional_db: Any, settings: Any, tmp_path: Path) -> Iterator[Bridge]:
-    """A topic and a queue of the test's own (this process's relay and the worker both use them)."""
+def bridge(
+    request: pytest.FixtureRequest, transactional_db: Any, settings: Any, tmp_path: Path
+) -> Iterator[Bridge]:
+    """A topic and a queue of the test's own (this process's relay and the worker both use them);
+    with the parameter "debezium", a database on the logical-decoding server and a connector of
+    the test's own instead of the Celery relay."""
+    relay = getattr(request, "param", "celery")
     suffix = uuid.uuid4().hex[:10]
     settings.KAFKA_TOPIC = f"test-bridge-{suffix}"
     settings.KAFKA_DLQ_TOPIC = f"{settings.KAFKA_TOPIC}.dlq"
     settings.KAFKA_PARTITIONS = 3
     settings.OUTBOX_TASK_QUEUE = f"test-bridge-{suffix}"
     ensure_topics(timeout=30)
+    stack: DebeziumStack | None = None
+    saved = dict(connection.settings_dict)
+    relay_env: dict[str, str] = {}
+    if relay == "debezium":
+        stack = request.getfixturevalue("debezium_stack")
+        _point_at({"HOST": stack.host, "PORT": stack.port, "NAME": stack.database})
+        settings.RELAY = "debezium"
+        settings.CONNECT_URL = stack.connect_url
+        settings.DEBEZIUM_CONNECTOR = f"test-bridge-{suffix}"
+        settings.DEBEZIUM_SLOT = f"test_bridge_{suffix}"
+        settings.DEBEZIUM_PUBLICATION = "wallet_outbox"
+        relay_env = {
+            "RELAY": "debezium",
+            "CONNECT_URL": stack.connect_url,
+            "DEBEZIUM_CONNECTOR": settings.DEBEZIUM_CONNECTOR,
+            "DEBEZIUM_SLOT": settings.DEBEZIUM_SLOT,
+        }
+        debezium.setup(log=print)
     _record_written_events()
     workers: list[Worker] = []
 
@@ -252,16 +387,23 @@ def bridge(transactional_db: Any, settings: Any, tmp_path: Path) -> Iterator[Bri
             "OUTBOX_SWEEP_INTERVAL_SECONDS": "1",
             "OUTBOX_DELIVERY_TIMEOUT_SECONDS": "5",
             "OUTBOX_RETRY_BACKOFF_MAX_SECONDS": "4",
+            **relay_env,
             **overrides,
         }
         worker = Worker(env, settings.OUTBOX_TASK_QUEUE, tmp_path)
         workers.append(worker)
         return worker
 
-    yield Bridge(settings.KAFKA_TOPIC, settings.OUTBOX_TASK_QUEUE, make_worker)
+    yield Bridge(settings.KAFKA_TOPIC, settings.OUTBOX_TASK_QUEUE, make_worker, relay, stack)
     for worker in workers:
         worker.stop()
     _stop_recording()
+    if relay == "debezium":
+        try:
+            debezium.teardown(log=print)
+        finally:
+            _empty_cdc_database()
+            _point_at(saved)
     try:
         admin = AdminClient({"bootstrap.servers": brokers()})
         for future in admin.delete_topics(

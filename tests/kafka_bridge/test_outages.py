@@ -9,6 +9,8 @@ what was written is compared with the topic through `Bridge.written` (see confte
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 from collections import defaultdict
@@ -16,8 +18,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 
+from kafka_bridge import debezium
 from kafka_bridge.models import OutboxEvent
 from kafka_bridge.publisher import RELAY_LOCK_NAME
 from tests.conftest import make_client
@@ -25,6 +29,7 @@ from wallets import services
 
 from ..conftest import stack
 from .conftest import (
+    RELAYS,
     Bridge,
     Received,
     pending_count,
@@ -199,7 +204,11 @@ def test_worker_survives_redis_restarts_while_a_publish_task_runs(bridge):
     assert len({m.payload["event_id"] for m in received}) == 3 + funded + 3
 
 
+@pytest.mark.parametrize("bridge", RELAYS, indirect=True)
 def test_worker_killed_mid_batch_every_event_still_reaches_the_topic(bridge):
+    if bridge.relay == "debezium":
+        _connect_worker_killed_mid_stream(bridge)
+        return
     wallets = [services.wallet_create(user_id=f"k{n}") for n in range(10)]
     with transaction.atomic():  # one commit: the rows wait for the worker, one task is queued
         for _ in range(150):
@@ -233,10 +242,39 @@ def test_worker_killed_mid_batch_every_event_still_reaches_the_topic(bridge):
     assert duplicates >= 0
 
 
+def _connect_worker_killed_mid_stream(bridge: Bridge) -> None:
+    """RELAY=debezium: the Kafka Connect worker SIGKILLed while it streams 1,510 events; its
+    supervisor (scripts/stack) starts it again, the connector resumes from its last committed
+    offset, and every event arrives, each wallet in order, duplicates only of the same event."""
+    assert bridge.stack is not None
+    cleaner = bridge.make_worker()
+    cleaner.start()
+    wallets = [services.wallet_create(user_id=f"k{n}") for n in range(10)]
+    for _ in range(15):
+        with transaction.atomic():  # 15 commits of 100 movements each
+            for _ in range(10):
+                for wallet in wallets:
+                    services.wallet_fund(wallet_id=wallet.id, amount=Decimal("1.00"), initiated_by="test")
+    pid = bridge.stack.connect_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: bridge.stack.connect_pid() not in (None, pid), 60, "the supervisor restarted Connect")
+    wait_until(lambda: debezium.connector_state().status == "ok", 120, "the connector runs again")
+    wait_until(lambda: pending_count() == 0, 90, "every captured row was deleted")
+    received = _assert_everything_on_the_topic(bridge, timeout=60)
+    print(f"Connect SIGKILLed; {len(received) - 1510} duplicate messages after its restart")
+
+
+@pytest.mark.parametrize("bridge", RELAYS, indirect=True)
 def test_the_outbox_holds_only_the_backlog_and_keeps_it_while_kafka_is_out_of_reach(bridge):
     """Delete on publish (issue #21): transfers through the real relay leave no row behind, each
     counted once; while the relay cannot reach Kafka (a worker given a broker address nobody
-    listens on) every new row stays, failing, and once a worker reaches Kafka again all arrive."""
+    listens on) every new row stays, failing, and once a worker reaches Kafka again all arrive.
+    RELAY=debezium: the connector paused stands for the relay out of reach (the rows stay, none is
+    cleaned), and resumed, it sends them all."""
+    if bridge.relay == "debezium":
+        _debezium_backlog_kept_while_paused(bridge)
+        return
     worker = bridge.make_worker()
     worker.start()
     operator, ids = _api_wallets(4)
@@ -261,5 +299,29 @@ def test_the_outbox_holds_only_the_backlog_and_keeps_it_while_kafka_is_out_of_re
     back.start()
     took = wait_until(lambda: pending_count() == 0, 60, "the backlog drained once Kafka was in reach")
     print(f"backlog of 40 drained {took:.1f}s after the relay reached Kafka again")
+    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    assert len({m.payload["event_id"] for m in received}) == 8 + 80 + 40
+
+
+def _debezium_backlog_kept_while_paused(bridge: Bridge) -> None:
+    worker = bridge.make_worker()
+    worker.start()
+    operator, ids = _api_wallets(4)
+    _transfers(operator, ids, 40)
+    wait_until(lambda: pending_count() == 0, 30, "the captured rows were deleted")
+    assert published_total() == 8 + 80 == len(bridge.written())
+
+    name = settings.DEBEZIUM_CONNECTOR
+    debezium.connect_request("PUT", f"/connectors/{name}/pause")
+    wait_until(lambda: debezium.connector_state().connector == "PAUSED", 30, "the connector paused")
+    _transfers(operator, ids, 20)
+    time.sleep(12)  # more than a sweep's wait for the slot: nothing was captured, nothing goes
+    assert pending_count() == 40, "no row left the outbox while the connector could not send it"
+    assert published_total() == 88
+    assert debezium.connector_state().status == "down"
+
+    debezium.connect_request("PUT", f"/connectors/{name}/resume")
+    took = wait_until(lambda: pending_count() == 0, 60, "the backlog drained once the connector ran")
+    print(f"backlog of 40 sent and cleaned {took:.1f}s after the connector resumed")
     received = _assert_everything_on_the_topic(bridge, timeout=30)
     assert len({m.payload["event_id"] for m in received}) == 8 + 80 + 40

@@ -312,6 +312,7 @@ def test_fund_beyond_the_largest_balance_is_invalid_amount(operator, make_wallet
     refused(snapshot, lambda: post_json(operator, path, {"amount": "0.0001"}), 400, "invalid_amount")
 
 
+@pytest.mark.usefixtures("without_approvals")  # the amounts are the point, not the threshold (issue #23)
 def test_largest_and_smallest_amounts_are_accepted_exactly(operator, make_wallet):
     wallet = make_wallet("alice")
     data = assert_ok(post_raw(operator, f"/wallets/{wallet.id}/fund", '{"amount":999999999999999.9999}'))
@@ -668,6 +669,7 @@ def test_every_endpoint_works_with_and_without_trailing_slash(operator, world, s
     ],
 )
 @pytest.mark.parametrize("as_string", [False, True], ids=["json-number", "string"])
+@pytest.mark.usefixtures("without_approvals")  # the amounts are the point, not the threshold (issue #23)
 def test_amounts_are_accepted_exactly(operator, make_wallet, raw_amount, balance, as_string):
     wallet = make_wallet("alice")
     value = f'"{raw_amount}"' if as_string else raw_amount

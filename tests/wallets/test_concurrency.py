@@ -385,7 +385,7 @@ def test_a_write_from_a_wallet_that_moved_since_it_was_read_is_refused_and_chang
     assert (current.balance, current.version) == (Decimal("11.5000"), read_version + 2)
 
 
-OUR_TABLES = r"^(wallets|history|kafka_bridge)_"
+OUR_TABLES = r"^(wallets|approvals|history|kafka_bridge)_"
 
 
 def test_no_index_of_ours_repeats_or_leads_another():

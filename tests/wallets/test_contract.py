@@ -30,13 +30,20 @@ GETS = {
     "/wallets/{wallet_id}/transactions": {"200", "400", "401", "404", "406", "503"},
     "/wallets/{wallet_id}/history": {"200", "400", "401", "404", "406", "503"},
     "/users/{user_id}/activity": {"200", "400", "401", "403", "404", "406", "503"},
+    "/approvals": {"200", "400", "401", "403", "406", "503"},
+    "/approvals/{approval_id}": {"200", "401", "403", "404", "406", "503"},
 }
-STAFF_MOVEMENT = {"200", "400", "401", "403", "404", "406", "409", "413", "415", "422", "503"}
+# 202: above the approval threshold, a pending approval (issue #23).
+STAFF_MOVEMENT = {"200", "202", "400", "401", "403", "404", "406", "409", "413", "415", "422", "503"}
+DECISION = {"200", "400", "401", "403", "404", "406", "409", "413", "415", "422", "503"}
 POSTS = {
     "/wallets": {"201", "400", "401", "403", "406", "409", "413", "415", "422", "503"},
     "/wallets/{wallet_id}/fund": STAFF_MOVEMENT,
     "/wallets/{wallet_id}/withdraw": STAFF_MOVEMENT,
     "/wallets/{wallet_id}/transfer": {"200", "400", "401", "404", "406", "409", "413", "415", "422", "503"},
+    "/transactions/{transaction_id}/reverse": {"201"} | STAFF_MOVEMENT - {"200"},
+    "/approvals/{approval_id}/approve": DECISION,
+    "/approvals/{approval_id}/reject": DECISION,
 }
 LINKED = {
     "wallets_retrieve",
@@ -68,9 +75,12 @@ def test_paths_are_the_seeds_and_each_operation_lists_exactly_its_error_statuses
             responses = document["paths"][path][method]["responses"]
             # 429 everywhere: failed authentications are throttled per address (common.throttling).
             assert set(responses) == statuses | {"414", "429", "431"}, path
-            for status in statuses - {"200", "201"}:
+            for status in statuses - {"200", "201", "202"}:
                 error = responses[status]["content"]["application/json"]["schema"]
                 assert error == {"$ref": "#/components/schemas/Error"}, (path, status)
+            if "202" in statuses:  # the pending approval
+                pending = responses["202"]["content"]["application/json"]["schema"]
+                assert pending == {"$ref": "#/components/schemas/ApprovalEnvelope"}, path
             for status in ("414", "431"):  # the web server's own refusals, as it sends them: no body
                 assert "content" not in responses[status], (path, status)
     withdraw = document["paths"]["/wallets/{wallet_id}/withdraw"]["post"]["responses"]["400"]["description"]

@@ -22,7 +22,9 @@ OPERATIONS = {
     ("/holds/{hold_id}/capture", "post"): {"200", "400", "403", "404", "409"} | POST_COMMON,
     ("/holds/{hold_id}/void", "post"): {"200", "400", "403", "404", "409"} | POST_COMMON,
     ("/transactions/{transaction_id}", "get"): {"200", "401", "404", "406", "429", "503", "414", "431"},
-    ("/transactions/{transaction_id}/reverse", "post"): {"201", "400", "403", "404", "409"} | POST_COMMON,
+    # 202: a pending approval (every staff reversal by default; approvals/, issue #23).
+    ("/transactions/{transaction_id}/reverse", "post"): {"201", "202", "400", "403", "404", "409"}
+    | POST_COMMON,
 }
 
 

@@ -1,7 +1,10 @@
 """Reversals and ledger transactions over HTTP (../shared/spec/holds.md): staff reverse a completed
 fund, withdrawal, transfer or capture once, with a recorded reason; a reversal cannot be reversed;
 never a negative balance or held above balance; GET /transactions/{id} to whoever may see one of
-its wallets. Also the admin's reverse action."""
+its wallets. Also the admin's reverse action.
+
+These tests are of the reversal itself: by default every staff reversal first waits for a second
+operator's approval (issue #23, tests/approvals/), which `without_approvals` turns off here."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from kafka_bridge.models import OutboxEvent
 from tests.conftest import make_client
 from wallets.models import LedgerTransaction, Wallet
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_approvals")]
 
 
 def post(client: Any, path: str, body: Any = None, **extra: Any) -> Any:

@@ -29,7 +29,7 @@ from wallets.openapi import WALLET_ID
 from wallets.permissions import sending_owner
 
 from . import schema
-from .idempotency import respond_once
+from .idempotency import Handler, respond_once
 from .serializers import (
     CaptureInput,
     HoldInput,
@@ -210,13 +210,23 @@ class TransactionReverseView(ApiView):
         if original is None:
             raise TransactionNotFound()
         reason = self.validated(request)["reason"]
+        return respond_once(request, self.handler(request, original, reason))
+
+    def handler(self, request: Request, original: LedgerTransaction, reason: str) -> Handler:
+        """The reversal, run once per Idempotency-Key inside its transaction (the routed view,
+        approvals/api/views.py, puts the approval threshold in front of it)."""
 
         def reverse() -> tuple[int, Any]:
             result = reversals.transaction_reverse(
                 transaction_id=original.id, reason=reason, initiated_by=request.user.get_username()
             )
-            txn = LedgerTransaction.objects.get(id=result.transaction_id)
-            entries = selectors.transaction_get_visible(principal=request.user, transaction=txn)
-            return 201, ledger_transaction_data(txn, entries)
+            return 201, reversal_data(request, result.transaction_id)
 
-        return respond_once(request, reverse)
+        return reverse
+
+
+def reversal_data(request: Request, transaction_id: Any) -> dict[str, Any]:
+    """A REVERSAL just written, as `GET /transactions/{id}` shows it to the principal."""
+    txn = LedgerTransaction.objects.get(id=transaction_id)
+    entries = selectors.transaction_get_visible(principal=request.user, transaction=txn)
+    return ledger_transaction_data(txn, entries)

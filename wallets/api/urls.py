@@ -2,6 +2,10 @@
 
 A wallet id is any segment (a malformed one is 404 `wallet_not_found` from the view); a user id
 that breaks the user-id rule matches no route (404 `not_found`).
+
+The staff adjustments, `POST /wallets/{id}/fund`, `/withdraw` and `/transactions/{id}/reverse`,
+are routed by approvals/api/urls.py: the same views with the approval threshold in front
+(issue #23), so no route reaches a movement that skips it.
 """
 
 from django.urls import re_path
@@ -18,8 +22,6 @@ USER = rf"(?P<user_id>{USER_ID})"
 urlpatterns = [
     re_path(r"^wallets/?$", views.WalletCreateView.as_view(), name="wallet-create"),
     re_path(rf"^wallets/{WALLET}/?$", views.WalletDetailView.as_view(), name="wallet-detail"),
-    re_path(rf"^wallets/{WALLET}/fund/?$", views.WalletFundView.as_view(), name="wallet-fund"),
-    re_path(rf"^wallets/{WALLET}/withdraw/?$", views.WalletWithdrawView.as_view(), name="wallet-withdraw"),
     re_path(rf"^wallets/{WALLET}/transfer/?$", views.TransferView.as_view(), name="wallet-transfer"),
     re_path(
         rf"^wallets/{WALLET}/transactions/?$",
@@ -35,10 +37,5 @@ urlpatterns = [
         rf"^transactions/{TRANSACTION}/?$",
         hold_views.TransactionDetailView.as_view(),
         name="transaction-detail",
-    ),
-    re_path(
-        rf"^transactions/{TRANSACTION}/reverse/?$",
-        hold_views.TransactionReverseView.as_view(),
-        name="transaction-reverse",
     ),
 ]

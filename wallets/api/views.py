@@ -25,7 +25,7 @@ from wallets.openapi import USER_ID, WALLET_ID
 from wallets.permissions import may_act_for, sending_owner
 
 from . import schema
-from .idempotency import respond_once
+from .idempotency import Handler, respond_once
 from .serializers import (
     AmountInput,
     TransferInput,
@@ -105,9 +105,13 @@ class UserWalletsView(ApiView):
 
 class _SystemMovementView(ApiView):
     """Fund or withdraw (staff only): money enters from or leaves to outside, through the system
-    account of the wallet's currency."""
+    account of the wallet's currency.
+
+    What the request runs is `handler`: the movement itself here; the routed views
+    (approvals/api/views.py) put the approval threshold in front of it (issue #23)."""
 
     service: Any  # staticmethod(services.wallet_fund) or staticmethod(services.wallet_withdraw)
+    withdraw = False
     serializer_class = AmountInput
 
     @extend_schema(
@@ -120,6 +124,10 @@ class _SystemMovementView(ApiView):
         self.require_staff(request)
         target = _path_wallet_id(wallet_id)
         data = self.validated(request)
+        return respond_once(request, self.handler(request, target, data))
+
+    def handler(self, request: Request, target: uuid.UUID, data: dict[str, Any]) -> Handler:
+        """The movement, run once per Idempotency-Key inside its transaction."""
         amount, note = data["amount"], note_of(data)
 
         def move() -> tuple[int, Any]:
@@ -129,7 +137,7 @@ class _SystemMovementView(ApiView):
                 )
             )
 
-        return respond_once(request, move)
+        return move
 
 
 class WalletFundView(_SystemMovementView):
@@ -141,6 +149,7 @@ class WalletFundView(_SystemMovementView):
 )
 class WalletWithdrawView(_SystemMovementView):
     service = staticmethod(services.wallet_withdraw)
+    withdraw = True
 
 
 class TransferView(ApiView):

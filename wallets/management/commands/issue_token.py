@@ -2,11 +2,13 @@
 new API token key, and only that.
 
 Creates the user if needed (no password: tokens only). `--operator` makes the user staff and a
-member of the `operators` group, which may view everything in the admin, freeze wallets, reverse
-ledger transactions and revoke tokens. Every run makes a new token (only its digest is stored, so
-an old key cannot be shown again); earlier tokens stay valid until they expire or `revoke_token`
-ends them. The token lives `--ttl` seconds, else `API_TOKEN_TTL_DAYS`. The issue is recorded
-(admin: Token events) with who did it: `--by`, else the operating-system user.
+member of the `operators` group, which may view everything in the admin (the approvals too), freeze
+wallets, reverse ledger transactions (a reversal waits for a second operator's approval: issue #23)
+and revoke tokens; approving is a role of its own (`manage.py grant_approver`). Every run makes a
+new token (only its digest is stored, so an old key cannot be shown again); earlier tokens stay
+valid until they expire or `revoke_token` ends them. The token lives `--ttl` seconds, else
+`API_TOKEN_TTL_DAYS`. The issue is recorded (admin: Token events) with who did it: `--by`, else the
+operating-system user.
 """
 
 import re
@@ -24,7 +26,7 @@ from wallets.permissions import USER_ID_PATTERN
 from wallets.tokens import command_actor, token_issue
 
 OPERATOR_GROUP = "operators"
-OPERATOR_APPS = ("wallets", "history", "kafka_bridge", "axes")
+OPERATOR_APPS = ("wallets", "approvals", "history", "kafka_bridge", "axes")
 
 
 def operators_group() -> Group:

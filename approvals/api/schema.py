@@ -1,0 +1,99 @@
+"""OpenAPI shapes of the approvals and of the staff adjustments that may answer 202 with one, the
+errors each operation answers (besides `common.schema.COMMON_ERRORS`), and the links from an
+approval to the operations on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter
+
+from approvals.models import Approval
+from common import schema
+from wallets.api import schema as wallet_schema
+
+from .serializers import ApprovalOutput
+
+APPROVAL = schema.envelope("ApprovalEnvelope", ApprovalOutput())
+APPROVAL_PAGE = schema.page_of("ApprovalPage", ApprovalOutput)
+
+APPROVAL_ID = schema.path_parameter(
+    "approval_id", {"type": "string", "format": "uuid"}, "The approval's id; any other value is 404."
+)
+STATUS = OpenApiParameter(
+    "status",
+    {"type": "string", "enum": list(Approval.Status.values)},
+    description="Only approvals in this status.",
+)
+KIND = OpenApiParameter(
+    "kind", {"type": "string", "enum": list(Approval.Kind.values)}, description="Only approvals of this kind."
+)
+
+PENDING = (
+    "Above the approval threshold (APPROVAL_THRESHOLD; every reversal by default): nothing moved; the "
+    "request is recorded as a pending approval, which another operator approves or rejects "
+    "(POST /approvals/{approval_id}/approve or /reject)."
+)
+
+_POST = {
+    413: "payload_too_large: a body over 64 KiB",
+    415: "unsupported_media_type: the body is not declared as JSON",
+    422: "idempotency_key_reused: the Idempotency-Key was used with another request",
+}
+REVERSE_ERRORS = {
+    **wallet_schema.REVERSE_ERRORS,
+    409: (
+        "already_reversed, not_reversible (a reversal), approval_pending (a reversal of it awaits "
+        "approval), idempotency_key_in_use, or conflict (a lock wait over the limit; Retry-After)"
+    ),
+}
+LIST_ERRORS = {
+    400: "validation_error (status, kind, limit or cursor)",
+    403: "permission_denied: staff only",
+}
+DETAIL_ERRORS = {403: "permission_denied: staff only", 404: "approval_not_found"}
+_DECIDE_403 = (
+    "permission_denied (staff with the approvals.approve_adjustment permission only) or own_approval "
+    "(the requester never decides their own)"
+)
+APPROVE_ERRORS = {
+    400: (
+        "validation_error (the body or the Idempotency-Key), or the movement's own refusal, checked "
+        "again now: insufficient_funds or invalid_amount (past the maximum balance)"
+    ),
+    403: _DECIDE_403,
+    404: "approval_not_found",
+    409: (
+        "approval_not_pending, approval_expired, the movement's wallet_frozen or already_reversed, "
+        "idempotency_key_in_use, or conflict (a lock wait over the limit; Retry-After)"
+    ),
+    **_POST,
+}
+REJECT_ERRORS = {
+    400: "validation_error (the reason, the body or the Idempotency-Key)",
+    403: _DECIDE_403,
+    404: "approval_not_found",
+    409: "approval_not_pending, approval_expired, idempotency_key_in_use, or conflict",
+    **_POST,
+}
+
+
+def with_pending(status: int, success: Any, errors: dict[int, str]) -> dict[Any, Any]:
+    """A staff adjustment's responses: done (`status`), or 202 with the pending approval."""
+    responses = schema.responses(status, success, errors)
+    responses[202] = APPROVAL
+    return responses
+
+
+def link_approvals(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Postprocessing hook: an approval's id (in every response carrying one, the 202 of a staff
+    adjustment too) links to each operation on `{approval_id}`."""
+    ref = "#/components/schemas/ApprovalEnvelope"
+    for _, _, operation in schema.operations(result):
+        for response in operation["responses"].values():
+            content = response.get("content", {}).get("application/json", {})
+            if content.get("schema", {}).get("$ref") == ref:
+                schema.link_to_operations_taking(
+                    result, response, "approval_id", "$response.body#/data/approval_id"
+                )
+    return result
