@@ -248,21 +248,8 @@ def approval_approve(*, approval_id: uuid.UUID, approver: Any, reason: str = "",
             transaction_id = _execute(approval)
         except ApplicationError as refusal:
             raise MovementRefused(approval.id, refusal) from refusal
-        approval.status = Approval.Status.APPROVED
-        approval.decided_by = approver
-        approval.decided_at = now
-        approval.decision_reason = reason
         approval.transaction_id = transaction_id
-        approval.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "transaction"])
-        _audit(
-            approval,
-            ApprovalEvent.Action.APPROVED,
-            actor=approver.get_username(),
-            via=via,
-            at=now,
-            note=reason,
-            transaction_id=transaction_id,
-        ).save()
+        _decide(approval, Approval.Status.APPROVED, approver=approver, reason=reason, via=via, at=now)
     return approval
 
 
@@ -275,20 +262,30 @@ def approval_reject(*, approval_id: uuid.UUID, approver: Any, reason: str, via: 
     with transaction.atomic(savepoint=False):
         now = timezone.now()
         approval = _lock_pending(approval_id, approver, now)
-        approval.status = Approval.Status.REJECTED
-        approval.decided_by = approver
-        approval.decided_at = now
-        approval.decision_reason = reason
-        approval.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-        _audit(
-            approval,
-            ApprovalEvent.Action.REJECTED,
-            actor=approver.get_username(),
-            via=via,
-            at=now,
-            note=reason,
-        ).save()
+        _decide(approval, Approval.Status.REJECTED, approver=approver, reason=reason, via=via, at=now)
     return approval
+
+
+def _decide(approval: Approval, status: str, *, approver: Any, reason: str, via: str, at: Any) -> None:
+    """Close a locked pending approval as approved or rejected, with its audit row (the approval's
+    `transaction_id`, set by an approval, goes into both)."""
+    approval.status = status
+    approval.decided_by = approver
+    approval.decided_at = at
+    approval.decision_reason = reason
+    approval.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "transaction"])
+    action = (
+        ApprovalEvent.Action.APPROVED if status == Approval.Status.APPROVED else ApprovalEvent.Action.REJECTED
+    )
+    _audit(
+        approval,
+        action,
+        actor=approver.get_username(),
+        via=via,
+        at=at,
+        note=reason,
+        transaction_id=approval.transaction_id,
+    ).save()
 
 
 def approval_record_failure(*, approval_id: uuid.UUID, actor: str, via: str, error: ApplicationError) -> None:
