@@ -550,33 +550,24 @@ def plot(results: dict[str, Any], path: Path) -> None:
     if any(http):
         first = next(h for h in http if h)
         names = [f"{r['endpoint'].replace('GET ', '')} {r['page']}" for r in first["api"]]
-        for index, h in enumerate(http):
-            if h:
-                axes[1].barh(
-                    [i + index * width for i in range(len(names))],
-                    [r["p99_ms"] for r in h["api"]],
-                    width,
-                    label=labels[index],
-                )
-        axes[1].set_yticks([i + width / 2 for i in range(len(names))], names, fontsize=7)
-        axes[1].axvline(TARGET_HISTORY_P99_MS, color="red", linestyle="--", linewidth=1)
-        axes[1].set_xlabel("p99 ms")
-        axes[1].set_title("API pages")
-        axes[1].legend()
         admin_names = [r["endpoint"].replace("admin ", "") for r in first["admin"]]
-        for index, h in enumerate(http):
-            if h:
-                axes[2].barh(
-                    [i + index * width for i in range(len(admin_names))],
-                    [r["p99_ms"] for r in h["admin"]],
-                    width,
-                    label=labels[index],
-                )
-        axes[2].set_yticks([i + width / 2 for i in range(len(admin_names))], admin_names, fontsize=7)
-        axes[2].axvline(TARGET_ADMIN_MS, color="red", linestyle="--", linewidth=1)
-        axes[2].set_xlabel("p99 ms")
-        axes[2].set_title("admin")
-        axes[2].legend()
+        for axis, key, row_names, target, title in (
+            (axes[1], "api", names, TARGET_HISTORY_P99_MS, "API pages"),
+            (axes[2], "admin", admin_names, TARGET_ADMIN_MS, "admin"),
+        ):
+            for index, h in enumerate(http):
+                if h:
+                    axis.barh(
+                        [i + index * width for i in range(len(row_names))],
+                        [r["p99_ms"] for r in h[key]],
+                        width,
+                        label=labels[index],
+                    )
+            axis.set_yticks([i + width / 2 for i in range(len(row_names))], row_names, fontsize=7)
+            axis.axvline(target, color="red", linestyle="--", linewidth=1)
+            axis.set_xlabel("p99 ms")
+            axis.set_title(title)
+            axis.legend()
     bars: list[tuple[str, float]] = []
     for size in sizes:
         t = data[size].get("throughput")

@@ -49,10 +49,6 @@ class Scope:
     transactions_after: datetime | None  # ledger transactions created after this (None: all)
     history_after_id: int  # history rows with a larger id name wallets to check
 
-    @property
-    def name(self) -> str:
-        return "full" if self.full else "periodic"
-
     def ledger_wallets(self) -> str:
         """SQL of the user wallets to check on the ledger side, each with where to start:
         `from_version` and `from_balance` (what the entries up to that version sum to)."""
