@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-lag bench-memory bench-volume chaos
+.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-multi-leg bench-lag bench-memory bench-volume chaos
 
 help:
 	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
@@ -65,7 +65,7 @@ lint: venv
 
 # Benchmarks against the real services (infrastructure started if needed); results in bench/results/.
 # Everything `make bench` measures runs against the live stack (`make up` is run first).
-bench: bench-compare bench-http bench-lag bench-memory bench-outbox bench-history bench-volume
+bench: bench-compare bench-http bench-multi-leg bench-lag bench-memory bench-outbox bench-history bench-volume
 	$(BIN)/python bench/plot.py
 	@echo "results: bench/results/*.md, *.json, *.png"
 
@@ -76,6 +76,10 @@ bench-http: up
 # benchmarked in turn, and the performance targets checked: bench/results/before_after.md.
 bench-compare: up
 	$(BIN)/python bench/before_after.py --duration 10 --rounds 2
+
+# Split payments and batches against single transfers, rounds interleaved: bench/results/multi_leg.md.
+bench-multi-leg: up
+	$(BIN)/python bench/multi_leg.py --duration 10 --rounds 3 --concurrency 16
 
 bench-lag: up
 	$(BIN)/python bench/e2e_lag.py --duration 30

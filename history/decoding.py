@@ -9,6 +9,8 @@ extra fields are allowed, so the producer may add fields without breaking this c
 Schema version 2 (API v1.1, ../shared/spec/holds.md) is version 1 plus five keys that are always
 present: `held_after`, `hold_id`, `reverses_transaction_id`, `description` and `metadata`. A
 version 1 event stores all five as null ("the event did not say"), never as a guessed 0 or {}.
+`leg_index` (issue #22: the leg of a multi-leg transaction or its reversal) is an optional key of
+either version: absent or null for every other event.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class HistoryRow:
     reverses_transaction_id: uuid.UUID | None = None
     description: str | None = None
     metadata: dict[str, str] | None = None
+    leg_index: int | None = None  # a MULTI_LEG transaction's leg (issue #22); absent before it
 
 
 def _optional_uuid(event: dict[str, Any], name: str, *, required: bool = False) -> uuid.UUID | None:
@@ -140,6 +143,21 @@ def _version(event: dict[str, Any]) -> int:
     value = event.get("wallet_version")
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_BIGINT:
         raise InvalidEvent(f"wallet_version must be a non-negative integer, got {repr(value)[:60]}")
+    return value
+
+
+_MAX_LEG_INDEX = 999  # a batch's 1,000 transfers at most (a multi-leg transaction: 100 legs)
+
+
+def _leg_index(event: dict[str, Any]) -> int | None:
+    """`leg_index`: absent or null (not a leg), else the leg's position from 0."""
+    value = event.get("leg_index")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_LEG_INDEX:
+        raise InvalidEvent(
+            f"leg_index must be null or an integer from 0 to {_MAX_LEG_INDEX}, got {repr(value)[:60]}"
+        )
     return value
 
 
@@ -228,6 +246,9 @@ def decode(value: bytes | None, key: bytes | None, origin: Origin) -> HistoryRow
     counterparty_wallet_id = _optional_uuid(event, "counterparty_wallet_id", required=is_transfer)
     counterparty_user_id = _optional_text(event, "counterparty_user_id", _USER_ID, required=is_transfer)
     v2 = _v2_fields(event, event_type) if schema_version == 2 else _V2Fields()
+    leg_index = _leg_index(event)
+    if leg_index is not None and event_type not in (TRANSFER_OUT, TRANSFER_IN, *REVERSAL_TYPES):
+        raise InvalidEvent(f"{event_type} cannot have a leg_index (only a leg's transfer or reversal)")
 
     if event_type == WALLET_CREATED:
         if amount != 0 or balance_after != 0 or wallet_version != 0 or v2.held_after not in (None, 0):
@@ -261,4 +282,5 @@ def decode(value: bytes | None, key: bytes | None, origin: Origin) -> HistoryRow
         reverses_transaction_id=v2.reverses_transaction_id,
         description=v2.description,
         metadata=v2.metadata,
+        leg_index=leg_index,
     )

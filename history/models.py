@@ -47,6 +47,11 @@ class HistoryEvent(models.Model):
     reverses_transaction_id = models.UUIDField(null=True, blank=True)
     description = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     metadata = models.JSONField(null=True, blank=True)
+    # A plain smallint: the decoder admits 0-999. (A column check would make adding the column
+    # scan the whole history under an exclusive lock.)
+    leg_index = models.SmallIntegerField(
+        null=True, blank=True, help_text="the leg of a MULTI_LEG transaction or its reversal, from 0"
+    )
 
     class Meta:
         indexes = [

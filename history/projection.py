@@ -35,17 +35,18 @@ _INSERT = f"""
                            wallet_version, transaction_id, counterparty_wallet_id, counterparty_user_id,
                            occurred_at, recorded_at, payload, topic, "partition", "offset",
                            schema_version, held_after, hold_id, reverses_transaction_id, description,
-                           metadata)
+                           metadata, leg_index)
     SELECT e, t, w, u, c, a, b, v, x, cw, cu, o, now(), p::jsonb, tp, pa, off,
-           sv, ha, h, r, d, m::jsonb
+           sv, ha, h, r, d, m::jsonb, li
       FROM unnest(%b::uuid[], %b::text[], %b::uuid[], %b::text[], %b::text[], %b::numeric[],
                   %b::numeric[], %b::bigint[], %b::uuid[], %b::uuid[], %b::text[], %b::timestamptz[],
                   %b::text[], %b::text[], %b::int[], %b::bigint[],
-                  %b::smallint[], %b::numeric[], %b::uuid[], %b::uuid[], %b::text[], %b::text[])
-           AS u(e, t, w, u, c, a, b, v, x, cw, cu, o, p, tp, pa, off, sv, ha, h, r, d, m)
+                  %b::smallint[], %b::numeric[], %b::uuid[], %b::uuid[], %b::text[], %b::text[],
+                  %b::smallint[])
+           AS u(e, t, w, u, c, a, b, v, x, cw, cu, o, p, tp, pa, off, sv, ha, h, r, d, m, li)
     ON CONFLICT (event_id) DO NOTHING
 """  # noqa: S608 -- table names come from model metadata, every value is a parameter
-_COLUMNS = 22
+_COLUMNS = 23
 
 _MAX_CACHED_WALLETS = 100_000
 
@@ -164,6 +165,7 @@ def insert_rows(rows: Sequence[HistoryRow]) -> int:
             row.reverses_transaction_id,
             row.description,
             None if row.metadata is None else json.dumps(row.metadata, ensure_ascii=False),
+            row.leg_index,
         )
         for column, value in zip(columns, values, strict=True):
             column.append(value)

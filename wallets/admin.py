@@ -46,6 +46,7 @@ from .models import (
     LedgerEntry,
     LedgerTransaction,
     TokenEvent,
+    TransactionLeg,
     Wallet,
     WalletStatusChange,
 )
@@ -204,6 +205,19 @@ class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type
     can_delete = False
 
 
+class LegInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    """A MULTI_LEG transaction's legs (and its reversal's), in order (issue #22)."""
+
+    model = TransactionLeg
+    extra = 0
+    can_delete = False
+    fields = ("index", "from_wallet", "to_wallet", "currency", "amount", "description", "metadata")
+    ordering = ("index",)  # leg_transaction_index_unique
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TransactionLeg]:
+        return super().get_queryset(request).select_related("from_wallet", "to_wallet")
+
+
 class ReverseForm(forms.Form):
     reason = forms.CharField(
         label="Reason (recorded)", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
@@ -218,7 +232,7 @@ class LedgerTransactionAdmin(ReadOnlyModelAdmin):
     search_help_text = "A transaction id (exact) or part of the initiator's name."
     ordering = ("-created_at",)  # ledger_txn_created_idx
     sortable_by = ("created_at",)
-    inlines = (EntryInline,)
+    inlines = (LegInline, EntryInline)
     actions = ("reverse_transactions",)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -1,6 +1,10 @@
 """Wallet events as ../shared/spec/events.md defines them: one per wallet touched, one per wallet
 version (with ../shared/spec/holds.md's additions: schema version 2).
 
+`leg_index` (issue #22) is an addition to version 2 that every event carries: the leg of a
+MULTI_LEG transaction (or of its reversal) the event belongs to, null for every other movement. A
+consumer of version 2 ignores keys it does not know (events.md), so it is not a new version.
+
 Built here, written as outbox rows (`kafka_bridge.outbox`) by `ledger_writes` in the same statement
 as the change they describe, published by `kafka_bridge`, consumed by `history`.
 """
@@ -64,6 +68,7 @@ class WalletEvent:
     reverses_transaction_id: uuid.UUID | None = None
     description: str | None = None
     metadata: dict[str, str] | None = None
+    leg_index: int | None = None  # the leg of a MULTI_LEG transaction (or its reversal), from 0
 
     def outbox_message(self) -> OutboxMessage:
         """This event as the outbox stores it: keyed by wallet, so a wallet's events stay in order."""
@@ -100,4 +105,5 @@ class WalletEvent:
             else None,
             "description": self.description,
             "metadata": self.metadata or {},
+            "leg_index": self.leg_index,
         }

@@ -25,11 +25,12 @@ from django.db import connection
 from kafka_bridge import outbox
 
 from .events import WalletEvent
-from .models import LedgerEntry, LedgerTransaction, Wallet
+from .models import LedgerEntry, LedgerTransaction, TransactionLeg, Wallet
 
 WALLETS = Wallet._meta.db_table
 TRANSACTIONS = LedgerTransaction._meta.db_table
 ENTRIES = LedgerEntry._meta.db_table
+LEGS = TransactionLeg._meta.db_table
 
 
 class VersionConflict(RuntimeError):
@@ -73,11 +74,108 @@ class Entry:
     balance_after: Decimal | None
     wallet_version: int | None
     id: uuid.UUID
+    leg: int | None = None  # a MULTI_LEG transaction's (or its reversal's) leg
 
 
 def insert_events(events: Sequence[WalletEvent], at: datetime) -> None:
     """Events of a change that is not a money movement (a wallet created)."""
     outbox.enqueue([event.outbox_message() for event in events], at)
+
+
+@dataclass(frozen=True)
+class LegRow:
+    """A MULTI_LEG transaction's leg (or its reversal's), as `TransactionLeg` stores it."""
+
+    index: int
+    from_wallet_id: uuid.UUID
+    to_wallet_id: uuid.UUID
+    currency: str
+    amount: Decimal
+    description: str | None = None
+    metadata: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One ledger transaction to write: its row, its entries and (MULTI_LEG) its legs."""
+
+    transaction_id: uuid.UUID
+    kind: str
+    initiated_by: str
+    entries: Sequence[Entry]
+    description: str | None = None
+    metadata: dict[str, str] | None = None
+    reverses_id: uuid.UUID | None = None
+    reason: str = ""
+    legs: Sequence[LegRow] = ()
+
+
+def movement_ctes(movements: Sequence[Movement], at: datetime) -> list[Cte]:
+    """The inserts of `movements` (any number of ledger transactions): one multi-row insert per
+    table, so a batch costs one statement, not one per transaction."""
+    txn_rows, txn_params, entry_rows, entry_params, leg_rows, leg_params = [], [], [], [], [], []
+    for movement in movements:
+        txn_rows.append("(%s, %s, %s, %s, %s::jsonb, %s, %s, %s)")
+        txn_params += [
+            movement.transaction_id,
+            movement.kind,
+            movement.initiated_by,
+            movement.description,
+            json.dumps(movement.metadata or {}),
+            movement.reverses_id,
+            movement.reason,
+            at,
+        ]
+        for entry in movement.entries:
+            entry_rows.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+            entry_params += [
+                entry.id,
+                movement.transaction_id,
+                entry.wallet_id,
+                entry.currency,
+                entry.amount,
+                entry.type,
+                entry.balance_after,
+                entry.wallet_version,
+                entry.leg,
+                at,
+            ]
+        for leg in movement.legs:
+            leg_rows.append("(%s, %s, %s, %s, %s, %s, %s, %s::jsonb)")
+            leg_params += [
+                movement.transaction_id,
+                leg.index,
+                leg.from_wallet_id,
+                leg.to_wallet_id,
+                leg.currency,
+                leg.amount,
+                leg.description,
+                json.dumps(leg.metadata or {}),
+            ]
+    ctes = [
+        Cte(
+            f"""INSERT INTO {TRANSACTIONS} (id, kind, initiated_by, description, metadata, reverses_id,
+                                            reason, created_at)
+                VALUES {", ".join(txn_rows)}""",  # noqa: S608 -- names from model metadata
+            txn_params,
+        ),
+        Cte(
+            f"""INSERT INTO {ENTRIES} (id, transaction_id, wallet_id, currency, amount, type,
+                                       balance_after, wallet_version, leg, created_at)
+                VALUES {", ".join(entry_rows)}""",  # noqa: S608
+            entry_params,
+        ),
+    ]
+    if leg_rows:
+        ctes.append(
+            Cte(
+                f"""INSERT INTO {LEGS} (transaction_id, index, from_wallet_id, to_wallet_id, currency,
+                                        amount, description, metadata)
+                    VALUES {", ".join(leg_rows)}""",  # noqa: S608
+                leg_params,
+            )
+        )
+    return ctes
 
 
 def write_movement(
@@ -93,48 +191,14 @@ def write_movement(
     metadata: dict[str, str] | None = None,
     reverses_id: uuid.UUID | None = None,
     reason: str = "",
+    legs: Sequence[LegRow] = (),
     extra: Sequence[Cte] = (),
 ) -> None:
-    """A ledger transaction: balances, the transaction and its entries, events (and `extra`)."""
-    entry_rows = []
-    entry_params: list[Any] = []
-    for entry in entries:
-        entry_rows.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s)")
-        entry_params += [
-            entry.id,
-            transaction_id,
-            entry.wallet_id,
-            entry.currency,
-            entry.amount,
-            entry.type,
-            entry.balance_after,
-            entry.wallet_version,
-            at,
-        ]
-    ledger = [
-        Cte(
-            f"""INSERT INTO {TRANSACTIONS} (id, kind, initiated_by, description, metadata, reverses_id,
-                                            reason, created_at)
-                VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)""",  # noqa: S608 -- names from model metadata
-            [
-                transaction_id,
-                kind,
-                initiated_by,
-                description,
-                json.dumps(metadata or {}),
-                reverses_id,
-                reason,
-                at,
-            ],
-        ),
-        Cte(
-            f"""INSERT INTO {ENTRIES} (id, transaction_id, wallet_id, currency, amount, type,
-                                       balance_after, wallet_version, created_at)
-                VALUES {", ".join(entry_rows)}""",  # noqa: S608
-            entry_params,
-        ),
-    ]
-    write_changes(at=at, updates=updates, events=events, extra=[*ledger, *extra])
+    """A ledger transaction: balances, the transaction and its entries (and legs), events (and `extra`)."""
+    movement = Movement(
+        transaction_id, kind, initiated_by, entries, description, metadata, reverses_id, reason, legs
+    )
+    write_changes(at=at, updates=updates, events=events, extra=[*movement_ctes([movement], at), *extra])
 
 
 def write_changes(
@@ -151,7 +215,18 @@ def write_changes(
         update_rows.append("(%s::uuid, %s::numeric, %s::numeric, %s::bigint, %s::bigint)")
         base = update.version - 1 if update.base_version is None else update.base_version
         params += [update.wallet_id, update.balance, update.held, update.version, base]
-    params.append(at)
+    if updates:
+        params.append(at)
+        moved_sql = f"""new_balances (id, balance, held, version, base) AS (VALUES {", ".join(update_rows)}),
+        moved AS (
+            UPDATE {WALLETS} AS w
+               SET balance = n.balance, held = n.held, version = n.version, updated_at = %s
+              FROM new_balances AS n
+             WHERE w.id = n.id AND w.version = n.base
+            RETURNING w.id
+        )"""  # noqa: S608 -- table names come from model metadata, every value is a parameter
+    else:  # a batch's later statements: its balances went with the first (batches.py)
+        moved_sql = "moved AS (SELECT NULL::uuid AS id WHERE false)"
     outbox_insert, outbox_params = outbox.insert_statement([event.outbox_message() for event in events], at)
     ctes = [Cte(outbox_insert, outbox_params), *extra]
     parts = []
@@ -161,14 +236,7 @@ def write_changes(
     checked = [number for number, cte in enumerate(ctes) if cte.expect_rows is not None]
     counts = "".join(f", (SELECT count(*) FROM c{number})" for number in checked)  # noqa: S608
     sql = f"""
-        WITH new_balances (id, balance, held, version, base) AS (VALUES {", ".join(update_rows)}),
-        moved AS (
-            UPDATE {WALLETS} AS w
-               SET balance = n.balance, held = n.held, version = n.version, updated_at = %s
-              FROM new_balances AS n
-             WHERE w.id = n.id AND w.version = n.base
-            RETURNING w.id
-        ),
+        WITH {moved_sql},
         {", ".join(parts)}
         SELECT (SELECT count(*) FROM moved){counts}
     """  # noqa: S608 -- table names come from model metadata, every value is a parameter

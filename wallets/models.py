@@ -104,6 +104,7 @@ class LedgerTransaction(models.Model):
         TRANSFER = "TRANSFER"
         CAPTURE = "CAPTURE"  # a hold's capture: entries and events as a transfer's
         REVERSAL = "REVERSAL"
+        MULTI_LEG = "MULTI_LEG"  # legs between user wallets, all or none (issue #22)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -121,7 +122,7 @@ class LedgerTransaction(models.Model):
         indexes = [models.Index(fields=["-created_at"], name="ledger_txn_created_idx")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["FUND", "WITHDRAW", "TRANSFER", "CAPTURE", "REVERSAL"]),
+                condition=Q(kind__in=["FUND", "WITHDRAW", "TRANSFER", "CAPTURE", "REVERSAL", "MULTI_LEG"]),
                 name="ledger_txn_kind_valid",
             ),
             models.CheckConstraint(
@@ -167,6 +168,9 @@ class LedgerEntry(models.Model):
     type = models.CharField(max_length=20, choices=Type.choices)
     balance_after = MoneyField(null=True, blank=True)
     wallet_version = models.BigIntegerField(null=True, blank=True)
+    # The leg of a MULTI_LEG transaction (or of its reversal) this entry belongs to, from 0; empty
+    # for every other kind. (transaction, leg) references the leg's row (migration 0009).
+    leg = models.SmallIntegerField(null=True, blank=True)  # >= 0: entry_leg_non_negative
     created_at = models.DateTimeField()
 
     class Meta:
@@ -179,11 +183,44 @@ class LedgerEntry(models.Model):
                 name="entry_running_balance_consistent",
             ),
             models.UniqueConstraint(fields=["wallet", "wallet_version"], name="entry_wallet_version_unique"),
+            models.CheckConstraint(condition=Q(leg__gte=0), name="entry_leg_non_negative"),
         ]
         indexes = [models.Index(fields=["transaction"], name="entry_transaction_idx")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.amount} {self.wallet_id}"
+
+
+class TransactionLeg(models.Model):
+    """One leg of a MULTI_LEG transaction: `amount` from one user wallet to another, with the leg's
+    own description and metadata. Its two entries carry its `index` as their `leg`. A reversal of
+    a MULTI_LEG transaction has the same legs, each the other way round. Append-only, as entries."""
+
+    id = models.BigAutoField(primary_key=True)
+    transaction = models.ForeignKey(
+        LedgerTransaction, on_delete=models.PROTECT, related_name="legs", db_index=False
+    )
+    index = models.PositiveSmallIntegerField(help_text="the leg's position in the request, from 0")
+    from_wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    to_wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    currency = models.CharField(max_length=3)
+    amount = MoneyField()
+    description = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 -- null: none given
+    metadata = models.JSONField(default=dict, db_default={}, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["transaction", "index"], name="leg_transaction_index_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="leg_amount_positive"),
+            models.CheckConstraint(condition=~Q(from_wallet=F("to_wallet")), name="leg_two_wallets"),
+        ]
+
+    def __str__(self) -> str:
+        return f"leg {self.index} of {self.transaction_id}"
 
 
 class Hold(models.Model):

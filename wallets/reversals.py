@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from common.api import parse_uuid
@@ -20,9 +21,9 @@ from common.ids import new_id
 
 from . import events
 from .errors import AlreadyReversed, NotReversible, TransactionNotFound
-from .ledger_writes import BalanceUpdate, Entry, write_movement
+from .ledger_writes import BalanceUpdate, Entry, LegRow, write_movement
 from .locks import lock_user_wallets
-from .models import LedgerEntry, LedgerTransaction
+from .models import LedgerEntry, LedgerTransaction, TransactionLeg, Wallet
 from .services import MovementResult, credit, debit, user_entry, wallet_event
 
 REVERSIBLE = (
@@ -30,6 +31,7 @@ REVERSIBLE = (
     LedgerTransaction.Kind.WITHDRAW,
     LedgerTransaction.Kind.TRANSFER,
     LedgerTransaction.Kind.CAPTURE,
+    LedgerTransaction.Kind.MULTI_LEG,
 )
 
 
@@ -47,55 +49,57 @@ def transaction_find(raw_id: object) -> LedgerTransaction | None:
 
 
 def transaction_reverse(*, transaction_id: uuid.UUID, reason: str, initiated_by: str) -> MovementResult:
-    """Write the reversal of a completed transaction (staff only: the view checks)."""
+    """Write the reversal of a completed transaction (staff only: the view checks).
+
+    A MULTI_LEG transaction's legs are reversed last leg first, each once: the reversal has the
+    same legs the other way round, and its entries and events carry their leg's index."""
     original = LedgerTransaction.objects.filter(id=transaction_id).first()
     if original is None:
         raise TransactionNotFound()
     if original.kind not in REVERSIBLE:
         raise NotReversible()
     legs = list(
-        LedgerEntry.objects.filter(transaction=original).select_related("wallet").order_by("amount", "id")
+        LedgerEntry.objects.filter(transaction=original)
+        .select_related("wallet")
+        .order_by(F("leg").desc(nulls_last=True), "amount", "id")
     )
+    original_legs = list(TransactionLeg.objects.filter(transaction=original).order_by("-index"))
     now = timezone.now()
     txn_id = new_id()
     try:
         with transaction.atomic(savepoint=False):
             locked = lock_user_wallets(leg.wallet_id for leg in legs)
+            versions = {wallet_id: wallet.version for wallet_id, wallet in locked.items()}
             if LedgerTransaction.objects.filter(reverses=original).exists():
                 raise AlreadyReversed()
             entries: list[Entry] = []
-            touched = []
+            wallet_events: list[events.WalletEvent] = []
             for leg in legs:
                 amount = -leg.amount  # the opposite entry
                 wallet = locked.get(leg.wallet_id)
                 entry_type = LedgerEntry.Type.REVERSAL_IN if amount > 0 else LedgerEntry.Type.REVERSAL_OUT
                 if wallet is None:  # the system account keeps no running balance
                     entries.append(
-                        Entry(leg.wallet_id, leg.currency, amount, entry_type, None, None, new_id())
+                        Entry(leg.wallet_id, leg.currency, amount, entry_type, None, None, new_id(), leg.leg)
                     )
                     continue
                 if amount > 0:
                     credit(wallet, amount, now)
                 else:
                     debit(wallet, -amount, now)
-                entries.append(user_entry(wallet, amount, entry_type))
-                touched.append((wallet, entry_type, abs(amount)))
-            users = [wallet for wallet, _, _ in touched]
-            wallet_events = []
-            for wallet, entry_type, amount in touched:
-                others = [other for other in users if other.id != wallet.id]
-                event_type = (
-                    events.REVERSAL_IN if entry_type == LedgerEntry.Type.REVERSAL_IN else events.REVERSAL_OUT
-                )
-                wallet_events.append(
+                entries.append(user_entry(wallet, amount, entry_type, leg=leg.leg))
+                event_type = events.REVERSAL_IN if amount > 0 else events.REVERSAL_OUT
+                counterparty = _counterparty(legs, leg, locked)
+                wallet_events.append(  # the wallet as this entry left it
                     wallet_event(
                         wallet,
                         event_type,
-                        amount,
+                        abs(amount),
                         txn_id,
                         now,
-                        others[0] if others else None,
+                        counterparty,
                         reverses=original.id,
+                        leg=leg.leg,
                     )
                 )
             write_movement(
@@ -103,11 +107,27 @@ def transaction_reverse(*, transaction_id: uuid.UUID, reason: str, initiated_by:
                 kind=LedgerTransaction.Kind.REVERSAL,
                 initiated_by=initiated_by,
                 at=now,
-                updates=[BalanceUpdate.of(wallet) for wallet in users],
+                updates=[
+                    BalanceUpdate(wallet.id, wallet.balance, wallet.held, wallet.version, versions[wallet.id])
+                    for wallet in locked.values()
+                    if wallet.version != versions[wallet.id]
+                ],
                 entries=entries,
                 events=wallet_events,
                 reverses_id=original.id,
                 reason=reason,
+                legs=[
+                    LegRow(
+                        leg.index,
+                        leg.to_wallet_id,
+                        leg.from_wallet_id,
+                        leg.currency,
+                        leg.amount,
+                        leg.description,
+                        leg.metadata,
+                    )
+                    for leg in original_legs
+                ],
             )
     except IntegrityError as exc:  # the unique link: a reversal committed between check and write
         if "reverses" in str(exc):
@@ -115,3 +135,15 @@ def transaction_reverse(*, transaction_id: uuid.UUID, reason: str, initiated_by:
         raise
     user_entries = [entry for entry in entries if entry.wallet_version is not None]
     return MovementResult(txn_id, now, user_entries, locked)
+
+
+def _counterparty(
+    entries: list[LedgerEntry], entry: LedgerEntry, locked: dict[uuid.UUID, Wallet]
+) -> Wallet | None:
+    """The other user wallet of the entry's leg (of the transaction, if it has no legs)."""
+    others = [
+        locked[other.wallet_id]
+        for other in entries
+        if other.leg == entry.leg and other.wallet_id != entry.wallet_id and other.wallet_id in locked
+    ]
+    return others[0] if others else None

@@ -12,13 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from django.db.models import Count, Model, Q, QuerySet, Sum
+from django.db.models import Count, F, Model, Q, QuerySet, Sum
 
 from common.api import parse_uuid
 from common.compiled import CompiledQuery
 
 from .errors import HoldNotFound, TransactionNotFound, WalletNotFound
-from .models import Hold, LedgerEntry, LedgerTransaction, Wallet
+from .models import Hold, LedgerEntry, LedgerTransaction, TransactionLeg, Wallet
 from .permissions import Principal, may_act_for
 
 
@@ -140,7 +140,7 @@ def transaction_get_visible(
     entries = list(
         LedgerEntry.objects.filter(transaction=transaction, wallet__kind=Wallet.Kind.USER)
         .select_related("wallet")
-        .order_by("amount", "id")
+        .order_by(F("leg").asc(nulls_first=True), "amount", "id")
     )
     if not any(may_act_for(principal, entry.wallet.user_id) for entry in entries):
         raise TransactionNotFound()
@@ -156,3 +156,21 @@ def pending_holds_by_currency() -> list[tuple[str, int, Decimal]]:
         .order_by("currency")
     )
     return [(row["currency"], row["count"], row["amount"]) for row in rows]
+
+
+def legs_of(transaction: LedgerTransaction) -> list[TransactionLeg]:
+    """A MULTI_LEG transaction's legs (or its reversal's), in order; none for other kinds."""
+    if transaction.kind not in (LedgerTransaction.Kind.MULTI_LEG, LedgerTransaction.Kind.REVERSAL):
+        return []
+    return list(TransactionLeg.objects.filter(transaction=transaction).order_by("index"))
+
+
+def legs_for_entries(entries: list[LedgerEntry]) -> dict[uuid.UUID, list[TransactionLeg]]:
+    """The legs of the entries' transactions that have legs, by transaction: one query, only if
+    a page has such an entry."""
+    with_legs = {entry.transaction_id for entry in entries if entry.leg is not None}
+    found: dict[uuid.UUID, list[TransactionLeg]] = {}
+    if with_legs:
+        for leg in TransactionLeg.objects.filter(transaction_id__in=with_legs):
+            found.setdefault(leg.transaction_id, []).append(leg)
+    return found

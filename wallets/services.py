@@ -134,7 +134,7 @@ def debit(wallet: Wallet, amount: Decimal, at: datetime, *, from_held: Decimal =
     wallet.updated_at = at
 
 
-def user_entry(wallet: Wallet, signed: Decimal, entry_type: str) -> Entry:
+def user_entry(wallet: Wallet, signed: Decimal, entry_type: str, *, leg: int | None = None) -> Entry:
     """A user wallet's leg, recording the wallet as it is right after the movement."""
     return Entry(
         wallet_id=wallet.id,
@@ -144,6 +144,7 @@ def user_entry(wallet: Wallet, signed: Decimal, entry_type: str) -> Entry:
         balance_after=wallet.balance,
         wallet_version=wallet.version,
         id=new_id(),
+        leg=leg,
     )
 
 
@@ -158,6 +159,7 @@ def wallet_event(
     note: Note | None = None,
     hold_id: uuid.UUID | None = None,
     reverses: uuid.UUID | None = None,
+    leg: int | None = None,
 ) -> events.WalletEvent:
     """The event of one wallet touched by a movement (events.md: one per wallet touched), as the
     wallet is now (its balance, held and version after the change)."""
@@ -178,6 +180,7 @@ def wallet_event(
         reverses_transaction_id=reverses,
         description=note.description if note else None,
         metadata=note.metadata if note else None,
+        leg_index=leg,
     )
 
 

@@ -1,4 +1,7 @@
--- wrk script for the wallet API. MODE (env): transfer | hot | fund | read | hold | capture.
+-- wrk script for the wallet API. MODE (env): transfer | hot | fund | read | hold | capture |
+-- split3 | batch100.
+-- split3: a 3-leg split (POST /transactions): one random wallet pays three others.
+-- batch100: 100 random transfers in one request (POST /transactions/batch, not atomic).
 -- hold: each request reserves 0.01 of a random wallet for another (POST /wallets/{id}/holds).
 -- capture: a thread alternates: it creates a hold, and once that answer brings the hold's id, the
 -- next request captures it (POST /holds/{id}/capture): half the requests are captures.
@@ -37,6 +40,23 @@ function request()
   end
   local from, to = pick(), pick()
   while to == from do to = pick() end
+  if mode == "split3" then
+    local legs = {}
+    for i = 1, 3 do
+      local target = pick()
+      while target == from do target = pick() end
+      legs[i] = '{"from_wallet_id":"' .. from .. '","to_wallet_id":"' .. target .. '","amount":"0.01"}'
+    end
+    return wrk.format("POST", "/transactions", headers, '{"legs":[' .. table.concat(legs, ",") .. ']}')
+  elseif mode == "batch100" then
+    local items = {}
+    for i = 1, 100 do
+      local source, target = pick(), pick()
+      while target == source do target = pick() end
+      items[i] = '{"from_wallet_id":"' .. source .. '","to_wallet_id":"' .. target .. '","amount":"0.01"}'
+    end
+    return wrk.format("POST", "/transactions/batch", headers, '{"transfers":[' .. table.concat(items, ",") .. ']}')
+  end
   if mode == "capture" and #holds > 0 then
     captures = captures + 1
     return wrk.format("POST", "/holds/" .. table.remove(holds) .. "/capture", headers, "{}")

@@ -44,6 +44,9 @@ class HistoryEventOutput(serializers.Serializer):  # type: ignore[type-arg]
         allow_null=True,
         help_text="The movement's or hold's own references ({} when none)." + V1_NULL,
     )
+    leg_index = serializers.IntegerField(
+        allow_null=True, help_text="The leg of a MULTI_LEG transaction (or of its reversal), from 0."
+    )
     created_at = serializers.DateTimeField(help_text="When it happened.")
     recorded_at = serializers.DateTimeField(help_text="When the history service stored it.")
 
@@ -68,6 +71,7 @@ def history_event_data(event: Any) -> dict[str, Any]:
         else None,
         "description": event.description,
         "metadata": event.metadata,
+        "leg_index": event.leg_index,
         "created_at": format_timestamp(event.occurred_at),
         "recorded_at": format_timestamp(event.recorded_at),
     }

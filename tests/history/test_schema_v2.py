@@ -282,6 +282,7 @@ def test_history_event_objects_carry_the_version_2_fields(story):
         "reverses_transaction_id": None,
         "description": "order A-1",
         "metadata": {"order": "A-1", "channel": "web"},
+        "leg_index": None,
         "created_at": "",
         "recorded_at": "",
     }

@@ -423,7 +423,9 @@ def test_no_index_of_ours_repeats_or_leads_another():
 
 
 def test_a_ledger_entry_has_one_key_to_its_wallet_and_one_to_its_transaction():
-    """The entry's wallet is checked by the composite key to (wallet, currency) alone (0007)."""
+    """The entry's wallet is checked by the composite key to (wallet, currency) alone (0007); its
+    leg, where it has one, by (transaction, leg) to the transaction's legs (0009: an entry without
+    a leg, every transfer's, is not looked up: MATCH SIMPLE)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT array_agg(a.attname ORDER BY a.attname)
@@ -433,4 +435,4 @@ def test_a_ledger_entry_has_one_key_to_its_wallet_and_one_to_its_transaction():
                 GROUP BY c.oid"""
         )
         keys = sorted(tuple(columns) for (columns,) in cursor.fetchall())
-    assert keys == [("currency", "wallet_id"), ("transaction_id",)]
+    assert keys == [("currency", "wallet_id"), ("leg", "transaction_id"), ("transaction_id",)]

@@ -189,7 +189,9 @@ class TransactionDetailView(ApiView):
         txn = reversals.transaction_find(transaction_id)
         entries = selectors.transaction_get_visible(principal=request.user, transaction=txn)
         assert txn is not None
-        return Response({"success": True, "data": ledger_transaction_data(txn, entries)})
+        return Response(
+            {"success": True, "data": ledger_transaction_data(txn, entries, selectors.legs_of(txn))}
+        )
 
 
 class TransactionReverseView(ApiView):
@@ -229,4 +231,4 @@ def reversal_data(request: Request, transaction_id: Any) -> dict[str, Any]:
     """A REVERSAL just written, as `GET /transactions/{id}` shows it to the principal."""
     txn = LedgerTransaction.objects.get(id=transaction_id)
     entries = selectors.transaction_get_visible(principal=request.user, transaction=txn)
-    return ledger_transaction_data(txn, entries)
+    return ledger_transaction_data(txn, entries, selectors.legs_of(txn))

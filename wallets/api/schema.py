@@ -11,6 +11,7 @@ from common import schema
 
 from .idempotency import HEADER, KEY_MAX_LENGTH, KEY_PATTERN
 from .serializers import (
+    BatchOutput,
     CaptureOutput,
     HoldOutput,
     LedgerTransactionOutput,
@@ -26,6 +27,7 @@ LEDGER_TRANSACTION = schema.envelope("LedgerTransactionEnvelope", LedgerTransact
 TRANSFER = schema.envelope("TransferEnvelope", TransactionOutput(many=True))
 WALLET_PAGE = schema.page_of("WalletPage", WalletOutput)
 TRANSACTION_PAGE = schema.page_of("TransactionPage", TransactionOutput)
+BATCH = schema.envelope("BatchEnvelope", BatchOutput())
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     HEADER,
@@ -118,6 +120,28 @@ REVERSE_ERRORS = {
         "wait over the limit; Retry-After)"
     ),
     **_POST,
+}
+MULTI_LEG_ERRORS = {
+    400: (
+        "validation_error (the body, naming the leg: legs[3].amount; or the Idempotency-Key), "
+        "invalid_amount, insufficient_funds, same_wallet or currency_mismatch, in details.leg and "
+        "details.field the leg that was refused; nothing moved"
+    ),
+    404: "wallet_not_found: a leg's sender (an end user: not their wallet) or receiver",
+    409: _MOVEMENT_CONFLICTS,
+    **_POST,
+    413: "payload_too_large: a body over 64 KiB",
+}
+BATCH_ERRORS = {
+    **MULTI_LEG_ERRORS,
+    400: (
+        "validation_error (the body, naming the transfer: transfers[3].amount; or the "
+        "Idempotency-Key); atomic: as POST /transactions. A transfer refused by a rule is not an "
+        "error of the request: it is a failed item of the 200"
+    ),
+    404: "atomic only: wallet_not_found, as POST /transactions",
+    409: "atomic only: " + _MOVEMENT_CONFLICTS + "; always: idempotency_key_in_use",
+    413: "payload_too_large: a body over 1 MiB",
 }
 
 

@@ -15,11 +15,12 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.errors import ApplicationError
 from common.parsers import JsonNumber
 from common.times import format_timestamp
 from wallets import metadata as notes
 from wallets.holds import EXPIRES_IN_DEFAULT, EXPIRES_IN_MAX, EXPIRES_IN_MIN
-from wallets.models import Hold, LedgerEntry, LedgerTransaction
+from wallets.models import Hold, LedgerEntry, LedgerTransaction, TransactionLeg
 from wallets.money import AMOUNT_PATTERN, MAX_INTEGER_DIGITS, MONEY_DECIMAL_PLACES, format_money, parse_amount
 from wallets.permissions import USER_ID_MAX_LENGTH, USER_ID_PATTERN
 
@@ -162,6 +163,81 @@ class TransferInput(AmountInput):
     to_wallet_id = StrictUUIDField()
 
 
+class LegInput(TransferInput):
+    """One leg of a multi-leg transaction, or one transfer of a batch."""
+
+    from_wallet_id = StrictUUIDField()
+
+
+class LegListField(serializers.ListField):
+    """A list of legs whose errors name the leg: `legs[3].amount`, not a list of mostly empty objects."""
+
+    def __init__(self, *, name: str, max_length: int, **kwargs: Any) -> None:
+        super().__init__(child=LegInput(), min_length=1, max_length=max_length, **kwargs)
+        self.items = name
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, list) and self.max_length is not None and len(data) <= self.max_length:
+            flat: dict[str, Any] = {}
+            values = []
+            for index, item in enumerate(data):
+                try:
+                    values.append(self.child.run_validation(item))
+                except ApplicationError as exc:  # an amount's own refusal (invalid_amount)
+                    pointer = f"{self.items}[{index}].amount"
+                    raise type(exc)(f"{pointer}: {exc.message}", details={"field": pointer}) from None
+                except serializers.ValidationError as exc:
+                    detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+                    for field_name, messages in detail.items():
+                        suffix = "" if field_name == "non_field_errors" else f".{field_name}"
+                        flat[f"{self.items}[{index}]{suffix}"] = messages
+            if flat:
+                raise serializers.ValidationError(flat)
+            if not values:
+                self.fail("min_length", min_length=self.min_length)
+            return values
+        return super().to_internal_value(data)
+
+
+class _LegErrorsAtTop:
+    """A leg list's errors as top-level details (`{"legs[1].amount": [...]}`), not nested under
+    the list's name."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)  # type: ignore[misc]
+        except serializers.ValidationError as exc:
+            if isinstance(exc.detail, dict):
+                flat: dict[str, Any] = {}
+                for name, detail in exc.detail.items():
+                    if isinstance(detail, dict) and all(key.startswith(f"{name}[") for key in detail):
+                        flat.update(detail)
+                    else:
+                        flat[name] = detail
+                raise serializers.ValidationError(flat) from None
+            raise
+
+
+class MultiLegInput(_LegErrorsAtTop, NoteInput):
+    legs = LegListField(
+        name="legs", max_length=100, help_text="1-100 legs, moved in this order, all or none."
+    )
+
+
+class BatchInput(_LegErrorsAtTop, serializers.Serializer):  # type: ignore[type-arg]
+    transfers = LegListField(name="transfers", max_length=1000, help_text="1-1,000 transfers, in order.")
+    atomic = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: all or none, as one MULTI_LEG transaction (at most 100 transfers).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("atomic") and len(attrs["transfers"]) > 100:
+            raise serializers.ValidationError({"transfers": ["An atomic batch has at most 100 transfers."]})
+        return attrs
+
+
 @extend_schema_field(
     {"type": "integer", "minimum": EXPIRES_IN_MIN, "maximum": EXPIRES_IN_MAX, "default": EXPIRES_IN_DEFAULT}
 )
@@ -240,6 +316,9 @@ class TransactionOutput(serializers.Serializer):  # type: ignore[type-arg]
     created_at = serializers.DateTimeField()
     description = serializers.CharField(allow_null=True)
     metadata = serializers.DictField(child=serializers.CharField())
+    leg_index = serializers.IntegerField(
+        allow_null=True, help_text="The leg of a MULTI_LEG transaction (or its reversal), from 0."
+    )
 
 
 class HoldOutput(serializers.Serializer):  # type: ignore[type-arg]
@@ -263,6 +342,16 @@ class CaptureOutput(serializers.Serializer):  # type: ignore[type-arg]
     transactions = TransactionOutput(many=True, help_text="The capture's two legs: out, then in.")
 
 
+class LegOutput(serializers.Serializer):  # type: ignore[type-arg]
+    index = serializers.IntegerField()
+    from_wallet_id = serializers.UUIDField()
+    to_wallet_id = serializers.UUIDField()
+    currency = serializers.CharField()
+    amount = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField(child=serializers.CharField())
+
+
 class LedgerTransactionOutput(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.UUIDField(help_text="The ledger transaction: its entries' reference_id.")
     kind = serializers.ChoiceField(choices=LedgerTransaction.Kind.values)
@@ -274,7 +363,25 @@ class LedgerTransactionOutput(serializers.Serializer):  # type: ignore[type-arg]
     reversed_by = serializers.UUIDField(allow_null=True, help_text="The REVERSAL of this transaction.")
     reason = serializers.CharField(allow_null=True, help_text="Why a REVERSAL was made.")
     created_at = serializers.DateTimeField()
-    entries = TransactionOutput(many=True, help_text="The user wallets' legs, debits first.")
+    entries = TransactionOutput(many=True, help_text="The user wallets' entries, debits first.")
+    legs = LegOutput(many=True, help_text="A MULTI_LEG transaction's legs (and its reversal's); else none.")
+
+
+class BatchItemOutput(serializers.Serializer):  # type: ignore[type-arg]
+    index = serializers.IntegerField(help_text="The transfer's position in the request.")
+    status = serializers.ChoiceField(choices=["completed", "failed"])
+    reference_id = serializers.UUIDField(allow_null=True, help_text="The transfer's ledger transaction.")
+    entries = TransactionOutput(many=True, help_text="Completed: its two legs, out then in; failed: none.")
+    error = serializers.DictField(
+        allow_null=True,
+        help_text="Failed: the error envelope's error, code and details; nothing moved for it.",
+    )
+
+
+class BatchOutput(serializers.Serializer):  # type: ignore[type-arg]
+    completed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    items = BatchItemOutput(many=True, help_text="One per transfer, in the request's order.")
 
 
 def wallet_data(wallet: Any) -> dict[str, Any]:
@@ -309,6 +416,7 @@ def transaction_data(
         "created_at": format_timestamp(created_at),
         "description": description,
         "metadata": metadata or {},
+        "leg_index": entry.leg,
     }
 
 
@@ -321,10 +429,10 @@ def movement_legs(result: Any, note: Any) -> list[dict[str, Any]]:
     ]
 
 
-def entry_data(entry: LedgerEntry) -> dict[str, Any]:
-    """A ledger entry read with its transaction (`select_related("transaction")`)."""
-    txn = entry.transaction
-    return transaction_data(entry, entry.transaction_id, entry.created_at, txn.description, txn.metadata)
+def entry_data(entry: LedgerEntry, legs: list[TransactionLeg] | None = None) -> dict[str, Any]:
+    """A ledger entry read with its transaction (`select_related("transaction")`), and the legs
+    of that transaction if it has any (`selectors.legs_for_entries`)."""
+    return entry_note_data(entry, entry.transaction, legs or [])
 
 
 def hold_data(hold: Hold) -> dict[str, Any]:
@@ -345,7 +453,21 @@ def hold_data(hold: Hold) -> dict[str, Any]:
     }
 
 
-def ledger_transaction_data(txn: LedgerTransaction, entries: list[LedgerEntry]) -> dict[str, Any]:
+def leg_data(leg: Any) -> dict[str, Any]:
+    return {
+        "index": leg.index,
+        "from_wallet_id": str(leg.from_wallet_id),
+        "to_wallet_id": str(leg.to_wallet_id),
+        "currency": leg.currency,
+        "amount": format_money(leg.amount),
+        "description": leg.description,
+        "metadata": leg.metadata or {},
+    }
+
+
+def ledger_transaction_data(
+    txn: LedgerTransaction, entries: list[LedgerEntry], legs: list[TransactionLeg] | None = None
+) -> dict[str, Any]:
     reversed_by = getattr(txn, "reversed_by", None)
     captured = getattr(txn, "hold", None)
     return {
@@ -359,7 +481,15 @@ def ledger_transaction_data(txn: LedgerTransaction, entries: list[LedgerEntry]) 
         "reversed_by": str(reversed_by.id) if reversed_by is not None else None,
         "reason": txn.reason if txn.kind == LedgerTransaction.Kind.REVERSAL else None,
         "created_at": format_timestamp(txn.created_at),
-        "entries": [
-            transaction_data(e, txn.id, txn.created_at, txn.description, txn.metadata) for e in entries
-        ],
+        "entries": [entry_note_data(e, txn, legs or []) for e in entries],
+        "legs": [leg_data(leg) for leg in legs or []],
     }
+
+
+def entry_note_data(entry: Any, txn: Any, legs: list[TransactionLeg]) -> dict[str, Any]:
+    """An entry with its leg's description and metadata if the leg has either, else its
+    transaction's (wallets.multi_leg.leg_note)."""
+    own = next((leg for leg in legs if leg.index == entry.leg), None) if entry.leg is not None else None
+    if own is not None and (own.description is not None or own.metadata):
+        return transaction_data(entry, txn.id, txn.created_at, own.description, own.metadata)
+    return transaction_data(entry, txn.id, txn.created_at, txn.description, txn.metadata)

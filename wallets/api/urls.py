@@ -12,7 +12,7 @@ from django.urls import re_path
 
 from wallets.permissions import USER_ID
 
-from . import hold_views, views
+from . import hold_views, multi_leg_views, views
 
 WALLET = r"(?P<wallet_id>[^/]+)"
 HOLD = r"(?P<hold_id>[^/]+)"
@@ -33,6 +33,9 @@ urlpatterns = [
     re_path(rf"^holds/{HOLD}/?$", hold_views.HoldDetailView.as_view(), name="hold-detail"),
     re_path(rf"^holds/{HOLD}/capture/?$", hold_views.HoldCaptureView.as_view(), name="hold-capture"),
     re_path(rf"^holds/{HOLD}/void/?$", hold_views.HoldVoidView.as_view(), name="hold-void"),
+    re_path(r"^transactions/?$", multi_leg_views.MultiLegTransactionView.as_view(), name="transactions"),
+    # Before the detail route, whose id segment would match "batch".
+    re_path(r"^transactions/batch/?$", multi_leg_views.BatchTransferView.as_view(), name="transaction-batch"),
     re_path(
         rf"^transactions/{TRANSACTION}/?$",
         hold_views.TransactionDetailView.as_view(),

@@ -196,4 +196,5 @@ class WalletTransactionsView(ApiView):
                 "transaction"
             ),
         )
-        return Response(page.body(entry_data))
+        legs = selectors.legs_for_entries(page.items)
+        return Response(page.body(lambda entry: entry_data(entry, legs.get(entry.transaction_id))))

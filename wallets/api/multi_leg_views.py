@@ -1,0 +1,152 @@
+"""`POST /transactions` (a multi-leg transaction) and `POST /transactions/batch` (issue #22).
+
+Thin views over `wallets.multi_leg`: an end user may send only from their own wallets (a leg from
+another's is answered as not found), staff from any. Both take an Idempotency-Key as every POST.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from common.api import ApiView
+from common.errors import envelope
+from common.times import format_timestamp
+from wallets import multi_leg
+from wallets.ledger_writes import LegRow
+from wallets.models import LedgerTransaction
+from wallets.permissions import sending_owner
+from wallets.services import NO_NOTE, MovementResult, Note
+
+from . import schema
+from .idempotency import respond_once
+from .serializers import BatchInput, MultiLegInput, leg_data, movement_legs, transaction_data
+from .views import note_of
+
+
+def _legs(items: list[dict[str, Any]]) -> list[multi_leg.Leg]:
+    return [
+        multi_leg.Leg(item["from_wallet_id"], item["to_wallet_id"], item["amount"], note_of(item))
+        for item in items
+    ]
+
+
+def multi_leg_data(result: MovementResult, legs: list[multi_leg.Leg], note: Note) -> dict[str, Any]:
+    """The MULTI_LEG transaction just written, as `GET /transactions/{id}` shows it, without
+    reading it back."""
+    notes = [multi_leg.leg_note(leg, note) for leg in legs]
+    return {
+        "id": str(result.transaction_id),
+        "kind": LedgerTransaction.Kind.MULTI_LEG,
+        "status": "COMPLETED",
+        "description": note.description,
+        "metadata": note.metadata,
+        "hold_id": None,
+        "reverses": None,
+        "reversed_by": None,
+        "reason": None,
+        "created_at": format_timestamp(result.created_at),
+        "entries": [
+            transaction_data(
+                entry,
+                result.transaction_id,
+                result.created_at,
+                notes[entry.leg].description,  # type: ignore[index]
+                notes[entry.leg].metadata,  # type: ignore[index]
+            )
+            for entry in result.entries
+        ],
+        "legs": [
+            leg_data(
+                LegRow(
+                    index,
+                    leg.from_wallet_id,
+                    leg.to_wallet_id,
+                    result.wallets[leg.from_wallet_id].currency,
+                    leg.amount,
+                    leg.note.description,
+                    leg.note.metadata,
+                )
+            )
+            for index, leg in enumerate(legs)
+        ],
+    }
+
+
+class MultiLegTransactionView(ApiView):
+    serializer_class = MultiLegInput
+
+    @extend_schema(
+        request=MultiLegInput,
+        parameters=[schema.IDEMPOTENCY_KEY],
+        responses=schema.responses(201, schema.LEDGER_TRANSACTION, schema.MULTI_LEG_ERRORS),
+        tags=["money"],
+        summary="Move money along up to 100 legs as one transaction: every leg or none",
+    )
+    def post(self, request: Request) -> Response | HttpResponse:
+        data = self.validated(request)
+        legs, note, owner = _legs(data["legs"]), note_of(data), sending_owner(request.user)
+
+        def move() -> tuple[int, Any]:
+            result = multi_leg.transaction_create(
+                legs=legs, initiated_by=request.user.get_username(), owner_user_id=owner, note=note
+            )
+            return 201, multi_leg_data(result, legs, note)
+
+        return respond_once(request, move)
+
+
+def _item_data(index: int, item: multi_leg.BatchItem, leg: multi_leg.Leg) -> dict[str, Any]:
+    if item.result is not None:
+        return {
+            "index": index,
+            "status": "completed",
+            "reference_id": str(item.result.transaction_id),
+            "entries": movement_legs(item.result, leg.note),
+            "error": None,
+        }
+    assert item.error is not None
+    error = envelope(item.error.code, item.error.message, item.error.details)
+    del error["success"]
+    return {"index": index, "status": "failed", "reference_id": None, "entries": [], "error": error}
+
+
+class BatchTransferView(ApiView):
+    serializer_class = BatchInput
+
+    @extend_schema(
+        request=BatchInput,
+        parameters=[schema.IDEMPOTENCY_KEY],
+        responses={
+            **schema.responses(200, schema.BATCH, schema.BATCH_ERRORS),
+            201: schema.LEDGER_TRANSACTION,
+        },
+        tags=["money"],
+        summary="Up to 1,000 transfers in one request: each its own result (or, atomic, all or none)",
+    )
+    def post(self, request: Request) -> Response | HttpResponse:
+        data = self.validated(request)
+        transfers, owner = _legs(data["transfers"]), sending_owner(request.user)
+        initiated_by = request.user.get_username()
+
+        def move() -> tuple[int, Any]:
+            if data["atomic"]:
+                result = multi_leg.transaction_create(
+                    legs=transfers, initiated_by=initiated_by, owner_user_id=owner, items="transfers"
+                )
+                return 201, multi_leg_data(result, transfers, NO_NOTE)
+            items = multi_leg.batch_transfer(
+                transfers=transfers, initiated_by=initiated_by, owner_user_id=owner
+            )
+            completed = sum(item.result is not None for item in items)
+            return 200, {
+                "completed": completed,
+                "failed": len(items) - completed,
+                "items": [_item_data(index, item, transfers[index]) for index, item in enumerate(items)],
+            }
+
+        return respond_once(request, move)
