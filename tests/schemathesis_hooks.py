@@ -7,17 +7,21 @@ balance (`invalid_amount` naming `maximum_balance`), a cursor the server did not
 (`validation_error` on `cursor` only), an Idempotency-Key already used for another request (422
 `idempotency_key_reused`), a capture above its hold (`invalid_amount` naming `held`). And one rule
 OpenAPI 3.0 cannot state: metadata keys are 1-40 characters without NUL (`validation_error` on
-`metadata` about its keys). schemathesis.toml lets `positive_data_acceptance` accept 400 or 422 on
-exactly the operations that answer them; this check keeps it as strict as before for everything
-else: a schema-valid request refused with 400 or 422 must carry one of those codes and reasons.
+`metadata`, or a leg's `legs[i].metadata`, about its keys); and one it cannot tie to another field:
+an atomic batch has at most 100 transfers (`validation_error` on `transfers` saying so).
+schemathesis.toml lets `positive_data_acceptance` accept 400 or 422 on exactly the operations that
+answer them; this check keeps it as strict as before for everything else: a schema-valid request
+refused with 400 or 422 must carry one of those codes and reasons.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import schemathesis
 
+METADATA_FIELD = re.compile(r"(?:(?:legs|transfers)\[\d+\]\.)?metadata")
 STATE_CODES = {"insufficient_funds", "same_wallet", "currency_mismatch", "idempotency_key_reused"}
 
 
@@ -30,8 +34,10 @@ def refused_for_state(body: Any) -> bool:
     if code == "invalid_amount":
         return "maximum_balance" in details or "held" in details
     if code == "validation_error" and isinstance(details, dict):
-        if set(details) == {"metadata"}:  # keys: OpenAPI 3.0 has no propertyNames
-            return "metadata keys" in str(details["metadata"])
+        if details and all(METADATA_FIELD.fullmatch(name) for name in details):  # a leg's too
+            return all("metadata keys" in str(messages) for messages in details.values())
+        if set(details) == {"transfers"}:  # an atomic batch's 100: OpenAPI cannot tie it to `atomic`
+            return "atomic batch" in str(details["transfers"])
         return set(details) == {"cursor"}
     return False
 

@@ -87,3 +87,31 @@ def test_ledger_pages_render(operator_browser, make_wallet):
         == 200
     )
     assert operator_browser.get("/admin/wallets/walletstatuschange/").status_code == 200
+
+
+def test_a_multi_leg_transaction_shows_its_legs_above_its_entries(operator_browser, make_wallet):
+    from decimal import Decimal
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wallets import multi_leg, services
+
+    buyer, seller, platform = make_wallet("gina", "100"), make_wallet("sam"), make_wallet("platform")
+    legs = [
+        multi_leg.Leg(buyer.id, seller.id, Decimal("95")),
+        multi_leg.Leg(buyer.id, platform.id, Decimal("5"), services.Note("fee", {"kind": "fee"})),
+    ]
+    result = multi_leg.transaction_create(legs=legs, initiated_by="gina")
+    with CaptureQueriesContext(connection) as queries:
+        page = operator_browser.get(f"/admin/wallets/ledgertransaction/{result.transaction_id}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "MULTI_LEG" in html
+    legs_part = html.split("Transaction legs", 1)[1].split("Ledger entries", 1)[0]
+    assert "95.0000" in legs_part and "5.0000" in legs_part and "fee" in legs_part
+    assert str(seller.id) in legs_part and str(platform.id) in legs_part
+    assert 'name="legs-0-amount"' not in html, "legs are read-only"
+    assert len(queries) < 40, "the legs' wallets are read with the legs, not one query each"
+    listed = operator_browser.get("/admin/wallets/ledgertransaction/", {"kind__exact": "MULTI_LEG"})
+    assert str(result.transaction_id) in listed.content.decode()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from html import unescape
 
 import pytest
 import yaml
@@ -157,3 +158,27 @@ def test_the_schema_offers_json_bodies_only(operator):
     assert len(bodies) >= 4
     for body in bodies:
         assert set(body["content"]) == {"application/json"}
+
+
+@pytest.mark.parametrize(
+    ("path", "key"), [("/transactions", '"legs"'), ("/transactions/batch", '"transfers"')]
+)
+def test_the_leg_endpoints_offer_a_json_form_to_fill_in(browser, path, key):
+    """DRF's HTML forms cannot hold a list of legs: these pages offer the raw JSON form only,
+    filled in with an example to edit, and it posts as JSON with the session's CSRF token."""
+    html = browser.get(path, **HTML).content.decode()
+    assert 'id="post-object-form"' not in html
+    form = html.split('id="post-generic-content-form"', 1)[1].split("</form>", 1)[0]
+    assert key in unescape(form) and "from_wallet_id" in form
+    assert '<option value="application/json" selected>' in form
+
+
+def test_a_split_posted_from_the_browser_session_moves_money(browser, make_wallet):
+    source, target = make_wallet("formuser", "10"), make_wallet("other")
+    body = {"legs": [{"from_wallet_id": str(source.id), "to_wallet_id": str(target.id), "amount": "2.5"}]}
+    token = csrf_token(browser, "/transactions")
+    response = browser.post(
+        "/transactions", body, content_type="application/json", HTTP_X_CSRFTOKEN=token, **HTML
+    )
+    assert response.status_code == 201
+    assert Wallet.objects.get(id=target.id).balance == Decimal("2.5")

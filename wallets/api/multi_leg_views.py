@@ -6,10 +6,12 @@ another's is answered as not found), staff from any. Both take an Idempotency-Ke
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,6 +28,28 @@ from . import schema
 from .idempotency import respond_once
 from .serializers import BatchInput, MultiLegInput, leg_data, movement_legs, transaction_data
 from .views import note_of
+
+
+class RawJsonBrowsableAPIRenderer(BrowsableAPIRenderer):
+    """The browsable API with only its raw JSON form (DRF's HTML forms cannot hold a list of
+    legs), filled in with the view's `example_body` to edit."""
+
+    def get_rendered_html_form(self, data: Any, view: Any, method: str, request: Any) -> Any:
+        return None
+
+    def get_raw_data_form(self, data: Any, view: Any, method: str, request: Any) -> Any:
+        form = super().get_raw_data_form(data, view, method, request)
+        example = getattr(view, "example_body", None)
+        if form is not None and example is not None:
+            form.fields["_content"].initial = json.dumps(example, indent=2)
+        return form
+
+
+_EXAMPLE_LEG = {
+    "from_wallet_id": "<your wallet id>",
+    "to_wallet_id": "<a receiving wallet id>",
+    "amount": "10.00",
+}
 
 
 def _legs(items: list[dict[str, Any]]) -> list[multi_leg.Leg]:
@@ -79,6 +103,8 @@ def multi_leg_data(result: MovementResult, legs: list[multi_leg.Leg], note: Note
 
 class MultiLegTransactionView(ApiView):
     serializer_class = MultiLegInput
+    renderer_classes = [JSONRenderer, RawJsonBrowsableAPIRenderer]
+    example_body = {"description": "order 78", "legs": [_EXAMPLE_LEG, {**_EXAMPLE_LEG, "amount": "0.50"}]}
 
     @extend_schema(
         request=MultiLegInput,
@@ -117,6 +143,8 @@ def _item_data(index: int, item: multi_leg.BatchItem, leg: multi_leg.Leg) -> dic
 
 class BatchTransferView(ApiView):
     serializer_class = BatchInput
+    renderer_classes = [JSONRenderer, RawJsonBrowsableAPIRenderer]
+    example_body = {"atomic": False, "transfers": [_EXAMPLE_LEG, _EXAMPLE_LEG]}
 
     @extend_schema(
         request=BatchInput,

@@ -177,26 +177,28 @@ class LegListField(serializers.ListField):
         self.items = name
 
     def to_internal_value(self, data: Any) -> list[Any]:
-        if isinstance(data, list) and self.max_length is not None and len(data) <= self.max_length:
-            flat: dict[str, Any] = {}
-            values = []
-            for index, item in enumerate(data):
-                try:
-                    values.append(self.child.run_validation(item))
-                except ApplicationError as exc:  # an amount's own refusal (invalid_amount)
-                    pointer = f"{self.items}[{index}].amount"
-                    raise type(exc)(f"{pointer}: {exc.message}", details={"field": pointer}) from None
-                except serializers.ValidationError as exc:
-                    detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-                    for field_name, messages in detail.items():
-                        suffix = "" if field_name == "non_field_errors" else f".{field_name}"
-                        flat[f"{self.items}[{index}]{suffix}"] = messages
-            if flat:
-                raise serializers.ValidationError(flat)
-            if not values:
-                self.fail("min_length", min_length=self.min_length)
-            return values
-        return super().to_internal_value(data)
+        if not isinstance(data, list):
+            return super().to_internal_value(data)  # "Expected a list of items ..."
+        if not data:
+            self.fail("min_length", min_length=self.min_length)
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        flat: dict[str, Any] = {}
+        values = []
+        for index, item in enumerate(data):
+            try:
+                values.append(self.child.run_validation(item))
+            except ApplicationError as exc:  # an amount's own refusal (invalid_amount)
+                pointer = f"{self.items}[{index}].amount"
+                raise type(exc)(f"{pointer}: {exc.message}", details={"field": pointer}) from None
+            except serializers.ValidationError as exc:
+                detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+                for field_name, messages in detail.items():
+                    suffix = "" if field_name == "non_field_errors" else f".{field_name}"
+                    flat[f"{self.items}[{index}]{suffix}"] = messages
+        if flat:
+            raise serializers.ValidationError(flat)
+        return values
 
 
 class _LegErrorsAtTop:
@@ -210,7 +212,7 @@ class _LegErrorsAtTop:
             if isinstance(exc.detail, dict):
                 flat: dict[str, Any] = {}
                 for name, detail in exc.detail.items():
-                    if isinstance(detail, dict) and all(key.startswith(f"{name}[") for key in detail):
+                    if isinstance(detail, dict) and all(str(key).startswith(f"{name}[") for key in detail):
                         flat.update(detail)
                     else:
                         flat[name] = detail
