@@ -114,6 +114,12 @@ def movement_ctes(movements: Sequence[Movement], at: datetime) -> list[Cte]:
     """The inserts of `movements` (any number of ledger transactions): one multi-row insert per
     table, so a batch costs one statement, not one per transaction."""
     txn_rows, txn_params, entry_rows, entry_params, leg_rows, leg_params = [], [], [], [], [], []
+    # The `leg` column only where an entry has one: a transfer's statement keeps its 49 parameters,
+    # within psycopg's cache of converted statements (at most 50), which the hot path relies on.
+    with_leg = any(entry.leg is not None for movement in movements for entry in movement.entries)
+    entry_row = (
+        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)" if with_leg else "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    )
     for movement in movements:
         txn_rows.append("(%s, %s, %s, %s, %s::jsonb, %s, %s, %s)")
         txn_params += [
@@ -127,7 +133,7 @@ def movement_ctes(movements: Sequence[Movement], at: datetime) -> list[Cte]:
             at,
         ]
         for entry in movement.entries:
-            entry_rows.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+            entry_rows.append(entry_row)
             entry_params += [
                 entry.id,
                 movement.transaction_id,
@@ -137,7 +143,7 @@ def movement_ctes(movements: Sequence[Movement], at: datetime) -> list[Cte]:
                 entry.type,
                 entry.balance_after,
                 entry.wallet_version,
-                entry.leg,
+                *([entry.leg] if with_leg else []),
                 at,
             ]
         for leg in movement.legs:
@@ -161,7 +167,7 @@ def movement_ctes(movements: Sequence[Movement], at: datetime) -> list[Cte]:
         ),
         Cte(
             f"""INSERT INTO {ENTRIES} (id, transaction_id, wallet_id, currency, amount, type,
-                                       balance_after, wallet_version, leg, created_at)
+                                       balance_after, wallet_version{", leg" if with_leg else ""}, created_at)
                 VALUES {", ".join(entry_rows)}""",  # noqa: S608
             entry_params,
         ),

@@ -381,3 +381,27 @@ def test_postgres_keeps_legs_append_only_and_an_entry_on_a_leg_of_its_own_transa
         TransactionLeg.objects.create(
             transaction_id=split["id"], index=1, from_wallet=a, to_wallet=b, currency="EUR", amount=Decimal(1)
         )
+
+
+def test_a_transfers_statements_stay_within_psycopgs_cache_of_converted_statements(make_wallet):
+    """psycopg converts a statement's %s placeholders once and caches it only for at most 50
+    parameters and 4,096 characters; past either it converts it again on every execute (the leg
+    column, added to every entry, took a transfer's write from 49 parameters to 51)."""
+    from psycopg import _queries
+
+    from wallets import services
+
+    a, b = make_wallet("alice", "10"), make_wallet("bob")
+    statements: list[tuple[str, int]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append((sql, len(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        services.transfer_create(from_wallet_id=a.id, to_wallet_id=b.id, amount=Decimal(1), initiated_by="t")
+        services.wallet_fund(wallet_id=a.id, amount=Decimal(1), initiated_by="t")
+    assert len(statements) >= 4
+    for sql, count in statements:
+        assert count <= _queries.MAX_CACHED_STATEMENT_PARAMS, (count, sql[:120])
+        assert len(sql) <= _queries.MAX_CACHED_STATEMENT_LENGTH, (len(sql), sql[:120])
