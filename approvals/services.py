@@ -19,10 +19,11 @@ records the attempt (a `failed` audit row and the approval's `last_error`) in a 
 own and re-raises the movement's error, which the API answers with its own status and envelope.
 The ledger is unchanged either way.
 
-Events: each step is an `ApprovalEvent` row in the same transaction (the audit); no Kafka event is
-written for it. The outbox has one topic, whose one consumer (the history) dead-letters any type
-that is not a wallet event and expects one event per wallet version, which an approval step is
-not. The movement an approval runs writes its usual wallet events, through the outbox, as any.
+Events: each step is an `ApprovalEvent` row (the audit) and an event for Kafka (`events.py`: an
+outbox row of aggregatetype `approval`, keyed by the approval's id, relayed to
+KAFKA_APPROVALS_TOPIC), both in the step's own transaction (`_record`): a step that rolls back
+leaves neither. The movement an approval runs writes its usual wallet events, through the outbox,
+to the wallet topic, as any.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from wallets import services as wallet_services
 from wallets.errors import AlreadyReversed, NotReversible, TransactionNotFound, WalletFrozen, WalletNotFound
 from wallets.models import LedgerEntry, LedgerTransaction, Wallet
 
+from . import events
 from .errors import (
     ApprovalAlreadyPending,
     ApprovalExpired,
@@ -97,6 +99,12 @@ def _audit(
     )
 
 
+def _record(approval: Approval, step: ApprovalEvent) -> None:
+    """Save a step's audit row and write its event, in the current transaction."""
+    step.save()
+    events.emit([(approval, step)], step.at)
+
+
 def _expiry(now: datetime) -> datetime:
     return now + timedelta(hours=float(settings.APPROVAL_EXPIRY_HOURS))
 
@@ -138,14 +146,17 @@ def movement_request(
     )
     with transaction.atomic(savepoint=False):
         approval.save(force_insert=True)
-        _audit(
+        _record(
             approval,
-            ApprovalEvent.Action.REQUESTED,
-            actor=requested_by.get_username(),
-            via=via,
-            at=now,
-            note=note.description or "",
-        ).save()
+            _audit(
+                approval,
+                ApprovalEvent.Action.REQUESTED,
+                actor=requested_by.get_username(),
+                via=via,
+                at=now,
+                note=note.description or "",
+            ),
+        )
     return approval
 
 
@@ -180,14 +191,17 @@ def reversal_request(*, original: LedgerTransaction, reason: str, requested_by: 
             if Approval.objects.filter(reverses=original, status=Approval.Status.PENDING).exists():
                 raise ApprovalAlreadyPending()
             approval.save(force_insert=True)
-            _audit(
+            _record(
                 approval,
-                ApprovalEvent.Action.REQUESTED,
-                actor=requested_by.get_username(),
-                via=via,
-                at=now,
-                note=reason,
-            ).save()
+                _audit(
+                    approval,
+                    ApprovalEvent.Action.REQUESTED,
+                    actor=requested_by.get_username(),
+                    via=via,
+                    at=now,
+                    note=reason,
+                ),
+            )
     except IntegrityError as exc:  # approval_one_pending_reversal: one made meanwhile
         if "approval_one_pending_reversal" in str(exc):
             raise ApprovalAlreadyPending() from exc
@@ -277,15 +291,18 @@ def _decide(approval: Approval, status: str, *, approver: Any, reason: str, via:
     action = (
         ApprovalEvent.Action.APPROVED if status == Approval.Status.APPROVED else ApprovalEvent.Action.REJECTED
     )
-    _audit(
+    _record(
         approval,
-        action,
-        actor=approver.get_username(),
-        via=via,
-        at=at,
-        note=reason,
-        transaction_id=approval.transaction_id,
-    ).save()
+        _audit(
+            approval,
+            action,
+            actor=approver.get_username(),
+            via=via,
+            at=at,
+            note=reason,
+            transaction_id=approval.transaction_id,
+        ),
+    )
 
 
 def approval_record_failure(*, approval_id: uuid.UUID, actor: str, via: str, error: ApplicationError) -> None:
@@ -293,21 +310,29 @@ def approval_record_failure(*, approval_id: uuid.UUID, actor: str, via: str, err
     `failed` audit row and the approval's last error. Its status stays as it was (pending)."""
     now = timezone.now()
     with transaction.atomic(durable=True):
-        approval = Approval.objects.select_for_update().filter(id=approval_id).first()
+        approval = (
+            Approval.objects.select_for_update(of=("self",))
+            .select_related("requested_by")
+            .filter(id=approval_id)
+            .first()
+        )
         if approval is None:
             return
         approval.last_error_code = error.code
         approval.last_error = error.message
         approval.save(update_fields=["last_error_code", "last_error"])
-        _audit(
+        _record(
             approval,
-            ApprovalEvent.Action.FAILED,
-            actor=actor,
-            via=via,
-            at=now,
-            note=error.message,
-            error_code=error.code,
-        ).save()
+            _audit(
+                approval,
+                ApprovalEvent.Action.FAILED,
+                actor=actor,
+                via=via,
+                at=now,
+                note=error.message,
+                error_code=error.code,
+            ),
+        )
 
 
 @contextmanager
@@ -326,11 +351,13 @@ def failures_recorded(*, actor: str, via: str) -> Iterator[None]:
 
 def approvals_expire_due(*, now: datetime | None = None, limit: int = EXPIRY_BATCH) -> int:
     """Mark pending approvals past `expires_at` as expired (oldest first, up to `limit` a run), with
-    their audit rows, in one transaction. One being decided right now (locked) is left to it."""
+    their audit rows and events, in one transaction. One being decided right now (locked) is left
+    to it."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         due = list(
-            Approval.objects.select_for_update(skip_locked=True)
+            Approval.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("requested_by")
             .filter(status=Approval.Status.PENDING, expires_at__lte=now)
             .order_by("expires_at")[:limit]
         )
@@ -339,8 +366,12 @@ def approvals_expire_due(*, now: datetime | None = None, limit: int = EXPIRY_BAT
         Approval.objects.filter(id__in=[approval.id for approval in due]).update(
             status=Approval.Status.EXPIRED, decided_at=now
         )
-        ApprovalEvent.objects.bulk_create(
-            _audit(approval, ApprovalEvent.Action.EXPIRED, actor="beat", via="beat", at=now)
-            for approval in due
-        )
+        steps = []
+        for approval in due:
+            approval.status, approval.decided_at = Approval.Status.EXPIRED, now
+            steps.append(
+                (approval, _audit(approval, ApprovalEvent.Action.EXPIRED, actor="beat", via="beat", at=now))
+            )
+        ApprovalEvent.objects.bulk_create(step for _approval, step in steps)
+        events.emit(steps, now)
     return len(due)

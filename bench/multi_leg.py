@@ -11,7 +11,7 @@ Targets: a 100-item batch moves at least 5x the transfers per second of single t
 a 3-leg split costs under 1.5x one transfer (web CPU per request, and requests per second; both
 shown, the CPU is the cost, the rate what a client sees).
 
-    .venv/bin/python bench/multi_leg.py --duration 10 --rounds 3 --concurrency 16
+    .venv/bin/python bench/multi_leg.py --duration 10 --rounds 3 --concurrency 1,16
     (results in bench/results/multi_leg.json and .md)
 """
 
@@ -34,6 +34,17 @@ TRANSFERS_PER_REQUEST = {"transfer": 1, "batch100": 100, "split3": 3}
 def best(rows: list[dict[str, Any]], scenario: str) -> dict[str, Any]:
     """The scenario's best round by requests/s (the least disturbed by the shared machine)."""
     return max((row for row in rows if row["scenario"] == scenario), key=lambda row: row["rps"])
+
+
+def report_all(
+    rows: list[dict[str, Any]], concurrencies: list[int], rounds: int
+) -> tuple[str, dict[str, Any]]:
+    texts, summaries = [], {}
+    for concurrency in concurrencies:
+        text, summary = report([r for r in rows if r["concurrency"] == concurrency], concurrency, rounds)
+        texts.append(text)
+        summaries[str(concurrency)] = summary
+    return "\n".join(texts), summaries
 
 
 def report(rows: list[dict[str, Any]], concurrency: int, rounds: int) -> tuple[str, dict[str, Any]]:
@@ -79,7 +90,7 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", default="1,16", help="client counts, comma-separated")
     parser.add_argument("--wallets", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=30, help="seconds of discarded transfers first")
     parser.add_argument("--out", default=str(http_bench.RESULTS / "multi_leg"))
@@ -88,20 +99,26 @@ def main() -> None:
     token = http_bench.operator_token()
     ids_file = http_bench.prepare_wallets(args.wallets)
     hot = ids_file.read_text().split()[0]
+    concurrencies = [int(value) for value in args.concurrency.split(",")]
     if args.warmup > 0:
-        http_bench.run_wrk("transfer", args.concurrency, args.warmup, ids_file, token, hot)
+        http_bench.run_wrk("transfer", 16, args.warmup, ids_file, token, hot)
     rows: list[dict[str, Any]] = []
-    for round_number in range(args.rounds):
-        for scenario in SCENARIOS:
-            row = http_bench.run_wrk(scenario, args.concurrency, args.duration, ids_file, token, hot)
-            row["round"] = round_number + 1
-            row["transfers_per_s"] = round(row["rps"] * TRANSFERS_PER_REQUEST[scenario], 1)
-            rows.append(row)
-            http_bench.say(
-                f"round {round_number + 1} {scenario}: {row['rps']:.0f} req/s, {row['transfers_per_s']:.0f} "
-                f"transfers/s, {row['web_cpu_ms_per_request']} ms web CPU/request, {row['errors']} errors"
-            )
-    text, summary = report(rows, args.concurrency, args.rounds)
+    for round_number, concurrency, scenario in (
+        (number, concurrency, scenario)
+        for concurrency in concurrencies
+        for number in range(args.rounds)
+        for scenario in SCENARIOS
+    ):
+        row = http_bench.run_wrk(scenario, concurrency, args.duration, ids_file, token, hot)
+        row["round"] = round_number + 1
+        row["transfers_per_s"] = round(row["rps"] * TRANSFERS_PER_REQUEST[scenario], 1)
+        rows.append(row)
+        http_bench.say(
+            f"{concurrency} clients, round {round_number + 1} {scenario}: {row['rps']:.0f} req/s, "
+            f"{row['transfers_per_s']:.0f} transfers/s, {row['web_cpu_ms_per_request']} ms web CPU/request, "
+            f"{row['errors']} errors"
+        )
+    text, summary = report_all(rows, concurrencies, args.rounds)
     http_bench.write_results(args.out, {"args": vars(args), "rows": rows, "summary": summary}, text)
 
 

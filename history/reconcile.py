@@ -360,7 +360,7 @@ def check_outbox(max_age_seconds: float) -> CheckResult:
     for event in overdue:
         error = f", last error: {event.last_error[:120]}" if event.last_error else ""
         result.examples.append(
-            f"outbox #{event.id} {event.type} of wallet {event.aggregateid}: pending "
+            f"outbox #{event.id} {event.type} of {event.aggregatetype} {event.aggregateid}: pending "
             f"{event.age_seconds:.0f}s, {event.attempts} attempts{error}"
         )
     return result

@@ -78,15 +78,33 @@ def discard_admin_client() -> None:
 os.register_at_fork(after_in_child=discard_admin_client)
 
 
+# Which topic an outbox row goes to, by its `aggregatetype`: the setting naming the topic. Both relays
+# route by it (publisher.py per row; debezium.py one RegexRouter per entry), and outbox.py refuses a
+# message of any other type. A wallet's events go to the history's topic, an approval's steps to
+# their own, so the history never sees them.
+TOPIC_SETTINGS = {"wallet": "KAFKA_TOPIC", "approval": "KAFKA_APPROVALS_TOPIC"}
+
+
+def topic_routes() -> dict[str, str]:
+    """aggregatetype -> topic, as the settings are now."""
+    return {aggregatetype: str(getattr(settings, name)) for aggregatetype, name in TOPIC_SETTINGS.items()}
+
+
 def cluster_topics(timeout: float) -> set[str]:
     """Names of the topics the cluster has; raises KafkaException if it does not answer in time."""
     metadata = admin_client().list_topics(timeout=timeout)
     return set(metadata.topics)
 
 
+def wanted_topics() -> list[str]:
+    """The topics `kafka_setup` creates: the event topic, its DLQ, the approvals' topic."""
+    return [settings.KAFKA_TOPIC, settings.KAFKA_DLQ_TOPIC, settings.KAFKA_APPROVALS_TOPIC]
+
+
 def ensure_topics(*, timeout: float = 30.0) -> list[str]:
-    """Create the event topic and its dead-letter topic if missing. Returns the names created."""
-    wanted = [settings.KAFKA_TOPIC, settings.KAFKA_DLQ_TOPIC]
+    """Create the event topic, its dead-letter topic and the approvals' topic if missing. Returns
+    the names created."""
+    wanted = wanted_topics()
     missing = [name for name in wanted if name not in cluster_topics(timeout)]
     if not missing:
         return []

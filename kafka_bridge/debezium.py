@@ -6,8 +6,11 @@ table alone, inserts only (`publish = 'insert'`: the cleaner's deletes are not s
 outbox event router turns each inserted row into the message the Celery relay sends
 (`publisher.encode`), byte for byte, and the tests hold both relays to the same contract:
 
-- topic `KAFKA_TOPIC` (`route.topic.replacement`, every `aggregatetype`), key `aggregateid` (the
-  wallet id) as UTF-8 (`StringConverter`);
+- topic by `aggregatetype`, as the Celery relay routes (`client.topic_routes`): the router names
+  the record's topic after the column (`route.topic.replacement=${routedByValue}`), then one of
+  Kafka's `RegexRouter`s per type renames it (`wallet` -> KAFKA_TOPIC, `approval` ->
+  KAFKA_APPROVALS_TOPIC; whole-name matches); key `aggregateid` (the wallet's or the approval's
+  id) as UTF-8 (`StringConverter`);
 - value: the `payload` column. It is JSONB, which Debezium reads as JSON text in PostgreSQL's
   spacing (`{"a": 1}`); `table.expand.json.payload` parses it and the schemaless `JsonConverter`
   writes it compactly, keys in the column's order (the order the Celery relay's `json.dumps`
@@ -57,9 +60,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 
+from .client import topic_routes
 from .models import OutboxEvent
 from .publisher import _delete_published, _relay_lock, publish_pending
 
@@ -81,11 +86,21 @@ def enabled() -> bool:
 def connector_config(
     *, topic: str | None = None, slot: str | None = None, publication: str | None = None
 ) -> dict[str, str]:
-    """The connector's config for the database Django's default connection uses."""
+    """The connector's config for the database Django's default connection uses (`topic`: the
+    wallet events' topic instead of KAFKA_TOPIC)."""
     db = connection.settings_dict
     name = settings.DEBEZIUM_CONNECTOR
     prefix = name.replace("-", "_")
-    transforms = ["outbox", "schemaVersion", "dropRouterId"]
+    routes = topic_routes()
+    if topic:
+        routes["wallet"] = topic
+    # The renames run one after another: a topic named like an aggregate type would be renamed again.
+    if set(routes.values()) & set(routes) or len(set(routes.values())) < len(routes):
+        raise ImproperlyConfigured(
+            f"each aggregate type needs a topic of its own, not named like one: {routes}"
+        )
+    route_transforms = {f"{aggregatetype}Topic": aggregatetype for aggregatetype in routes}
+    transforms = ["outbox", *route_transforms, "schemaVersion", "dropRouterId"]
     config = {
         "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
         "tasks.max": "1",  # one reader of the slot: commit order is the order on Kafka
@@ -126,7 +141,9 @@ def connector_config(
             "event_id:header:event_id,type:header:event_type"
         ),
         "transforms.outbox.route.by.field": "aggregatetype",
-        "transforms.outbox.route.topic.replacement": topic or settings.KAFKA_TOPIC,
+        # The record's topic is the aggregate type (the default route.topic.regex captures the
+        # whole value as routedByValue); the RegexRouters below map each type to its topic.
+        "transforms.outbox.route.topic.replacement": "${routedByValue}",
         "transforms.outbox.table.expand.json.payload": "true",
         "transforms.outbox.table.json.payload.null.behavior": "optional_bytes",
         "transforms.schemaVersion.type": "org.apache.kafka.connect.transforms.HeaderFrom$Value",
@@ -136,6 +153,10 @@ def connector_config(
         "transforms.dropRouterId.type": "org.apache.kafka.connect.transforms.DropHeaders",
         "transforms.dropRouterId.headers": "id",
     }
+    for transform, aggregatetype in route_transforms.items():
+        config[f"transforms.{transform}.type"] = "org.apache.kafka.connect.transforms.RegexRouter"
+        config[f"transforms.{transform}.regex"] = re.escape(aggregatetype)  # the whole name (matches())
+        config[f"transforms.{transform}.replacement"] = routes[aggregatetype]
     for transform in transforms:  # heartbeats pass untouched
         config[f"transforms.{transform}.predicate"] = "heartbeat"
         config[f"transforms.{transform}.negate"] = "true"

@@ -6,6 +6,10 @@ wallet movements do, so the events are written by the very statement that makes 
 `enqueue` (an insert of its own). Both register the coalesced publish for after the commit; a
 rollback discards it with the rows. With RELAY=debezium nothing is registered: Debezium's
 connector reads the rows from the WAL (kafka_bridge/debezium.py).
+
+A message's `aggregatetype` picks its topic (`client.TOPIC_SETTINGS`: "wallet" the wallet topic,
+"approval" the approvals' own), and its `aggregateid` is the key; any other type is refused here,
+so no row is written that neither relay knows where to send.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from .client import TOPIC_SETTINGS
 from .models import OutboxEvent
 from .tasks import schedule_publish
 
@@ -30,10 +35,14 @@ _COLUMNS = "(event_id, aggregatetype, aggregateid, type, payload, created_at, at
 @dataclass(frozen=True)
 class OutboxMessage:
     event_id: uuid.UUID
-    aggregatetype: str  # e.g. "wallet"
+    aggregatetype: str  # "wallet" or "approval": the topic (client.TOPIC_SETTINGS)
     aggregateid: str  # the Kafka key: one aggregate's messages stay in order
     type: str  # the event type, also a Kafka header
     payload: dict[str, Any]  # the JSON value on the topic
+
+    def __post_init__(self) -> None:
+        if self.aggregatetype not in TOPIC_SETTINGS:
+            raise ValueError(f"no topic for aggregatetype {self.aggregatetype!r}: {sorted(TOPIC_SETTINGS)}")
 
 
 def insert_statement(messages: Sequence[OutboxMessage], at: datetime) -> tuple[str, list[Any]]:
@@ -51,9 +60,37 @@ def insert_statement(messages: Sequence[OutboxMessage], at: datetime) -> tuple[s
             json.dumps(message.payload, separators=(",", ":")),
             at,
         ]
+    _publish_after_commit()
+    return f"INSERT INTO {_TABLE} {_COLUMNS} VALUES {', '.join(rows)}", params  # noqa: S608
+
+
+def insert_many_statement(messages: Sequence[OutboxMessage], at: datetime) -> tuple[str, list[Any]]:
+    """The same insert in a statement whose text does not depend on how many messages there are:
+    one array per column, unnested in the messages' order (so the rows' ids, the relay's order,
+    follow it). psycopg converts it and PostgreSQL plans it once, where a VALUES list of a batch's
+    thousands of placeholders was converted again on every execute."""
+    params: list[Any] = [
+        at,
+        [message.event_id for message in messages],
+        [message.aggregatetype for message in messages],
+        [message.aggregateid for message in messages],
+        [message.type for message in messages],
+        # The payloads as one JSON array: a text[] of JSON would have every quote escaped.
+        json.dumps([message.payload for message in messages], separators=(",", ":")),
+    ]
+    _publish_after_commit()
+    sql = f"""INSERT INTO {_TABLE} {_COLUMNS}
+              SELECT e, a, k, t, p, %s, 0, ''
+                FROM ROWS FROM (unnest(%s::uuid[]), unnest(%s::text[]), unnest(%s::text[]),
+                                unnest(%s::text[]), jsonb_array_elements(%s::jsonb))
+                     WITH ORDINALITY AS u(e, a, k, t, p, n)
+               ORDER BY n"""  # noqa: S608
+    return sql, params
+
+
+def _publish_after_commit() -> None:
     if settings.RELAY == "celery":  # with RELAY=debezium the connector reads the WAL: no task
         transaction.on_commit(schedule_publish, robust=True)  # coalesced: at most one task pending
-    return f"INSERT INTO {_TABLE} {_COLUMNS} VALUES {', '.join(rows)}", params  # noqa: S608
 
 
 def enqueue(messages: Sequence[OutboxMessage], at: datetime) -> None:

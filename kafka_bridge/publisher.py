@@ -20,6 +20,10 @@ Why it is shaped this way (../shared/spec/events.md):
   the backlog and the claim is the primary key's order. The statement that deletes the delivered
   rows also counts them into `RelayStats` (`../shared/spec/events.md`'s "marked published" is read
   as "deleted once acknowledged"; README, Kafka relay).
+- A row's topic is its `aggregatetype`'s (`client.topic_routes`, read per batch): wallet events to
+  KAFKA_TOPIC, approval steps to KAFKA_APPROVALS_TOPIC. The order rules above are per key, and a
+  key (a wallet's or an approval's id) belongs to one aggregate, so routing changes none of them.
+  A row of a type without a topic (only SQL of one's own could write one) fails like a refused send.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from .client import reliable_producer_config
+from .client import reliable_producer_config, topic_routes
 from .models import OutboxEvent, RelayStats
 
 logger = logging.getLogger(__name__)
@@ -181,7 +185,8 @@ def _record(reports: dict[int, Any], row_id: int, error: KafkaError | None, mess
     reports[row_id] = error
 
 
-Row = tuple[int, Any, str, str, dict[str, Any]]  # id, event_id, aggregateid, type, payload
+# id, event_id, aggregatetype, aggregateid, type, payload
+Row = tuple[int, Any, str, str, str, dict[str, Any]]
 
 
 @contextmanager
@@ -209,7 +214,9 @@ def _pending_rows(batch_size: int, blocked: set[str]) -> list[Row]:
     if blocked:
         pending = pending.exclude(aggregateid__in=blocked)
     return list(
-        pending.order_by("id").values_list("id", "event_id", "aggregateid", "type", "payload")[:batch_size]
+        pending.order_by("id").values_list(
+            "id", "event_id", "aggregatetype", "aggregateid", "type", "payload"
+        )[:batch_size]
     )
 
 
@@ -224,7 +231,7 @@ def _settle(
     id order. Delivery failures are added to `errors`."""
     delivered: list[int] = []
     failed_wallets: set[str] = set()
-    for row_id, _event_id, aggregateid, _type, _payload in rows:
+    for row_id, _event_id, _aggregatetype, aggregateid, _type, _payload in rows:
         if aggregateid in failed_wallets:
             if row_id in produced:
                 result.held_back += 1  # maybe on Kafka already: sent again after the earlier row
@@ -259,11 +266,15 @@ def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) ->
     errors: dict[int, str] = {}  # row id -> why it failed
     produced: set[int] = set()
     refused_wallets: set[str] = set()
-    topic = settings.KAFKA_TOPIC
-    for row_id, event_id, aggregateid, event_type, payload in rows:
+    routes = topic_routes()
+    for row_id, event_id, aggregatetype, aggregateid, event_type, payload in rows:
         if aggregateid in refused_wallets or relay.fatal_error is not None or relay.unusable:
             continue
-        error = relay.send(topic, encode(event_id, event_type, aggregateid, payload), reports, row_id)
+        topic = routes.get(aggregatetype)
+        if topic is None:
+            error: str | None = f"no topic for aggregatetype {aggregatetype!r}"
+        else:
+            error = relay.send(topic, encode(event_id, event_type, aggregateid, payload), reports, row_id)
         if error is None:
             produced.add(row_id)
         else:
@@ -278,7 +289,7 @@ def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) ->
             _delete_published(delivered, timezone.now())
         if errors:
             _mark_failed(errors)
-    blocked |= {aggregateid for row_id, _e, aggregateid, _t, _p in rows if row_id in errors}
+    blocked |= {aggregateid for row_id, _e, _a, aggregateid, _t, _p in rows if row_id in errors}
     result.published += len(delivered)
     result.failed += len(errors)
     if relay.fatal_error is not None or relay.unusable:

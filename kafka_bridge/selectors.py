@@ -69,6 +69,7 @@ def outbox_backlog() -> Backlog:
 class OverdueEvent:
     id: int
     type: str
+    aggregatetype: str  # "wallet" or "approval"
     aggregateid: str
     age_seconds: float
     attempts: int
@@ -81,7 +82,15 @@ def overdue_events(*, max_age_seconds: float, limit: int) -> tuple[int, list[Ove
     age = ExpressionWrapper(Now() - F("created_at"), output_field=DurationField())
     oldest = overdue.annotate(age=age).order_by("id")[:limit]
     examples = [
-        OverdueEvent(row.id, row.type, row.aggregateid, row.age.total_seconds(), row.attempts, row.last_error)
+        OverdueEvent(
+            row.id,
+            row.type,
+            row.aggregatetype,
+            row.aggregateid,
+            row.age.total_seconds(),
+            row.attempts,
+            row.last_error,
+        )
         for row in oldest
     ]
     return overdue.count(), examples

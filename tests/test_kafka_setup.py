@@ -1,4 +1,5 @@
-"""`manage.py kafka_setup` creates the topic and its DLQ with the configured partitions, idempotently."""
+"""`manage.py kafka_setup` creates the topic, its DLQ and the approvals' topic with the configured
+partitions, idempotently."""
 
 import io
 import uuid
@@ -13,10 +14,12 @@ from django.core.management import call_command
 def fresh_topic_names(settings):
     settings.KAFKA_TOPIC = f"test-setup-{uuid.uuid4().hex[:10]}"
     settings.KAFKA_DLQ_TOPIC = f"{settings.KAFKA_TOPIC}.dlq"
+    settings.KAFKA_APPROVALS_TOPIC = f"{settings.KAFKA_TOPIC}-approvals"
     settings.KAFKA_PARTITIONS = 3
-    yield settings.KAFKA_TOPIC, settings.KAFKA_DLQ_TOPIC
+    names = (settings.KAFKA_TOPIC, settings.KAFKA_DLQ_TOPIC, settings.KAFKA_APPROVALS_TOPIC)
+    yield names
     admin = AdminClient({"bootstrap.servers": settings.KAFKA_BROKERS})
-    for future in admin.delete_topics([settings.KAFKA_TOPIC, settings.KAFKA_DLQ_TOPIC]).values():
+    for future in admin.delete_topics(list(names)).values():
         future.result(timeout=30)
 
 
@@ -26,16 +29,15 @@ def run_setup() -> str:
     return out.getvalue()
 
 
-def test_kafka_setup_creates_both_topics_once(fresh_topic_names):
-    topic, dlq = fresh_topic_names
+def test_kafka_setup_creates_the_three_topics_once(fresh_topic_names):
     first = run_setup()
-    assert f"{topic}: created" in first
-    assert f"{dlq}: created" in first
+    for name in fresh_topic_names:
+        assert f"{name}: created" in first
 
     metadata = AdminClient({"bootstrap.servers": settings.KAFKA_BROKERS}).list_topics(timeout=10)
-    assert len(metadata.topics[topic].partitions) == 3
-    assert len(metadata.topics[dlq].partitions) == 3
+    for name in fresh_topic_names:
+        assert len(metadata.topics[name].partitions) == 3
 
     second = run_setup()
-    assert f"{topic}: exists" in second
-    assert f"{dlq}: exists" in second
+    for name in fresh_topic_names:
+        assert f"{name}: exists" in second

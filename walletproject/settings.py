@@ -361,6 +361,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 KAFKA_BROKERS = env.str("KAFKA_BROKERS", default="127.0.0.1:9092")
 KAFKA_TOPIC = env.str("KAFKA_TOPIC", default="wallet-events")
 KAFKA_DLQ_TOPIC = env.str("KAFKA_DLQ_TOPIC", default=f"{KAFKA_TOPIC}.dlq")
+# The approvals' steps (issue #23: APPROVAL_REQUESTED, ...): outbox rows of aggregatetype "approval",
+# on a topic of their own, never the wallet topic (its consumer, the history, takes wallet events only).
+KAFKA_APPROVALS_TOPIC = env.str("KAFKA_APPROVALS_TOPIC", default="wallet-approvals")
+if KAFKA_APPROVALS_TOPIC in (KAFKA_TOPIC, KAFKA_DLQ_TOPIC):
+    raise ImproperlyConfigured("KAFKA_APPROVALS_TOPIC must be a topic of its own, not KAFKA_TOPIC or its DLQ")
 KAFKA_GROUP_ID = env.str("KAFKA_GROUP_ID", default="history-service-group")
 KAFKA_PARTITIONS = env.int("KAFKA_PARTITIONS", default=6)
 KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR", default=1)

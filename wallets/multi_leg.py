@@ -11,8 +11,8 @@ order given: a leg sees the balances the legs before it left (funds are counted 
 TigerBeetle's linked transfers do), and a wallet may appear in several legs. Each leg is one
 version of each of its two wallets: its two entries and its two events carry the versions, and the
 leg's index. Then one statement writes balances (one version-checked update per wallet), entries,
-legs and outbox rows (`ledger_writes`); a batch writes all its transfers in one statement per
-`BATCH_STATEMENT_ITEMS` items (PostgreSQL takes at most 65,535 parameters in one).
+legs and outbox rows (`ledger_writes.write_many`: one array per column, so the statement's text,
+converted by psycopg and planned by PostgreSQL once, is the same for 1 leg or 1,000 transfers).
 
 A refused leg names itself: `legs[3].amount` (or `transfers[3]...`) in the error's details, and in
 a multi-leg transaction nothing is written. A leg's description and metadata, when it has either,
@@ -42,22 +42,13 @@ from .errors import (
     WalletFrozen,
     WalletNotFound,
 )
-from .ledger_writes import (
-    BalanceUpdate,
-    Entry,
-    LegRow,
-    Movement,
-    movement_ctes,
-    write_changes,
-    write_movement,
-)
+from .ledger_writes import BalanceUpdate, Entry, LegRow, Movement, write_many
 from .locks import lock_user_wallets
 from .models import LedgerEntry, LedgerTransaction, Wallet
 from .services import NO_NOTE, MovementResult, Note, credit, debit, user_entry, wallet_event
 
 MAX_LEGS = 100
 MAX_BATCH_ITEMS = 1000
-BATCH_STATEMENT_ITEMS = 250  # about 40 parameters a transfer, far below PostgreSQL's 65,535
 
 
 @dataclass(frozen=True)
@@ -189,18 +180,16 @@ def transaction_create(
                     leg.note.metadata,
                 )
             )
-        write_movement(
-            transaction_id=txn_id,
-            kind=LedgerTransaction.Kind.MULTI_LEG,
-            initiated_by=initiated_by,
-            at=now,
-            updates=_updates(locked, versions),
-            entries=entries,
-            events=wallet_events,
-            description=note.description,
-            metadata=note.metadata,
+        movement = Movement(
+            txn_id,
+            LedgerTransaction.Kind.MULTI_LEG,
+            initiated_by,
+            entries,
+            note.description,
+            note.metadata,
             legs=leg_rows,
         )
+        write_many(at=now, updates=_updates(locked, versions), movements=[movement], events=wallet_events)
     return MovementResult(txn_id, now, entries, locked)
 
 
@@ -249,13 +238,11 @@ def batch_transfer(
                 )
             )
             results.append(BatchItem(result=MovementResult(txn_id, now, entries, {})))
-        updates = _updates(locked, versions)
-        for start in range(0, len(movements), BATCH_STATEMENT_ITEMS):
-            chunk = movements[start : start + BATCH_STATEMENT_ITEMS]
-            write_changes(
+        if movements:
+            write_many(
                 at=now,
-                updates=updates if start == 0 else [],  # every balance once, with the first chunk
-                events=[event for _, item_events in chunk for event in item_events],
-                extra=movement_ctes([movement for movement, _ in chunk], now),
+                updates=_updates(locked, versions),
+                movements=[movement for movement, _ in movements],
+                events=[event for _, item_events in movements for event in item_events],
             )
     return results

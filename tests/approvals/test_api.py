@@ -31,9 +31,11 @@ pytestmark = pytest.mark.django_db
 
 
 def money_state() -> dict[str, Any]:
-    """What a movement changes (the ledger snapshot without the idempotency records)."""
+    """What a movement changes (the ledger snapshot without the idempotency records), the outbox
+    counted as wallet events only: each approval step writes an event of its own (test_events.py)."""
     state = ledger_snapshot()
     del state["idempotency"]
+    state["outbox"] = OutboxEvent.objects.filter(aggregatetype="wallet").count()
     return state
 
 
@@ -89,7 +91,7 @@ def test_a_fund_above_the_threshold_waits_for_a_second_operator(maker, checker, 
         "maker",
     )
     assert pending["transaction_id"] is None
-    assert money_state() == before  # no balance, ledger row or event
+    assert money_state() == before  # no balance, ledger row or wallet event
     stored = Approval.objects.get(id=pending["approval_id"])
     assert stored.expires_at - stored.requested_at == timedelta(hours=24)
     assert actions(stored.id) == ["requested"]

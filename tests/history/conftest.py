@@ -82,8 +82,10 @@ class Topics:
         return self.produce(event_message(p) for p in payloads)
 
     def produce_outbox(self) -> int:
-        """The outbox rows, in id order, as the relay publishes them."""
-        return self.produce_events(row.payload for row in OutboxEvent.objects.order_by("id"))
+        """The wallet outbox rows, in id order, as the relay publishes them to the wallet topic
+        (approval rows go to a topic of their own)."""
+        rows = OutboxEvent.objects.filter(aggregatetype="wallet").order_by("id")
+        return self.produce_events(row.payload for row in rows)
 
     def read_dlq(self, expected: int, timeout: float = 20.0, quiet: float = 1.0) -> list[Received]:
         return read_all(self.dlq, expected=expected, timeout=timeout, quiet=quiet)
@@ -423,7 +425,7 @@ def project(payloads: list[dict[str, Any]]) -> None:
 
 
 def project_outbox() -> None:
-    project([row.payload for row in OutboxEvent.objects.order_by("id")])
+    project([row.payload for row in OutboxEvent.objects.filter(aggregatetype="wallet").order_by("id")])
 
 
 def history_of(wallet_id: Any) -> list[dict[str, Any]]:

@@ -107,14 +107,15 @@ def with_holds(topics, operator) -> dict[str, Any]:
     capture_id = captured.json()["data"]["transactions"][0]["reference_id"]  # the ledger transaction
     assert operator.post(f"/wallets/{ann}/withdraw", {"amount": "5"}, format="json").status_code == 200
     # Every staff reversal waits for a second operator (issue #23): requested, then approved. The
-    # approval's steps write no event; the reversal it runs writes its own.
+    # approval's steps write their events for the approvals' topic; the reversal writes its own.
     requested = operator.post(f"/transactions/{capture_id}/reverse", {"reason": "refund"}, format="json")
     assert requested.status_code == 202, requested.content
     approval = requested.json()["data"]["approval_id"]
     approved = make_approver("checker").post(f"/approvals/{approval}/approve", {}, format="json")
     assert approved.status_code == 200, approved.content
-    payloads = [row.payload for row in OutboxEvent.objects.order_by("id")]
+    payloads = [row.payload for row in OutboxEvent.objects.filter(aggregatetype="wallet").order_by("id")]
     assert {p["schema_version"] for p in payloads} == {2}
+    assert OutboxEvent.objects.filter(aggregatetype="approval").count() == 2  # requested, approved
     topics.produce_events(payloads)
     assert topics.consume(max_messages=len(payloads)).inserted == len(payloads) == 7 + 3
     return {

@@ -323,6 +323,7 @@ class Bridge:
     make_worker: Callable[..., Worker]
     relay: str = "celery"
     stack: DebeziumStack | None = None
+    approvals_topic: str = ""  # the approvals' steps (aggregatetype "approval")
 
     def written(self) -> dict[str, tuple[str, dict[str, Any]]]:
         """Every outbox row committed during the test, published or not: event id (text) ->
@@ -350,6 +351,7 @@ def bridge(
     suffix = uuid.uuid4().hex[:10]
     settings.KAFKA_TOPIC = f"test-bridge-{suffix}"
     settings.KAFKA_DLQ_TOPIC = f"{settings.KAFKA_TOPIC}.dlq"
+    settings.KAFKA_APPROVALS_TOPIC = f"{settings.KAFKA_TOPIC}-approvals"
     settings.KAFKA_PARTITIONS = 3
     settings.OUTBOX_TASK_QUEUE = f"test-bridge-{suffix}"
     ensure_topics(timeout=30)
@@ -383,6 +385,7 @@ def bridge(
             "DB_CONN_MAX_AGE": "0",
             "KAFKA_TOPIC": settings.KAFKA_TOPIC,
             "KAFKA_DLQ_TOPIC": settings.KAFKA_DLQ_TOPIC,
+            "KAFKA_APPROVALS_TOPIC": settings.KAFKA_APPROVALS_TOPIC,
             "OUTBOX_TASK_QUEUE": settings.OUTBOX_TASK_QUEUE,
             "OUTBOX_SWEEP_INTERVAL_SECONDS": "1",
             "OUTBOX_DELIVERY_TIMEOUT_SECONDS": "5",
@@ -394,7 +397,14 @@ def bridge(
         workers.append(worker)
         return worker
 
-    yield Bridge(settings.KAFKA_TOPIC, settings.OUTBOX_TASK_QUEUE, make_worker, relay, stack)
+    yield Bridge(
+        settings.KAFKA_TOPIC,
+        settings.OUTBOX_TASK_QUEUE,
+        make_worker,
+        relay,
+        stack,
+        settings.KAFKA_APPROVALS_TOPIC,
+    )
     for worker in workers:
         worker.stop()
     _stop_recording()
@@ -407,7 +417,8 @@ def bridge(
     try:
         admin = AdminClient({"bootstrap.servers": brokers()})
         for future in admin.delete_topics(
-            [settings.KAFKA_TOPIC, settings.KAFKA_DLQ_TOPIC], operation_timeout=30
+            [settings.KAFKA_TOPIC, settings.KAFKA_DLQ_TOPIC, settings.KAFKA_APPROVALS_TOPIC],
+            operation_timeout=30,
         ).values():
             future.result(timeout=30)
     except Exception as exc:  # a topic left behind is only clutter; say so and carry on

@@ -69,6 +69,7 @@ def _expected(
         "reverses_transaction_id": None,
         "description": None,
         "metadata": {},
+        "leg_index": None,  # issue #22: every version 2 event carries it, null outside MULTI_LEG
     }
 
 
