@@ -33,6 +33,8 @@ OPERATIONS = [
     ("get", "/holds/{hold_id}"),
     ("post", "/holds/{hold_id}/capture"),
     ("post", "/holds/{hold_id}/void"),
+    ("post", "/transactions"),
+    ("post", "/transactions/batch"),
     ("get", "/transactions/{transaction_id}"),
     ("post", "/transactions/{transaction_id}/reverse"),
     ("get", "/approvals"),
