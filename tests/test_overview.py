@@ -136,3 +136,18 @@ def test_the_page_renders_with_kafka_down_and_a_figure_failing(admin_index, monk
     assert '<span class="bad">unreadable</span> (KafkaException: is Kafka up?)' in html
     assert "Not available right now: outbox backlog" in html
     assert "99.9999" in html  # the other figures are still there
+
+
+def test_with_the_debezium_relay_the_connectors_state_shows_and_a_dead_connect_is_down(admin_index, settings):
+    """RELAY=debezium (issue #24): the overview reads Connect's REST API for the connector's state
+    and the slot's lag; with nothing listening it says down, and the page still renders."""
+    from tests.conftest import free_port
+
+    assert 'id="overview-connector"' not in admin_index()  # the Celery relay: no connector
+    settings.RELAY = "debezium"
+    settings.CONNECT_URL = f"http://127.0.0.1:{free_port()}"
+    html = admin_index()
+    connector = html.split('id="overview-connector">', 1)[1].split("</td>", 1)[0]
+    assert connector.startswith('<span class="bad">down</span>: UNKNOWN, tasks none; slot lag unknown')
+    assert "Connection refused" in connector or "refused" in connector.lower()
+    assert "Kafka relay (outbox)" in html

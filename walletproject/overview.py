@@ -10,9 +10,11 @@ What the page reads stays the same size as the ledger and the history grow (issu
 over the wallets (user wallets and their balances per currency), the outbox (the backlog itself),
 the newest history row by its primary key, the version gaps and dead letters (faults, not events),
 the newest reconcile run, and the pending approvals (their count and the oldest one's age, from
-their partial index). Whether the books balance is that run's answer (its `currency_totals`
-check, with when it ran): the system account keeps no running balance, so its balance is the sum of
-its entries, a read of the whole ledger that `reconcile` makes hourly and a page load must not.
+their partial index). With RELAY=debezium, also the connector's state and its replication slot's
+lag (issue #24), as the outbox page's banner shows them. Whether the books balance is that run's
+answer (its `currency_totals` check, with when it ran): the system account keeps no running
+balance, so its balance is the sum of its entries, a read of the whole ledger that `reconcile`
+makes hourly and a page load must not.
 
 The page renders whatever is down: the consumer lag is this process's last background read (it
 never raises; a Kafka outage shows as "unreadable"), and any figure that fails is shown as
@@ -36,6 +38,7 @@ from approvals.selectors import PendingApprovals, pending_approvals
 from history.lag import recent_consumer_lag
 from history.models import ReconcileRun
 from history.selectors import HistoryStatus, history_status
+from kafka_bridge import debezium
 from kafka_bridge.selectors import Backlog, outbox_backlog
 from wallets.money import format_money
 from wallets.selectors import CurrencyTotals, currency_totals
@@ -56,6 +59,7 @@ class Overview:
     history: HistoryStatus | None = None
     last_reconcile: ReconcileRun | None = None
     approvals: PendingApprovals | None = None
+    connector: debezium.ConnectorState | None = None  # RELAY=debezium only
     unavailable: list[str] = field(default_factory=list)  # figures that could not be read
 
     @property
@@ -89,6 +93,8 @@ def gather() -> Overview:
     overview.consumer_lag = read("consumer lag", recent_consumer_lag) or {"error": "unavailable"}
     overview.history = read("history status", history_status)
     overview.approvals = read("pending approvals", pending_approvals)
+    if debezium.enabled():  # Connect's REST API, with a short timeout; it never raises
+        overview.connector = read("connector", debezium.connector_state)
     overview.last_reconcile = read(
         "last reconcile", lambda: ReconcileRun.objects.order_by("-finished_at", "-id").first()
     )
