@@ -11,8 +11,9 @@ order given: a leg sees the balances the legs before it left (funds are counted 
 TigerBeetle's linked transfers do), and a wallet may appear in several legs. Each leg is one
 version of each of its two wallets: its two entries and its two events carry the versions, and the
 leg's index. Then one statement writes balances (one version-checked update per wallet), entries,
-legs and outbox rows (`ledger_writes.write_many`: one array per column, so the statement's text,
-converted by psycopg and planned by PostgreSQL once, is the same for 1 leg or 1,000 transfers).
+legs and outbox rows (`ledger_writes.write_many`: each table's rows as one JSON document, so the
+statement's text, converted by psycopg and planned by PostgreSQL once, is the same for 1 leg or
+1,000 transfers).
 
 A refused leg names itself: `legs[3].amount` (or `transfers[3]...`) in the error's details, and in
 a multi-leg transaction nothing is written. A leg's description and metadata, when it has either,
