@@ -382,11 +382,12 @@ def _sql_list(types: tuple[str, ...]) -> str:
 # themselves: HOLD_CREATED at the hold's `created_version`, and HOLD_RELEASED at its
 # `released_version` (void, expiry: all of it; a partial capture: the rest, with the capture's
 # transaction). A hold change's balance_after is not in the holds (NULL here: not compared;
-# the replay checks it). `at` is when it happened, for the grace period.
+# the replay checks it). `at` is when it happened, for the grace period; `leg`, an entry's leg of
+# a MULTI_LEG transaction or its reversal (issue #22), which the event's `leg_index` must equal.
 _EXPECTED_EVENTS = f"""
     SELECT w.id AS wallet_id, 0::bigint AS version, 'WALLET_CREATED'::text AS event_type,
            0::numeric AS amount, 0::numeric AS balance_after, NULL::uuid AS transaction_id,
-           w.created_at AS at
+           w.created_at AS at, NULL::smallint AS leg
       FROM {WALLETS} AS w JOIN history_scope AS s ON s.wallet_id = w.id
      WHERE w.kind = 'user' AND s.from_version < 0
     UNION ALL
@@ -395,17 +396,18 @@ _EXPECTED_EVENTS = f"""
                      THEN CASE WHEN e.amount < 0 THEN 'REVERSAL_OUT' ELSE 'REVERSAL_IN' END
                 WHEN e.type = 'FUND' THEN 'WALLET_FUNDED' WHEN e.type = 'WITHDRAW' THEN 'WALLET_WITHDRAWN'
                 ELSE e.type END,
-           abs(e.amount), e.balance_after, e.transaction_id, e.created_at
+           abs(e.amount), e.balance_after, e.transaction_id, e.created_at, e.leg
       FROM {ENTRIES} AS e JOIN history_scope AS s ON s.wallet_id = e.wallet_id
       JOIN {TRANSACTIONS} AS t ON t.id = e.transaction_id
      WHERE e.wallet_version > s.from_version
     UNION ALL
-    SELECT h.from_wallet_id, h.created_version, '{HOLD_CREATED}', h.amount, NULL, NULL::uuid, h.created_at
+    SELECT h.from_wallet_id, h.created_version, '{HOLD_CREATED}', h.amount, NULL, NULL::uuid, h.created_at,
+           NULL
       FROM {HOLDS} AS h JOIN history_scope AS s ON s.wallet_id = h.from_wallet_id
      WHERE h.created_version > s.from_version
     UNION ALL
     SELECT h.from_wallet_id, h.released_version, '{HOLD_RELEASED}', h.amount - h.captured_amount, NULL,
-           CASE WHEN h.status = 'captured' THEN h.transaction_id END, h.updated_at
+           CASE WHEN h.status = 'captured' THEN h.transaction_id END, h.updated_at, NULL
       FROM {HOLDS} AS h JOIN history_scope AS s ON s.wallet_id = h.from_wallet_id
      WHERE h.released_version > s.from_version
 """  # noqa: S608
@@ -418,7 +420,7 @@ _VERSIONS = f"""
         SELECT h.wallet_id, h.wallet_version AS version, count(*) AS copies,
                (array_agg(h.event_type))[1] AS event_type, (array_agg(h.amount))[1] AS amount,
                (array_agg(h.balance_after))[1] AS balance_after,
-               (array_agg(h.transaction_id))[1] AS transaction_id
+               (array_agg(h.transaction_id))[1] AS transaction_id, (array_agg(h.leg_index))[1] AS leg
           FROM {HISTORY} AS h JOIN history_scope AS s ON s.wallet_id = h.wallet_id
          WHERE h.wallet_version > s.from_version
          GROUP BY h.wallet_id, h.wallet_version
@@ -433,7 +435,7 @@ _VERSIONS = f"""
                x.wallet_id IS NOT NULL AS expected, x.event_type AS x_type, x.amount AS x_amount,
                x.balance_after AS x_balance, x.transaction_id AS x_txn,
                a.event_type AS a_type, a.amount AS a_amount, a.balance_after AS a_balance,
-               a.transaction_id AS a_txn, COALESCE(a.copies, 0) AS copies,
+               a.transaction_id AS a_txn, COALESCE(a.copies, 0) AS copies, x.leg AS x_leg, a.leg AS a_leg,
                (x.wallet_id IS NULL
                 OR (a.wallet_id IS NULL
                     AND (x.at < now() - make_interval(secs => %s) OR n.version > x.version))
@@ -441,10 +443,12 @@ _VERSIONS = f"""
                 OR (a.wallet_id IS NOT NULL
                     AND (a.event_type <> x.event_type OR a.amount <> x.amount
                          OR a.balance_after <> x.balance_after
-                         OR a.transaction_id IS DISTINCT FROM x.transaction_id))) IS TRUE AS breach,
+                         OR a.transaction_id IS DISTINCT FROM x.transaction_id
+                         OR a.leg IS DISTINCT FROM x.leg))) IS TRUE AS breach,
                (x.wallet_id IS NOT NULL AND a.copies = 1 AND a.event_type = x.event_type
                 AND a.amount = x.amount AND (x.balance_after IS NULL OR a.balance_after = x.balance_after)
-                AND a.transaction_id IS NOT DISTINCT FROM x.transaction_id) IS TRUE AS matched
+                AND a.transaction_id IS NOT DISTINCT FROM x.transaction_id
+                AND a.leg IS NOT DISTINCT FROM x.leg) IS TRUE AS matched
           FROM expected AS x FULL OUTER JOIN actual AS a
             ON a.wallet_id = x.wallet_id AND a.version = x.version
           LEFT JOIN newest AS n ON n.wallet_id = COALESCE(x.wallet_id, a.wallet_id)
@@ -494,7 +498,7 @@ def check_history(scope: Scope, found: _Found, grace_seconds: float) -> CheckRes
         f"""
         WITH history_scope AS NOT MATERIALIZED (SELECT * FROM {HISTORY_SCOPE}), {_VERSIONS}
         SELECT wallet_id AS subject, version, expected, x_type, x_amount, x_balance, x_txn,
-               a_type, a_amount, a_balance, a_txn, copies
+               a_type, a_amount, a_balance, a_txn, copies, x_leg, a_leg
           FROM versions WHERE breach ORDER BY 1, 2
         """,  # noqa: S608
         [grace_seconds],
@@ -503,7 +507,7 @@ def check_history(scope: Scope, found: _Found, grace_seconds: float) -> CheckRes
     found.wallets |= wallets
     for row in rows:
         wallet_id, version, expected, x_type, x_amount, x_balance, x_txn = row[:7]
-        a_type, a_amount, a_balance, a_txn, copies = row[7:]
+        a_type, a_amount, a_balance, a_txn, copies, x_leg, a_leg = row[7:]
         where = f"wallet {wallet_id} version {version}"
         if not expected:
             result.examples.append(f"{where}: history event {a_type} at a version the wallet never had")
@@ -516,10 +520,14 @@ def check_history(scope: Scope, found: _Found, grace_seconds: float) -> CheckRes
             expected_after = "" if x_balance is None else f" -> {format_money(x_balance)}"
             result.examples.append(
                 f"{where}: history says {a_type} {format_money(a_amount)} -> {format_money(a_balance)}"
-                f" (transaction {a_txn}), the books say {x_type} {format_money(x_amount)}"
-                f"{expected_after} (transaction {x_txn})"
+                f" (transaction {a_txn}{_leg(a_leg)}), the books say {x_type} {format_money(x_amount)}"
+                f"{expected_after} (transaction {x_txn}{_leg(x_leg)})"
             )
     return result
+
+
+def _leg(leg: int | None) -> str:
+    return "" if leg is None else f", leg {leg}"
 
 
 _REPLAY_TITLE = "replaying each wallet's history gives every event's balance_after and held_after"

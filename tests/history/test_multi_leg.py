@@ -105,3 +105,13 @@ def test_concurrent_overlapping_splits_conserve_money_and_reach_the_history_in_o
     report = topics.manage("reconcile", "--full", "--history-grace", "0")
     assert report.returncode == 0, report.stdout + report.stderr
     assert "all agree" in report.stdout
+
+    # A history event that names another leg than its entry is a breach, named with both legs.
+    tampered = HistoryEvent.objects.filter(transaction_id=splits[1], leg_index=1).order_by("id").first()
+    assert tampered is not None
+    HistoryEvent.objects.filter(id=tampered.id).update(leg_index=2)
+    broken = topics.manage("reconcile", "--full", "--history-grace", "0")
+    assert broken.returncode != 0
+    assert f"wallet {tampered.wallet_id} version {tampered.wallet_version}: history says " in broken.stdout
+    assert f"(transaction {splits[1]}, leg 2), the books say" in broken.stdout
+    assert f"(transaction {splits[1]}, leg 1)" in broken.stdout
