@@ -5,7 +5,9 @@ Why: in a Django transfer the time goes to Python per round trip, not to Postgre
 CTEs applies the version-checked balance updates and inserts the ledger transaction, its entries
 and the outbox rows. The deferred trigger checks the transaction balances at commit. A hold's
 service adds its own row's insert or update to the same statement (`Cte`); a hold change that moves
-no money (create, void, expiry) is `write_changes`: wallets, hold and outbox, no ledger rows.
+no money (create, void, expiry) is `write_changes`: wallets, hold and outbox, no ledger rows. Many
+rows at once (a batch, a multi-leg transaction, a reversal) are `write_many`: one JSON document
+per table, so its text is the same whatever the count.
 
 Callers hold the row locks (`locks.lock_user_wallets`) and run inside `transaction.atomic`.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -110,78 +112,60 @@ class Movement:
     legs: Sequence[LegRow] = ()
 
 
-def movement_ctes(movements: Sequence[Movement], at: datetime) -> list[Cte]:
-    """The inserts of `movements` (any number of ledger transactions): one multi-row insert per
-    table, so a batch costs one statement, not one per transaction."""
-    txn_rows, txn_params, entry_rows, entry_params, leg_rows, leg_params = [], [], [], [], [], []
-    # The `leg` column only where an entry has one: a transfer's statement keeps its 49 parameters,
-    # within psycopg's cache of converted statements (at most 50), which the hot path relies on.
-    with_leg = any(entry.leg is not None for movement in movements for entry in movement.entries)
-    entry_row = (
-        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)" if with_leg else "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    )
-    for movement in movements:
-        txn_rows.append("(%s, %s, %s, %s, %s::jsonb, %s, %s, %s)")
-        txn_params += [
+def balance_updates(wallets: Iterable[Wallet], versions_before: dict[uuid.UUID, int]) -> list[BalanceUpdate]:
+    """One version-checked update per locked wallet that moved, however many versions it took (a
+    wallet in several legs): from the version it was locked at to the one it has now."""
+    return [
+        BalanceUpdate(wallet.id, wallet.balance, wallet.held, wallet.version, versions_before[wallet.id])
+        for wallet in wallets
+        if wallet.version != versions_before[wallet.id]
+    ]
+
+
+def _movement_ctes(movement: Movement, at: datetime) -> list[Cte]:
+    """A ledger transaction's inserts as VALUES lists: the transaction and its entries. Legs are
+    `write_many`'s: this statement stays within psycopg's cache of converted statements (at most
+    50 parameters; a transfer's has 49), which the hot path relies on."""
+    if movement.legs or any(entry.leg is not None for entry in movement.entries):
+        raise ValueError("a movement with legs is written by write_many")
+    entry_rows = []
+    entry_params: list[Any] = []
+    for entry in movement.entries:
+        entry_rows.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s)")
+        entry_params += [
+            entry.id,
             movement.transaction_id,
-            movement.kind,
-            movement.initiated_by,
-            movement.description,
-            json.dumps(movement.metadata or {}),
-            movement.reverses_id,
-            movement.reason,
+            entry.wallet_id,
+            entry.currency,
+            entry.amount,
+            entry.type,
+            entry.balance_after,
+            entry.wallet_version,
             at,
         ]
-        for entry in movement.entries:
-            entry_rows.append(entry_row)
-            entry_params += [
-                entry.id,
-                movement.transaction_id,
-                entry.wallet_id,
-                entry.currency,
-                entry.amount,
-                entry.type,
-                entry.balance_after,
-                entry.wallet_version,
-                *([entry.leg] if with_leg else []),
-                at,
-            ]
-        for leg in movement.legs:
-            leg_rows.append("(%s, %s, %s, %s, %s, %s, %s, %s::jsonb)")
-            leg_params += [
-                movement.transaction_id,
-                leg.index,
-                leg.from_wallet_id,
-                leg.to_wallet_id,
-                leg.currency,
-                leg.amount,
-                leg.description,
-                json.dumps(leg.metadata or {}),
-            ]
-    ctes = [
+    return [
         Cte(
             f"""INSERT INTO {TRANSACTIONS} (id, kind, initiated_by, description, metadata, reverses_id,
                                             reason, created_at)
-                VALUES {", ".join(txn_rows)}""",  # noqa: S608 -- names from model metadata
-            txn_params,
+                VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)""",  # noqa: S608 -- names from model metadata
+            [
+                movement.transaction_id,
+                movement.kind,
+                movement.initiated_by,
+                movement.description,
+                json.dumps(movement.metadata or {}),
+                movement.reverses_id,
+                movement.reason,
+                at,
+            ],
         ),
         Cte(
             f"""INSERT INTO {ENTRIES} (id, transaction_id, wallet_id, currency, amount, type,
-                                       balance_after, wallet_version{", leg" if with_leg else ""}, created_at)
+                                       balance_after, wallet_version, created_at)
                 VALUES {", ".join(entry_rows)}""",  # noqa: S608
             entry_params,
         ),
     ]
-    if leg_rows:
-        ctes.append(
-            Cte(
-                f"""INSERT INTO {LEGS} (transaction_id, index, from_wallet_id, to_wallet_id, currency,
-                                        amount, description, metadata)
-                    VALUES {", ".join(leg_rows)}""",  # noqa: S608
-                leg_params,
-            )
-        )
-    return ctes
 
 
 def write_movement(
@@ -197,14 +181,13 @@ def write_movement(
     metadata: dict[str, str] | None = None,
     reverses_id: uuid.UUID | None = None,
     reason: str = "",
-    legs: Sequence[LegRow] = (),
     extra: Sequence[Cte] = (),
 ) -> None:
-    """A ledger transaction: balances, the transaction and its entries (and legs), events (and `extra`)."""
+    """A ledger transaction: balances, the transaction and its entries, events (and `extra`)."""
     movement = Movement(
-        transaction_id, kind, initiated_by, entries, description, metadata, reverses_id, reason, legs
+        transaction_id, kind, initiated_by, entries, description, metadata, reverses_id, reason
     )
-    write_changes(at=at, updates=updates, events=events, extra=[*movement_ctes([movement], at), *extra])
+    write_changes(at=at, updates=updates, events=events, extra=[*_movement_ctes(movement, at), *extra])
 
 
 def write_changes(

@@ -43,7 +43,7 @@ from .errors import (
     WalletFrozen,
     WalletNotFound,
 )
-from .ledger_writes import BalanceUpdate, Entry, LegRow, Movement, write_many
+from .ledger_writes import Entry, LegRow, Movement, balance_updates, write_many
 from .locks import lock_user_wallets
 from .models import LedgerEntry, LedgerTransaction, Wallet
 from .services import NO_NOTE, MovementResult, Note, credit, debit, user_entry, wallet_event
@@ -125,15 +125,6 @@ def _lock(legs: Sequence[Leg]) -> tuple[dict[uuid.UUID, Wallet], dict[uuid.UUID,
     return locked, {wallet_id: wallet.version for wallet_id, wallet in locked.items()}
 
 
-def _updates(locked: dict[uuid.UUID, Wallet], versions: dict[uuid.UUID, int]) -> list[BalanceUpdate]:
-    """One version-checked update per wallet that moved, however many legs it took part in."""
-    return [
-        BalanceUpdate(wallet.id, wallet.balance, wallet.held, wallet.version, versions[wallet.id])
-        for wallet in locked.values()
-        if wallet.version != versions[wallet.id]
-    ]
-
-
 def leg_note(leg: Leg, note: Note) -> Note:
     """What a leg's events and entries say: its own note if it has one, else the transaction's."""
     return leg.note if leg.note.description is not None or leg.note.metadata else note
@@ -190,7 +181,12 @@ def transaction_create(
             note.metadata,
             legs=leg_rows,
         )
-        write_many(at=now, updates=_updates(locked, versions), movements=[movement], events=wallet_events)
+        write_many(
+            at=now,
+            updates=balance_updates(locked.values(), versions),
+            movements=[movement],
+            events=wallet_events,
+        )
     return MovementResult(txn_id, now, entries, locked)
 
 
@@ -242,7 +238,7 @@ def batch_transfer(
         if movements:
             write_many(
                 at=now,
-                updates=_updates(locked, versions),
+                updates=balance_updates(locked.values(), versions),
                 movements=[movement for movement, _ in movements],
                 events=[event for _, item_events in movements for event in item_events],
             )

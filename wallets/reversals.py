@@ -21,7 +21,7 @@ from common.ids import new_id
 
 from . import events
 from .errors import AlreadyReversed, NotReversible, TransactionNotFound
-from .ledger_writes import BalanceUpdate, Entry, LegRow, write_movement
+from .ledger_writes import Entry, LegRow, Movement, balance_updates, write_many
 from .locks import lock_user_wallets
 from .models import LedgerEntry, LedgerTransaction, TransactionLeg, Wallet
 from .services import MovementResult, credit, debit, user_entry, wallet_event
@@ -102,18 +102,11 @@ def transaction_reverse(*, transaction_id: uuid.UUID, reason: str, initiated_by:
                         leg=leg.leg,
                     )
                 )
-            write_movement(
-                transaction_id=txn_id,
-                kind=LedgerTransaction.Kind.REVERSAL,
-                initiated_by=initiated_by,
-                at=now,
-                updates=[
-                    BalanceUpdate(wallet.id, wallet.balance, wallet.held, wallet.version, versions[wallet.id])
-                    for wallet in locked.values()
-                    if wallet.version != versions[wallet.id]
-                ],
-                entries=entries,
-                events=wallet_events,
+            reversal = Movement(
+                txn_id,
+                LedgerTransaction.Kind.REVERSAL,
+                initiated_by,
+                entries,
                 reverses_id=original.id,
                 reason=reason,
                 legs=[
@@ -128,6 +121,14 @@ def transaction_reverse(*, transaction_id: uuid.UUID, reason: str, initiated_by:
                     )
                     for leg in original_legs
                 ],
+            )
+            # write_many, as a multi-leg transaction's: a reversal has as many entries as its
+            # original, up to 200, and the legs of a MULTI_LEG one.
+            write_many(
+                at=now,
+                updates=balance_updates(locked.values(), versions),
+                movements=[reversal],
+                events=wallet_events,
             )
     except IntegrityError as exc:  # the unique link: a reversal committed between check and write
         if "reverses" in str(exc):
