@@ -8,11 +8,13 @@ failed task is reported and restarted by beat's sweeper.
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from history.consumer import ConsumerOptions, HistoryConsumer
@@ -54,6 +56,8 @@ def test_the_history_consumer_stores_what_the_connector_sent_and_the_books_recon
 
 
 def test_readiness_and_metrics_report_the_connector_and_a_failed_task_is_restarted(bridge, client: Client):
+    # A task is RUNNING a moment before it opens its stream from the slot (seen on a busy machine).
+    wait_until(lambda: bool(debezium.connector_state().slot_active), 30, "the task streams from the slot")
     state = debezium.connector_state()
     assert state.status == "ok" and state.tasks == ["RUNNING"] and state.slot_active
     body = client.get("/health/ready").json()
@@ -62,6 +66,9 @@ def test_readiness_and_metrics_report_the_connector_and_a_failed_task_is_restart
     metrics = operator.get("/metrics").content.decode()
     assert "wallet_relay_connector_up 1.0" in metrics
     assert "wallet_relay_slot_lag_bytes" in metrics
+    assert _overview_connector(client).startswith(
+        '<span class="ok">ok</span>: RUNNING, tasks RUNNING; slot lag '
+    )
 
     # A task that cannot work fails: its slot's publication is gone (Connect marks it FAILED).
     name = settings.DEBEZIUM_CONNECTOR
@@ -74,6 +81,7 @@ def test_readiness_and_metrics_report_the_connector_and_a_failed_task_is_restart
     assert body["relay"]["status"] == "down" and body["relay"]["failed_tasks"] == [0]
     assert body["relay"]["error"]
     assert "wallet_relay_connector_up 0.0" in operator.get("/metrics").content.decode()
+    assert _overview_connector(client).startswith('<span class="bad">down</span>: RUNNING, tasks FAILED; ')
     assert "wallet_relay_connector_failed_tasks 1.0" in operator.get("/metrics").content.decode()
 
     # Fixed, the failed task stays FAILED until restarted: beat's sweeper restarts it.
@@ -86,3 +94,12 @@ def test_readiness_and_metrics_report_the_connector_and_a_failed_task_is_restart
 
     wait_until(sweep_restarts, 60, "the sweeper restarted the task", interval=1.0)
     assert client.get("/health/ready").json()["relay"]["status"] == "ok"
+
+
+def _overview_connector(client: Client) -> str:
+    """The admin overview's Debezium connector line, as an operator sees it."""
+    client.force_login(get_user_model().objects.get_or_create(username="cdcops", is_staff=True)[0])
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    html = re.sub(r"\s+", " ", response.content.decode())
+    return html.split('id="overview-connector">', 1)[1].split("</td>", 1)[0]
