@@ -368,10 +368,8 @@ def ensure_publication(publication: str | None = None) -> bool:
         cursor.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", [name])
         if cursor.fetchone():
             return False
-        cursor.execute(
-            f'CREATE PUBLICATION "{name}" FOR TABLE {OUTBOX} WITH (publish = %s)',
-            ["insert"],
-        )
+        # DDL takes no bind parameters (the connection binds server-side): the option is a literal.
+        cursor.execute(f"CREATE PUBLICATION \"{name}\" FOR TABLE {OUTBOX} WITH (publish = 'insert')")
     return True
 
 

@@ -303,3 +303,41 @@ def test_a_stopped_worker_shows_as_a_stalled_relay_and_clears_once_started(web_s
         time.sleep(0.5)
     if not was_running:
         stack("stop", "worker")
+
+
+def test_switching_a_running_postgres_to_the_debezium_relay_restarts_it_and_returns(tmp_path):
+    """RELAY=debezium on a server started for the Celery relay: `scripts/stack` restarts it with
+    wal_level=logical and goes on (it once waited forever on the restarted server's output)."""
+    from .conftest import STACK, free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "STACK_DIR": str(tmp_path / "stack"),
+        "DATABASE_URL": f"postgres://wallet:wallet@127.0.0.1:{port}/wallet",
+    }
+    env.pop("RELAY", None)
+
+    def run(*args: str, relay: str = "celery") -> None:
+        result = subprocess.run(
+            [str(STACK), *args], capture_output=True, text=True, env={**env, "RELAY": relay}, timeout=120
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def wal_level() -> str:
+        import psycopg
+
+        with psycopg.connect(f"postgres://wallet:wallet@127.0.0.1:{port}/wallet", connect_timeout=5) as conn:
+            row = conn.execute("SHOW wal_level").fetchone()
+        assert row is not None
+        return str(row[0])
+
+    run("start", "postgres")
+    try:
+        assert wal_level() == "replica"
+        started = time.monotonic()
+        run("start", "postgres", relay="debezium")
+        assert time.monotonic() - started < 60
+        assert wal_level() == "logical"
+    finally:
+        run("stop", "postgres")
