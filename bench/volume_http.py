@@ -264,6 +264,7 @@ def admin_latencies(side: Side, paths: list[tuple[str, str]], requests_each: int
 
 def wallet_ids_file(side: Side, ids: list[str]) -> Path:
     path = side.logs / f"{side.name}-wallets.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)  # a run of the throughput step alone starts here
     path.write_text("\n".join(ids) + "\n")
     return path
 
