@@ -307,8 +307,11 @@ def test_a_stopped_worker_shows_as_a_stalled_relay_and_clears_once_started(web_s
 
 def test_switching_a_running_postgres_to_the_debezium_relay_restarts_it_and_returns(tmp_path):
     """RELAY=debezium on a server started for the Celery relay: `scripts/stack` restarts it with
-    wal_level=logical and goes on (it once waited forever on the restarted server's output)."""
+    wal_level=logical and goes on (it once waited forever on the restarted server's output); back
+    in the default mode, a server with a slot left starts logical, and without one as before."""
     from .conftest import STACK, free_port
+
+    slot = "test_left_behind"
 
     port = free_port()
     env = {
@@ -324,13 +327,16 @@ def test_switching_a_running_postgres_to_the_debezium_relay_restarts_it_and_retu
         )
         assert result.returncode == 0, result.stdout + result.stderr
 
-    def wal_level() -> str:
+    def sql(statement: str) -> str:
         import psycopg
 
-        with psycopg.connect(f"postgres://wallet:wallet@127.0.0.1:{port}/wallet", connect_timeout=5) as conn:
-            row = conn.execute("SHOW wal_level").fetchone()
-        assert row is not None
-        return str(row[0])
+        url = f"postgres://wallet:wallet@127.0.0.1:{port}/wallet"
+        with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
+            row = conn.execute(statement).fetchone()
+        return str(row[0]) if row else ""
+
+    def wal_level() -> str:
+        return sql("SHOW wal_level")
 
     run("start", "postgres")
     try:
@@ -339,5 +345,16 @@ def test_switching_a_running_postgres_to_the_debezium_relay_restarts_it_and_retu
         run("start", "postgres", relay="debezium")
         assert time.monotonic() - started < 60
         assert wal_level() == "logical"
+
+        # A slot left behind (the Celery mode's relay_setup drops it only after the server started):
+        # the default mode's start keeps wal_level=logical, which a server with a slot needs.
+        sql(f"SELECT pg_create_logical_replication_slot('{slot}', 'pgoutput')")
+        run("stop", "postgres")
+        run("start", "postgres")
+        assert wal_level() == "logical"
+        sql(f"SELECT pg_drop_replication_slot('{slot}')")
+        run("stop", "postgres")
+        run("start", "postgres")
+        assert wal_level() == "replica"
     finally:
         run("stop", "postgres")

@@ -273,6 +273,8 @@ CONNECT_URL = env.str("CONNECT_URL", default=f"http://127.0.0.1:{env.int('CONNEC
 DEBEZIUM_CONNECTOR = env.str("DEBEZIUM_CONNECTOR", default="wallet-outbox")  # its name in Connect
 DEBEZIUM_SLOT = env.str("DEBEZIUM_SLOT", default="wallet_outbox")  # its logical replication slot
 DEBEZIUM_PUBLICATION = env.str("DEBEZIUM_PUBLICATION", default="wallet_outbox")  # the outbox table only
+# How long the connector's task waits for a batch to fill (Debezium's poll.interval.ms, default 500).
+DEBEZIUM_POLL_INTERVAL_MS = env.int("DEBEZIUM_POLL_INTERVAL_MS", default=50)
 
 # The books are checked (manage.py reconcile) this often; the result shows in admin and /metrics.
 # The periodic run checks what is new since its checkpoint; the full one (manage.py reconcile

@@ -103,3 +103,26 @@ def _overview_connector(client: Client) -> str:
     assert response.status_code == 200
     html = re.sub(r"\s+", " ", response.content.decode())
     return html.split('id="overview-connector">', 1)[1].split("</td>", 1)[0]
+
+
+def test_back_on_the_celery_relay_and_on_debezium_again_the_connector_reads_its_new_slot(bridge):
+    """RELAY=debezium, then celery (relay_setup deletes the connector and drops the slot), then
+    debezium again: Connect still keeps the connector name's offsets, an LSN before the new slot's
+    start, which Debezium refuses; setup forgets them, so the connector runs and sends what comes."""
+    cleaner = bridge.make_worker()
+    cleaner.start()
+    wallet = services.wallet_create(user_id="again")
+    services.wallet_fund(wallet_id=wallet.id, amount=Decimal("5.00"), initiated_by="test")
+    wait_until(lambda: pending_count() == 0, 30, "the first slot's rows were captured and cleaned")
+    cleaner.stop()
+
+    debezium.teardown(log=print)  # RELAY=celery's relay_setup
+    services.wallet_fund(wallet_id=wallet.id, amount=Decimal("1.00"), initiated_by="test")
+    debezium.setup(log=print)  # RELAY=debezium's again: the Celery relay publishes the row above first
+    assert debezium.connector_state().status == "ok"
+    services.wallet_fund(wallet_id=wallet.id, amount=Decimal("2.00"), initiated_by="test")
+    written = bridge.written()
+    assert len(written) == 4
+    received = read_topic(bridge.topic, expected=len(written), timeout=60, quiet=1.0)
+    assert {dict(m.headers)["event_id"].decode() for m in received} == set(written)
+    assert debezium.connector_state().status == "ok", "the task did not fail on its offsets"
