@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-multi-leg bench-lag bench-memory bench-volume chaos
+.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-multi-leg bench-lag bench-relays bench-memory bench-volume chaos
 
 help:
 	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
@@ -65,7 +65,7 @@ lint: venv
 
 # Benchmarks against the real services (infrastructure started if needed); results in bench/results/.
 # Everything `make bench` measures runs against the live stack (`make up` is run first).
-bench: bench-compare bench-http bench-multi-leg bench-lag bench-memory bench-outbox bench-history bench-volume
+bench: bench-compare bench-http bench-multi-leg bench-lag bench-relays bench-memory bench-outbox bench-history bench-volume
 	$(BIN)/python bench/plot.py
 	@echo "results: bench/results/*.md, *.json, *.png"
 
@@ -83,6 +83,11 @@ bench-multi-leg: up
 
 bench-lag: up
 	$(BIN)/python bench/e2e_lag.py --duration 30
+
+# Both relays in one run (Celery, Debezium on Kafka Connect): events/s, lag at 50 and 80 % load, CPU
+# and memory; the stack is left on RELAY=celery: bench/results/relays.md.
+bench-relays: up
+	$(BIN)/python bench/relays.py
 
 bench-memory: up
 	$(BIN)/python bench/memory.py --events 100000
