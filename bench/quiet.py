@@ -36,6 +36,18 @@ def cores_busy_between(before: tuple[int, int], after: tuple[int, int]) -> float
     return (after[0] - before[0]) / total * (os.cpu_count() or 1) if total else 0.0
 
 
+def cpu_seconds_of(pids: set[int] | list[int]) -> float:
+    """CPU seconds (user + system) the processes used so far; a process gone counts nothing."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def busy_cores(seconds: float = 1.0) -> float:
     """How many cores were busy, on average, over the next `seconds`."""
     before = cpu_times()

@@ -39,7 +39,7 @@ from django.conf import settings
 from django.db import connection
 from e2e_lag import lag_percentiles, paced_load
 from memory import rss_of
-from quiet import cores_busy_between, cpu_times, wait_for_quiet
+from quiet import cores_busy_between, cpu_seconds_of, cpu_times, wait_for_quiet
 
 from kafka_bridge import debezium
 from kafka_bridge.client import base_config
@@ -124,17 +124,6 @@ def relay_processes(relay: str) -> list[int]:
     return pids
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / http_bench.CLOCK_TICKS
-
-
 def outbox_sequence() -> int:
     """The outbox's id sequence now: rows above it are the ones written from now on."""
     with connection.cursor() as cursor:
@@ -204,23 +193,24 @@ def drain_rate(relay: str, ids_file: Path, token: str, hot: str, seconds: int) -
 def lag_under_load(
     relay: str, ids: list[str], token: str, rate: float, duration: int, settle: int
 ) -> dict[str, Any]:
-    """Paced transfers at `rate`; lag percentiles, and what the relay cost meanwhile."""
+    """Paced transfers at `rate`; lag percentiles, and what the relay cost meanwhile (its CPU and
+    memory are those of the processes it had when the run started)."""
     pids = relay_processes(relay)
     memory_peak = [0]
     stop = threading.Event()
 
     def sample_memory() -> None:
         while not stop.is_set():
-            memory_peak[0] = max(memory_peak[0], sum(rss_of(pid) for pid in relay_processes(relay)))
+            memory_peak[0] = max(memory_peak[0], sum(rss_of(pid) for pid in pids))
             stop.wait(1.0)
 
     sampler = threading.Thread(target=sample_memory, daemon=True)
     sampler.start()
-    relay_before, machine_before = cpu_seconds(pids), cpu_times()
+    relay_before, machine_before = cpu_seconds_of(pids), cpu_times()
     since = datetime.now(UTC)
     counts = paced_load(ids, token, rate, duration, threads=16)
     until = datetime.now(UTC)
-    relay_cpu, machine_after = cpu_seconds(pids) - relay_before, cpu_times()
+    relay_cpu, machine_after = cpu_seconds_of(pids) - relay_before, cpu_times()
     stop.set()
     sampler.join()
     time.sleep(settle)

@@ -22,18 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "walletproject.settings")
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def backend_cpu(pids: set[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
+from quiet import cpu_seconds_of  # noqa: E402  (standard library only)
 
 
 def main() -> None:
@@ -50,7 +41,7 @@ def main() -> None:
             return int(cursor.fetchone()[0])
 
     pids = {backend()}
-    before_backend = backend_cpu(pids)
+    before_backend = cpu_seconds_of(pids)
     before = os.times()
     started = time.monotonic()
     out, err = io.StringIO(), io.StringIO()
@@ -64,7 +55,7 @@ def main() -> None:
     after = os.times()
     with contextlib.suppress(Exception):  # then the figure is the first backend's only
         pids.add(backend())  # the command may have opened a new connection
-    spent_backend = backend_cpu(pids) - before_backend
+    spent_backend = cpu_seconds_of(pids) - before_backend
     print(
         json.dumps(
             {

@@ -27,6 +27,7 @@ import signal
 import subprocess
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -453,3 +454,27 @@ def versions_in_order(received: list[Received]) -> dict[str, list[int]]:
         seen.add(payload["event_id"])
         per_wallet.setdefault(message.key, []).append(payload["wallet_version"])
     return per_wallet
+
+
+def assert_everything_on_the_topic(bridge: Bridge, timeout: float) -> list[Received]:
+    """Every outbox row written is on the topic (duplicates carry the same event), each wallet in
+    order; the outbox is empty and the relay counted each row once, as it deleted it."""
+    outbox = bridge.written()
+    assert pending_count() == 0, "every published row was deleted"
+    assert published_total() == len(outbox), "each row counted once, however often it was sent"
+    received = read_topic(bridge.topic, expected=len(outbox), timeout=timeout, quiet=1.0)
+    copies: dict[str, list[Received]] = defaultdict(list)
+    for message in received:
+        copies[dict(message.headers)["event_id"].decode()].append(message)
+    assert set(copies) == set(outbox), "the topic holds exactly the outbox's events"
+    for event_id, messages in copies.items():
+        aggregateid, payload = outbox[event_id]
+        for message in messages:
+            assert message.key == aggregateid
+            assert message.payload == payload
+            assert message.value == messages[0].value, "a duplicate is the same event, byte for byte"
+    expected_versions: dict[str, list[int]] = defaultdict(list)
+    for aggregateid, payload in sorted(outbox.values(), key=lambda row: row[1]["wallet_version"]):
+        expected_versions[aggregateid].append(payload["wallet_version"])
+    assert versions_in_order(received) == expected_versions, "each wallet's events in version order"
+    return received

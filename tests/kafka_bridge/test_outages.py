@@ -13,7 +13,6 @@ import os
 import signal
 import threading
 import time
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -31,11 +30,9 @@ from ..conftest import stack
 from .conftest import (
     RELAYS,
     Bridge,
-    Received,
+    assert_everything_on_the_topic,
     pending_count,
     published_total,
-    read_topic,
-    versions_in_order,
     wait_until,
 )
 
@@ -69,30 +66,6 @@ def _transfers(operator: Any, ids: list[str], count: int) -> list[float]:
     return latencies
 
 
-def _assert_everything_on_the_topic(bridge: Bridge, timeout: float) -> list[Received]:
-    """Every outbox row written is on the topic (duplicates carry the same event), each wallet in
-    order; the outbox is empty and the relay counted each row once, as it deleted it."""
-    outbox = bridge.written()
-    assert pending_count() == 0, "every published row was deleted"
-    assert published_total() == len(outbox), "each row counted once, however often it was sent"
-    received = read_topic(bridge.topic, expected=len(outbox), timeout=timeout, quiet=1.0)
-    copies: dict[str, list[Received]] = defaultdict(list)
-    for message in received:
-        copies[dict(message.headers)["event_id"].decode()].append(message)
-    assert set(copies) == set(outbox), "the topic holds exactly the outbox's events"
-    for event_id, messages in copies.items():
-        aggregateid, payload = outbox[event_id]
-        for message in messages:
-            assert message.key == aggregateid
-            assert message.payload == payload
-            assert message.value == messages[0].value, "a duplicate is the same event, byte for byte"
-    expected_versions: dict[str, list[int]] = defaultdict(list)
-    for aggregateid, payload in sorted(outbox.values(), key=lambda row: row[1]["wallet_version"]):
-        expected_versions[aggregateid].append(payload["wallet_version"])
-    assert versions_in_order(received) == expected_versions, "each wallet's events in version order"
-    return received
-
-
 @pytest.mark.stack
 def test_kafka_down_requests_succeed_backlog_grows_and_drains_in_order_once_it_is_back(bridge, client):
     worker = bridge.make_worker()
@@ -120,7 +93,7 @@ def test_kafka_down_requests_succeed_backlog_grows_and_drains_in_order_once_it_i
 
     took = wait_until(lambda: pending_count() == 0, 60, "the backlog drained after Kafka came back")
     print(f"backlog of 60 drained {took:.1f}s after Kafka was up")
-    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    received = assert_everything_on_the_topic(bridge, timeout=30)
     assert len({m.payload["event_id"] for m in received}) == 70
 
 
@@ -144,7 +117,7 @@ def test_redis_down_at_commit_requests_succeed_and_the_sweeper_publishes_once_it
         lambda: pending_count() == 0, 60, "the sweeper published everything after Redis came back"
     )
     print(f"published {took:.1f}s after Redis was up")
-    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    received = assert_everything_on_the_topic(bridge, timeout=30)
     assert len({m.payload["event_id"] for m in received}) == 6 + 20
 
 
@@ -200,7 +173,7 @@ def test_worker_survives_redis_restarts_while_a_publish_task_runs(bridge):
     print(f"{funded + 3} commits published {took:.1f}s after Redis was back")
     assert worker.process is not None and worker.process.poll() is None, worker.tail()
     assert "Unrecoverable error" not in worker.log.read_text(errors="replace")
-    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    received = assert_everything_on_the_topic(bridge, timeout=30)
     assert len({m.payload["event_id"] for m in received}) == 3 + funded + 3
 
 
@@ -236,7 +209,7 @@ def test_worker_killed_mid_batch_every_event_still_reaches_the_topic(bridge):
 
     worker.start()
     wait_until(lambda: pending_count() == 0, 60, "the restarted worker's sweeper published the rest")
-    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    received = assert_everything_on_the_topic(bridge, timeout=30)
     duplicates = len(received) - total
     print(f"killed at {at_kill}/{total} published; {duplicates} duplicate messages after the restart")
     assert duplicates >= 0
@@ -261,7 +234,7 @@ def _connect_worker_killed_mid_stream(bridge: Bridge) -> None:
     wait_until(lambda: bridge.stack.connect_pid() not in (None, pid), 60, "the supervisor restarted Connect")
     wait_until(lambda: debezium.connector_state().status == "ok", 120, "the connector runs again")
     wait_until(lambda: pending_count() == 0, 90, "every captured row was deleted")
-    received = _assert_everything_on_the_topic(bridge, timeout=60)
+    received = assert_everything_on_the_topic(bridge, timeout=60)
     print(f"Connect SIGKILLed; {len(received) - 1510} duplicate messages after its restart")
 
 
@@ -299,7 +272,7 @@ def test_the_outbox_holds_only_the_backlog_and_keeps_it_while_kafka_is_out_of_re
     back.start()
     took = wait_until(lambda: pending_count() == 0, 60, "the backlog drained once Kafka was in reach")
     print(f"backlog of 40 drained {took:.1f}s after the relay reached Kafka again")
-    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    received = assert_everything_on_the_topic(bridge, timeout=30)
     assert len({m.payload["event_id"] for m in received}) == 8 + 80 + 40
 
 
@@ -323,5 +296,5 @@ def _debezium_backlog_kept_while_paused(bridge: Bridge) -> None:
     debezium.connect_request("PUT", f"/connectors/{name}/resume")
     took = wait_until(lambda: pending_count() == 0, 60, "the backlog drained once the connector ran")
     print(f"backlog of 40 sent and cleaned {took:.1f}s after the connector resumed")
-    received = _assert_everything_on_the_topic(bridge, timeout=30)
+    received = assert_everything_on_the_topic(bridge, timeout=30)
     assert len({m.payload["event_id"] for m in received}) == 8 + 80 + 40

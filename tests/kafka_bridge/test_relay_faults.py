@@ -37,8 +37,7 @@ from wallets import services
 from wallets.models import LedgerTransaction, Wallet
 
 from ..conftest import stack
-from .conftest import RELAYS, Bridge, pending_count, wait_until
-from .test_outages import _assert_everything_on_the_topic
+from .conftest import RELAYS, Bridge, assert_everything_on_the_topic, pending_count, wait_until
 
 WALLETS = 8
 FUNDED = Decimal("1000.00")
@@ -140,7 +139,7 @@ def test_under_load_a_relay_crash_and_a_kafka_restart_lose_nothing_and_the_histo
 
     written = bridge.written()
     assert len(written) == 2 * WALLETS + 2 * transfers, "two events per transfer, one per create and fund"
-    received = _assert_everything_on_the_topic(bridge, timeout=90)
+    received = assert_everything_on_the_topic(bridge, timeout=90)
     duplicates = len(received) - len(written)
     print(f"{len(written)} events, {duplicates} duplicate messages on the topic")
 
