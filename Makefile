@@ -79,7 +79,7 @@ bench-compare: up
 
 # Split payments and batches against single transfers, rounds interleaved: bench/results/multi_leg.md.
 bench-multi-leg: up
-	$(BIN)/python bench/multi_leg.py --duration 10 --rounds 3 --concurrency 1,16
+	$(BIN)/python bench/multi_leg.py --duration 10 --rounds 5 --concurrency 1,16
 
 bench-lag: up
 	$(BIN)/python bench/e2e_lag.py --duration 30

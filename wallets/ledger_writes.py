@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.db import connection
 
 from kafka_bridge import outbox
@@ -236,8 +237,9 @@ def write_changes(
 
 
 def _records(rows: list[dict[str, Any]]) -> str:
-    """Rows as one JSON array for `jsonb_to_recordset` (UUIDs and decimals as their text)."""
-    return json.dumps(rows, separators=(",", ":"), default=str)
+    """Rows as one JSON array for `jsonb_to_recordset` (UUIDs and decimals as their text). orjson
+    writes a batch's thousand rows in a tenth of the time `json` takes, under the wallets' locks."""
+    return orjson.dumps(rows, default=str).decode()
 
 
 def write_many(
@@ -252,7 +254,9 @@ def write_many(
     table's rows as one JSON array (`jsonb_to_recordset`). A VALUES list of a 100-transfer batch
     has 4,000 placeholders, which psycopg converted again on every execute (half the batch's time,
     under the wallets' locks); this text is converted once and prepared by PostgreSQL, and one JSON
-    text per table costs less than an array per column (psycopg dumps each element)."""
+    text per table costs less than an array per column (psycopg dumps each element). The balances
+    are read through `wallets_new_balances` (migration 0010), so the update finds each wallet by its
+    key rather than scanning the wallet table."""
     balances = [
         {
             "id": update.wallet_id,
@@ -311,8 +315,7 @@ def write_many(
         WITH moved AS (
             UPDATE {WALLETS} AS w
                SET balance = n.balance, held = n.held, version = n.version, updated_at = %s
-              FROM jsonb_to_recordset(%s::jsonb)
-                   AS n(id uuid, balance numeric, held numeric, version bigint, base bigint)
+              FROM wallets_new_balances(%s::jsonb) AS n
              WHERE w.id = n.id AND w.version = n.base
             RETURNING w.id
         ),
