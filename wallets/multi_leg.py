@@ -234,7 +234,8 @@ def batch_transfer(
                     item_events,
                 )
             )
-            results.append(BatchItem(result=MovementResult(txn_id, now, entries, {})))
+            wallets = {sender.id: sender, receiver.id: receiver}  # whose entries these are
+            results.append(BatchItem(result=MovementResult(txn_id, now, entries, wallets)))
         if movements:
             write_many(
                 at=now,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+from typing import Protocol
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 Principal = AbstractBaseUser | AnonymousUser
@@ -21,3 +25,23 @@ def may_act_for(principal: Principal, user_id: str) -> bool:
 def sending_owner(principal: Principal) -> str | None:
     """Whose wallet a principal may send from: None for staff (any), else their own user id."""
     return None if getattr(principal, "is_staff", False) else principal.get_username()
+
+
+class Owned(Protocol):
+    """A wallet, as far as disclosure asks: its id and its owner."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def user_id(self) -> str: ...
+
+
+def balances_hidden_from(principal: Principal, wallets: Iterable[Owned]) -> frozenset[uuid.UUID]:
+    """The wallets among `wallets` whose balance the principal may not see: none for staff, every
+    other user's for an end user. A response that shows such a wallet's ledger entry (a
+    counterparty's: who paid or was paid, and how much) shows it with `balance_after` null."""
+    if getattr(principal, "is_staff", False):
+        return frozenset()
+    username = principal.get_username()
+    return frozenset(wallet.id for wallet in wallets if wallet.user_id != username)

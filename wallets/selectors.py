@@ -19,7 +19,7 @@ from common.compiled import CompiledQuery
 
 from .errors import HoldNotFound, TransactionNotFound, WalletNotFound
 from .models import Hold, LedgerEntry, LedgerTransaction, TransactionLeg, Wallet
-from .permissions import Principal, may_act_for
+from .permissions import Principal, balances_hidden_from, may_act_for
 
 
 def user_wallet(wallet_id: uuid.UUID) -> QuerySet[Wallet]:
@@ -130,11 +130,25 @@ def holds_for_wallet(
     return _newest_first_after(holds, after)
 
 
+@dataclass(frozen=True)
+class VisibleTransaction:
+    """A ledger transaction's entries and legs as a principal may see them, and the wallets among
+    them shown without balance (`hidden`)."""
+
+    entries: list[LedgerEntry]
+    legs: list[TransactionLeg]
+    hidden: frozenset[uuid.UUID]
+
+
 def transaction_get_visible(
     *, principal: Principal, transaction: LedgerTransaction | None
-) -> list[LedgerEntry]:
-    """The user wallets' entries of a ledger transaction one of whose wallets the principal may
-    see (TransactionNotFound otherwise), debits first."""
+) -> VisibleTransaction:
+    """A ledger transaction one of whose user wallets the principal may see (TransactionNotFound
+    otherwise, its existence not revealed), as they may see it. Staff see every user wallet's entry
+    (debits first) and every leg. An end user sees their own wallets' entries in full and a
+    counterparty's entry without its balance (`permissions.balances_hidden_from`: a payee learns
+    who paid and how much, never the payer's balance); of a transaction with legs (a split, or its
+    reversal) only the legs that touch one of their wallets, and those legs' entries."""
     if transaction is None:
         raise TransactionNotFound()
     entries = list(
@@ -142,9 +156,16 @@ def transaction_get_visible(
         .select_related("wallet")
         .order_by(F("leg").asc(nulls_first=True), "amount", "id")
     )
-    if not any(may_act_for(principal, entry.wallet.user_id) for entry in entries):
+    hidden = balances_hidden_from(principal, (entry.wallet for entry in entries))
+    own = [entry for entry in entries if entry.wallet_id not in hidden]
+    if not own:
         raise TransactionNotFound()
-    return entries
+    legs = legs_of(transaction)
+    if hidden:
+        seen = {entry.leg for entry in own}
+        entries = [entry for entry in entries if entry.leg is None or entry.leg in seen]
+        legs = [leg for leg in legs if leg.index in seen]
+    return VisibleTransaction(entries, legs, hidden)
 
 
 def pending_holds_by_currency() -> list[tuple[str, int, Decimal]]:

@@ -4,7 +4,8 @@
 Who may do what: a hold is created by its sending wallet's owner (or staff); it is seen by the
 owners of either wallet (others: 404, its existence is not revealed); it is captured or voided by
 the receiving wallet's owner or staff. The payer sees the hold, so refusing them is 403, not 404.
-Reversals are staff only; a ledger transaction is seen by anyone who may see one of its wallets.
+Reversals are staff only; a ledger transaction is seen by anyone who may see one of its wallets,
+as `selectors.transaction_get_visible` says (an end user: another user's balance is never shown).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from wallets import holds, reversals, selectors
 from wallets.errors import TransactionNotFound
 from wallets.models import Hold, LedgerTransaction
 from wallets.openapi import WALLET_ID
-from wallets.permissions import sending_owner
+from wallets.permissions import balances_hidden_from, sending_owner
 
 from . import schema
 from .idempotency import Handler, respond_once
@@ -153,7 +154,11 @@ class HoldCaptureView(ApiView):
             result = holds.hold_capture(
                 hold=hold, amount=data.get("amount"), initiated_by=request.user.get_username(), note=note
             )
-            return 200, {"hold": hold_data(result.hold), "transactions": movement_legs(result, result.note)}
+            hidden = balances_hidden_from(request.user, (hold.from_wallet, hold.to_wallet))
+            return 200, {
+                "hold": hold_data(result.hold),
+                "transactions": movement_legs(result, result.note, hidden),
+            }
 
         return respond_once(request, capture)
 
@@ -187,10 +192,13 @@ class TransactionDetailView(ApiView):
     )
     def get(self, request: Request, transaction_id: str) -> Response:
         txn = reversals.transaction_find(transaction_id)
-        entries = selectors.transaction_get_visible(principal=request.user, transaction=txn)
+        visible = selectors.transaction_get_visible(principal=request.user, transaction=txn)
         assert txn is not None
         return Response(
-            {"success": True, "data": ledger_transaction_data(txn, entries, selectors.legs_of(txn))}
+            {
+                "success": True,
+                "data": ledger_transaction_data(txn, visible.entries, visible.legs, visible.hidden),
+            }
         )
 
 
@@ -230,5 +238,5 @@ class TransactionReverseView(ApiView):
 def reversal_data(request: Request, transaction_id: Any) -> dict[str, Any]:
     """A REVERSAL just written, as `GET /transactions/{id}` shows it to the principal."""
     txn = LedgerTransaction.objects.get(id=transaction_id)
-    entries = selectors.transaction_get_visible(principal=request.user, transaction=txn)
-    return ledger_transaction_data(txn, entries, selectors.legs_of(txn))
+    visible = selectors.transaction_get_visible(principal=request.user, transaction=txn)
+    return ledger_transaction_data(txn, visible.entries, visible.legs, visible.hidden)

@@ -1,12 +1,15 @@
 """`POST /transactions` (a multi-leg transaction) and `POST /transactions/batch` (issue #22).
 
 Thin views over `wallets.multi_leg`: an end user may send only from their own wallets (a leg from
-another's is answered as not found), staff from any. Both take an Idempotency-Key as every POST.
+another's is answered as not found), staff from any. The response shows an end user the other
+users' entries without their balance (`permissions.balances_hidden_from`). Both take an
+Idempotency-Key as every POST.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.http import HttpResponse
@@ -21,7 +24,7 @@ from common.times import format_timestamp
 from wallets import multi_leg
 from wallets.ledger_writes import LegRow
 from wallets.models import LedgerTransaction
-from wallets.permissions import sending_owner
+from wallets.permissions import balances_hidden_from, sending_owner
 from wallets.services import NO_NOTE, MovementResult, Note
 
 from . import schema
@@ -59,9 +62,12 @@ def _legs(items: list[dict[str, Any]]) -> list[multi_leg.Leg]:
     ]
 
 
-def multi_leg_data(result: MovementResult, legs: list[multi_leg.Leg], note: Note) -> dict[str, Any]:
-    """The MULTI_LEG transaction just written, as `GET /transactions/{id}` shows it, without
-    reading it back."""
+def multi_leg_data(
+    result: MovementResult, legs: list[multi_leg.Leg], note: Note, hidden: frozenset[uuid.UUID]
+) -> dict[str, Any]:
+    """The MULTI_LEG transaction just written, as `GET /transactions/{id}` shows it to its sender,
+    without reading it back: every leg (each is from the sender's wallet), the wallets in `hidden`
+    (other users') without balance."""
     notes = [multi_leg.leg_note(leg, note) for leg in legs]
     return {
         "id": str(result.transaction_id),
@@ -81,6 +87,7 @@ def multi_leg_data(result: MovementResult, legs: list[multi_leg.Leg], note: Note
                 result.created_at,
                 notes[entry.leg].description,  # type: ignore[index]
                 notes[entry.leg].metadata,  # type: ignore[index]
+                balance_hidden=entry.wallet_id in hidden,
             )
             for entry in result.entries
         ],
@@ -121,18 +128,20 @@ class MultiLegTransactionView(ApiView):
             result = multi_leg.transaction_create(
                 legs=legs, initiated_by=request.user.get_username(), owner_user_id=owner, note=note
             )
-            return 201, multi_leg_data(result, legs, note)
+            hidden = balances_hidden_from(request.user, result.wallets.values())
+            return 201, multi_leg_data(result, legs, note, hidden)
 
         return respond_once(request, move)
 
 
-def _item_data(index: int, item: multi_leg.BatchItem, leg: multi_leg.Leg) -> dict[str, Any]:
+def _item_data(index: int, item: multi_leg.BatchItem, leg: multi_leg.Leg, principal: Any) -> dict[str, Any]:
     if item.result is not None:
+        hidden = balances_hidden_from(principal, item.result.wallets.values())
         return {
             "index": index,
             "status": "completed",
             "reference_id": str(item.result.transaction_id),
-            "entries": movement_legs(item.result, leg.note),
+            "entries": movement_legs(item.result, leg.note, hidden),
             "error": None,
         }
     assert item.error is not None
@@ -166,7 +175,8 @@ class BatchTransferView(ApiView):
                 result = multi_leg.transaction_create(
                     legs=transfers, initiated_by=initiated_by, owner_user_id=owner, items="transfers"
                 )
-                return 201, multi_leg_data(result, transfers, NO_NOTE)
+                hidden = balances_hidden_from(request.user, result.wallets.values())
+                return 201, multi_leg_data(result, transfers, NO_NOTE, hidden)
             items = multi_leg.batch_transfer(
                 transfers=transfers, initiated_by=initiated_by, owner_user_id=owner
             )
@@ -174,7 +184,10 @@ class BatchTransferView(ApiView):
             return 200, {
                 "completed": completed,
                 "failed": len(items) - completed,
-                "items": [_item_data(index, item, transfers[index]) for index, item in enumerate(items)],
+                "items": [
+                    _item_data(index, item, transfers[index], request.user)
+                    for index, item in enumerate(items)
+                ],
             }
 
         return respond_once(request, move)

@@ -8,6 +8,8 @@ test checks the two agree.
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -314,7 +316,11 @@ class TransactionOutput(serializers.Serializer):  # type: ignore[type-arg]
     type = serializers.ChoiceField(choices=LedgerEntry.Type.values)
     status = serializers.ChoiceField(choices=["COMPLETED"])
     reference_id = serializers.UUIDField(help_text="The ledger transaction: links both legs of a transfer.")
-    balance_after = serializers.CharField()
+    balance_after = serializers.CharField(
+        allow_null=True,
+        help_text="The wallet's balance right after this entry; null on another user's wallet "
+        "(a counterparty's entry, shown to an end user: who and how much, never their balance).",
+    )
     created_at = serializers.DateTimeField()
     description = serializers.CharField(allow_null=True)
     metadata = serializers.DictField(child=serializers.CharField())
@@ -403,10 +409,17 @@ def wallet_data(wallet: Any) -> dict[str, Any]:
 
 
 def transaction_data(
-    entry: Any, reference_id: Any, created_at: Any, description: str | None = None, metadata: Any = None
+    entry: Any,
+    reference_id: Any,
+    created_at: Any,
+    description: str | None = None,
+    metadata: Any = None,
+    *,
+    balance_hidden: bool = False,
 ) -> dict[str, Any]:
     """A user wallet's ledger entry as the seed's TransactionResponse (amount unsigned), with its
-    transaction's description and metadata."""
+    transaction's description and metadata; `balance_after` null if `balance_hidden` (another
+    user's wallet: `permissions.balances_hidden_from`)."""
     return {
         "transaction_id": str(entry.id),
         "wallet_id": str(entry.wallet_id),
@@ -414,7 +427,7 @@ def transaction_data(
         "type": entry.type,
         "status": "COMPLETED",
         "reference_id": str(reference_id),
-        "balance_after": format_money(entry.balance_after),
+        "balance_after": None if balance_hidden else format_money(entry.balance_after),
         "created_at": format_timestamp(created_at),
         "description": description,
         "metadata": metadata or {},
@@ -422,11 +435,18 @@ def transaction_data(
     }
 
 
-def movement_legs(result: Any, note: Any) -> list[dict[str, Any]]:
+def movement_legs(result: Any, note: Any, hidden: Collection[uuid.UUID] = ()) -> list[dict[str, Any]]:
     """The user legs of a movement just made (`transaction_id`, `created_at`, `entries`), each with
-    the movement's description and metadata (`note`)."""
+    the movement's description and metadata (`note`); the wallets in `hidden` without balance."""
     return [
-        transaction_data(e, result.transaction_id, result.created_at, note.description, note.metadata)
+        transaction_data(
+            e,
+            result.transaction_id,
+            result.created_at,
+            note.description,
+            note.metadata,
+            balance_hidden=e.wallet_id in hidden,
+        )
         for e in result.entries
     ]
 
@@ -468,8 +488,13 @@ def leg_data(leg: Any) -> dict[str, Any]:
 
 
 def ledger_transaction_data(
-    txn: LedgerTransaction, entries: list[LedgerEntry], legs: list[TransactionLeg] | None = None
+    txn: LedgerTransaction,
+    entries: list[LedgerEntry],
+    legs: list[TransactionLeg] | None = None,
+    hidden: Collection[uuid.UUID] = (),
 ) -> dict[str, Any]:
+    """A ledger transaction with the entries and legs given (`selectors.transaction_get_visible`
+    chooses them); the wallets in `hidden` without balance."""
     reversed_by = getattr(txn, "reversed_by", None)
     captured = getattr(txn, "hold", None)
     return {
@@ -483,15 +508,18 @@ def ledger_transaction_data(
         "reversed_by": str(reversed_by.id) if reversed_by is not None else None,
         "reason": txn.reason if txn.kind == LedgerTransaction.Kind.REVERSAL else None,
         "created_at": format_timestamp(txn.created_at),
-        "entries": [entry_note_data(e, txn, legs or []) for e in entries],
+        "entries": [entry_note_data(e, txn, legs or [], e.wallet_id in hidden) for e in entries],
         "legs": [leg_data(leg) for leg in legs or []],
     }
 
 
-def entry_note_data(entry: Any, txn: Any, legs: list[TransactionLeg]) -> dict[str, Any]:
+def entry_note_data(
+    entry: Any, txn: Any, legs: list[TransactionLeg], balance_hidden: bool = False
+) -> dict[str, Any]:
     """An entry with its leg's description and metadata if the leg has either, else its
     transaction's (wallets.multi_leg.leg_note)."""
     own = next((leg for leg in legs if leg.index == entry.leg), None) if entry.leg is not None else None
-    if own is not None and (own.description is not None or own.metadata):
-        return transaction_data(entry, txn.id, txn.created_at, own.description, own.metadata)
-    return transaction_data(entry, txn.id, txn.created_at, txn.description, txn.metadata)
+    note = own if own is not None and (own.description is not None or own.metadata) else txn
+    return transaction_data(
+        entry, txn.id, txn.created_at, note.description, note.metadata, balance_hidden=balance_hidden
+    )

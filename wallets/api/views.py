@@ -22,7 +22,7 @@ from common.schema import PAGE_PARAMETERS
 from wallets import selectors, services
 from wallets.errors import WalletNotFound
 from wallets.openapi import USER_ID, WALLET_ID
-from wallets.permissions import may_act_for, sending_owner
+from wallets.permissions import balances_hidden_from, may_act_for, sending_owner
 
 from . import schema
 from .idempotency import Handler, respond_once
@@ -176,7 +176,9 @@ class TransferView(ApiView):
                 owner_user_id=owner,
                 note=note,
             )
-            return 200, movement_legs(result, note)
+            # The seed's [out_txn, in_txn]; another user's receiving wallet without its balance.
+            hidden = balances_hidden_from(request.user, result.wallets.values())
+            return 200, movement_legs(result, note, hidden)
 
         return respond_once(request, move)
 
