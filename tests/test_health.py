@@ -1,13 +1,17 @@
-"""/health and /health/ready in-process, with every dependency up; unknown routes get the envelope."""
+"""/health and /health/ready in-process, with every dependency up (its details for staff tokens
+only); unknown routes get the envelope."""
 
 import json
 import statistics
 import time
 
 import pytest
+from django.test import Client
 
 from history import lag
 from kafka_bridge import client as kafka_client
+from tests.conftest import make_client
+from walletproject import health
 
 
 def test_health_is_plain_ok(client):
@@ -24,9 +28,15 @@ def test_health_needs_no_database(client, django_db_blocker):
         assert client.get("/health").status_code == 200
 
 
+@pytest.fixture
+def staff(db):
+    """An operator's API client: readiness shows it the details."""
+    return make_client("ready-ops", staff=True)
+
+
 @pytest.mark.django_db
-def test_ready_reports_every_dependency_up(client):
-    response = client.get("/health/ready")
+def test_ready_reports_every_dependency_up(staff):
+    response = staff.get("/health/ready")
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "ready"
@@ -37,6 +47,37 @@ def test_ready_reports_every_dependency_up(client):
         "kafka": "up",
     }
     assert b": " not in response.content, "JSON is rendered compact"
+
+
+def _redis_down() -> None:
+    raise ConnectionError("redis is down")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("redis_up", "status", "word"), [(True, 200, "ready"), (False, 503, "unavailable")])
+def test_ready_shows_its_details_only_to_a_staff_token_with_the_same_status(
+    client, staff, monkeypatch, redis_up, status, word
+):
+    """A load balancer's probe (no credentials) gets the status code and `{"status": ...}` alone;
+    so do an end user's token, a bad token and another scheme. An operator's token gets the details."""
+    if not redis_up:
+        monkeypatch.setitem(health.CHECKS, "redis", _redis_down)
+    anonymous = [
+        client,
+        make_client("ready-user"),
+        Client(HTTP_AUTHORIZATION="Token " + "0" * 64),
+        Client(HTTP_AUTHORIZATION="Token not-a-token"),
+        Client(HTTP_AUTHORIZATION="Basic b3BzOm9wcw=="),
+    ]
+    for probe in anonymous:
+        response = probe.get("/health/ready")
+        assert (response.status_code, response.json()) == (status, {"status": word}), response.content
+    detailed = staff.get("/health/ready")
+    assert detailed.status_code == status
+    body = detailed.json()
+    assert body["status"] == word
+    assert body["down"] == ([] if redis_up else ["redis"])
+    assert set(body) >= {"checks", "outbox", "consumer_lag"}
 
 
 def test_unknown_route_is_a_json_404_envelope(client):
@@ -54,13 +95,13 @@ def test_post_to_health_is_rejected(client):
 
 
 @pytest.mark.django_db
-def test_ready_answers_fast_and_reports_lag_on_every_call(client):
+def test_ready_answers_fast_and_reports_lag_on_every_call(staff):
     """40 probes with everything up: p95 within 250 ms, the consumer lag in each (issue 9)."""
-    client.get("/health/ready")  # this process's first probe waits for its first lag read
+    staff.get("/health/ready")  # this process's first probe waits for its first lag read
     timings, lags = [], []
     for _ in range(40):
         started = time.perf_counter()
-        response = client.get("/health/ready")
+        response = staff.get("/health/ready")
         timings.append(time.perf_counter() - started)
         assert response.status_code == 200, response.content
         lags.append(response.json()["consumer_lag"])

@@ -1,11 +1,16 @@
 """Liveness and readiness endpoints.
 
 `/health` is the seed's liveness probe: the process answers, nothing else is checked.
-`/health/ready` asks PostgreSQL, Redis and Kafka, each with a short timeout, and answers 503 naming
-whatever is down. It is public, like `/health`, because it has to answer while the database (where
-API tokens live) is down; it tells only up/down per component, never hosts or error text.
+`/health/ready` asks PostgreSQL, Redis and Kafka, each with a short timeout, and answers 200 or 503.
+It is public, like `/health`, because a load balancer probes it without credentials, and it has to
+answer while the database (where API tokens live) is down. The public answer is only
+`{"status": "ready"|"unavailable"}`: what is down, the backlog and the lag are the operators'
+business. A staff token (`Authorization: Token <key>`, the API's authentication, `/metrics`'
+too) gets the details below, with the same status code; any other header, a bad or unknown
+token included, is answered as anonymous (a probe never fails on its credentials). The details
+say up/down per component, never hosts or error text.
 
-It also reports, as information, the outbox backlog with a `status` of "ok" or "stalled" (the rule
+The details report, as information, the outbox backlog with a `status` of "ok" or "stalled" (the rule
 is `Backlog.stalled`) and the consumer lag (this process's last read and its age, so a probe never
 waits on Kafka's admin requests). Neither makes the service unready. A stalled relay in particular
 does not: the web process still takes money correctly and the outbox keeps every event durably, so
@@ -28,6 +33,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from common.auth import CachedTokenAuthentication
 from common.errors import compact_json
 from history.lag import recent_consumer_lag
 from kafka_bridge import debezium
@@ -114,10 +120,25 @@ def outbox_info(database_up: bool) -> dict[str, object] | None:
     }
 
 
+def staff_token(request: HttpRequest) -> bool:
+    """Whether the request carries a staff user's valid API token; anything else (no header, a bad
+    or revoked token, a database that cannot say) is False, never an error."""
+    if "HTTP_AUTHORIZATION" not in request.META:
+        return False  # the load balancer's probe: no lookup at all
+    try:
+        found = CachedTokenAuthentication().authenticate(request)
+    except Exception:  # AuthenticationFailed, or the database down: anonymous
+        return False
+    return found is not None and bool(found[0].is_active and found[0].is_staff)
+
+
 @require_GET
 def ready(request: HttpRequest) -> JsonResponse:
     checks = run_checks()
     down = [name for name, result in checks.items() if result["status"] != "up"]
+    status = 503 if down else 200
+    if not staff_token(request):
+        return compact_json({"status": "ready" if not down else "unavailable"}, status=status)
     body = {
         "status": "ready" if not down else "unavailable",
         "down": down,
@@ -130,4 +151,4 @@ def ready(request: HttpRequest) -> JsonResponse:
         # RELAY=debezium (issue #24): the connector's state and the slot's lag, information only
         # like the backlog (a failed task is restarted by beat's sweeper and shown here meanwhile).
         body["relay"] = debezium.connector_state(timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS).as_dict()
-    return compact_json(body, status=503 if down else 200)
+    return compact_json(body, status=status)

@@ -31,8 +31,9 @@ def _pending_row(age_seconds: float) -> OutboxEvent:
 
 def _seen(client, admin_client) -> tuple[int, dict[str, Any], str, str]:
     """(readiness status code, its outbox object, the wallet_outbox_stalled sample, the admin banner)."""
-    ready = client.get("/health/ready")
-    metrics = make_client("stall-ops", staff=True).get("/metrics").content.decode().splitlines()
+    operator = make_client("stall-ops", staff=True)
+    ready = operator.get("/health/ready")  # the details are staff's
+    metrics = operator.get("/metrics").content.decode().splitlines()
     gauge = next(line.split()[1] for line in metrics if line.startswith("wallet_outbox_stalled "))
     page = admin_client.get("/admin/kafka_bridge/outboxevent/")
     banner = next(str(m) for m in page.context["messages"] if "Backlog:" in str(m))
