@@ -75,8 +75,11 @@ WALLET_CURRENCIES = env.list(
 if WALLET_DEFAULT_CURRENCY not in WALLET_CURRENCIES:
     raise ImproperlyConfigured("WALLET_DEFAULT_CURRENCY must be one of WALLET_CURRENCIES")
 # Seconds a web worker trusts a token it has looked up (saves a query per request); never past the
-# token's own expiry. A revoked token keeps working this long at most.
+# token's own expiry. A revocation made through Django ends it at once (AUTH_GENERATION_FILE); one
+# made in raw SQL, or on another host, waits this long at most.
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=30)
+# The counter this host's processes share to drop cached tokens on a revocation (common/auth_generation.py).
+AUTH_GENERATION_FILE = env.path("AUTH_GENERATION_FILE", default=STACK_DIR / "run" / "auth-generation")
 # Lifetime of a token `issue_token` makes without --ttl; empty: tokens that never expire.
 _token_ttl_days = env.str("API_TOKEN_TTL_DAYS", default="90").strip()
 API_TOKEN_TTL = timedelta(days=float(_token_ttl_days)) if _token_ttl_days else None

@@ -1,9 +1,13 @@
 """API tokens: issue and revoke, each recorded in the token audit (`TokenEvent`) in one transaction.
 
 Tokens are django-rest-knox's: the key is returned once, at issue, and only its SHA-512 digest is
-stored. A revoked token is deleted; web workers that cached it accept it for at most
-`API_TOKEN_CACHE_SECONDS` more (common/auth.py). The one way tokens are made, by the management
-commands, the tests and the benchmarks alike.
+stored. A revoked token is deleted. The one way tokens are made, by the management commands, the
+tests and the benchmarks alike.
+
+Web workers cache tokens (common/auth.py); `connect_revocations` makes every change that can take
+access away (a token deleted, however; a user saved or deleted; user or group permissions and
+memberships changed; a group or permission deleted) bump the auth generation once it commits, so
+every worker reloads on its next request.
 """
 
 from __future__ import annotations
@@ -13,10 +17,15 @@ import os
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from knox.crypto import hash_token
 from knox.models import AuthToken
+
+from common import auth_generation
 
 from .models import TokenEvent
 
@@ -75,3 +84,33 @@ def command_actor(by: str | None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # a uid without a passwd entry (containers)
         return f"uid {os.getuid()}"
+
+
+def _bump_after_commit(*, using: str, **_: Any) -> None:
+    transaction.on_commit(auth_generation.bump, using=using)
+
+
+def _user_saved(*, created: bool, update_fields: frozenset[str] | None, using: str, **_: Any) -> None:
+    # A new user has no token yet; a login's `last_login` write changes no right.
+    if not created and update_fields != frozenset({"last_login"}):
+        _bump_after_commit(using=using)
+
+
+def _membership_changed(*, action: str, using: str, **_: Any) -> None:
+    if action in ("post_add", "post_remove", "post_clear"):
+        _bump_after_commit(using=using)
+
+
+def connect_revocations() -> None:
+    """Called once, from WalletsConfig.ready(). Every sender, also the admin's and the ORM's."""
+    user_model = get_user_model()
+    post_delete.connect(_bump_after_commit, sender=AuthToken, dispatch_uid="revoke-token")
+    post_save.connect(_user_saved, sender=user_model, dispatch_uid="revoke-user-saved")
+    for model in (user_model, Group, Permission):
+        post_delete.connect(_bump_after_commit, sender=model, dispatch_uid=f"revoke-{model.__name__}")
+    for through in (
+        user_model.groups.through,
+        user_model.user_permissions.through,
+        Group.permissions.through,
+    ):
+        m2m_changed.connect(_membership_changed, sender=through, dispatch_uid=f"revoke-{through.__name__}")
