@@ -58,7 +58,7 @@ def main() -> None:
     ids = http_bench.prepare_wallets(200).read_text().split()
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     steps: dict[str, list[float]] = {"lock": [], "write": [], "hook": []}
-    services.lock_user_wallets = timed(steps["lock"], locks.lock_user_wallets)  # type: ignore[attr-defined]
+    services.lock_for_sending = timed(steps["lock"], locks.lock_for_sending)  # type: ignore[attr-defined]
     services.write_movement = timed(steps["write"], ledger_writes.write_movement)  # type: ignore[attr-defined]
     outbox.schedule_publish = timed(steps["hook"], schedule_publish)  # type: ignore[attr-defined]
 

@@ -8,9 +8,11 @@ ORM's own: `CompiledQuery` builds the queryset from the same expression the code
 placeholder went in the parameter list, and afterwards only substitutes the values and executes.
 The rows come back as model instances (`Model.from_db`), exactly what iterating the queryset gives.
 
-The arguments are UUIDs or lists of UUIDs (ids are what the hot paths look up): a UUID field
-keeps a UUID as it is while compiling, so a reserved UUID marks where each value goes. A shape is
-keyed by the length of each list (`id__in` with two ids is another statement than with one). Only
+The arguments are UUIDs or lists of UUIDs (ids are what the hot paths look up), or strings
+compared with a text field (an owner's user id): a UUID field keeps a UUID as it is while
+compiling, and a text field a string, so a reserved UUID or string marks where each value goes. A
+shape is keyed by the length of each list (`id__in` with two ids is another statement than with
+one). Only
 plain `filter`/`order_by`/`select_for_update` querysets of one model fit (a queryset that turns an
 argument into something else is refused); `tests/test_compiled.py` checks each compiled statement
 equals a fresh compile of the same queryset.
@@ -26,6 +28,7 @@ from django.db import connections, models
 
 M = TypeVar("M", bound=models.Model)
 _Statement = tuple[str, list[Any], list[str], list[tuple[int, Any]]]
+_TEXT = -1  # a shape's entry for a string argument (a list's is its length, a UUID's None)
 
 
 class _Constant:
@@ -44,6 +47,14 @@ def _placeholder(index: int, item: int | None) -> uuid.UUID:
     return uuid.UUID(int=(_UUID_MARK << 96) | (index << 32) | (item if item is not None else _LOW))
 
 
+# Reserved: no user id or other constant of a query starts with a NUL character.
+_TEXT_MARK = "\x00compiled-argument:"
+
+
+def _text_placeholder(index: int) -> str:
+    return f"{_TEXT_MARK}{index}"
+
+
 def _argument(args: tuple[Any, ...], slot: tuple[int, int | None]) -> Any:
     value = args[slot[0]]
     return value if slot[1] is None else value[slot[1]]
@@ -51,7 +62,7 @@ def _argument(args: tuple[Any, ...], slot: tuple[int, int | None]) -> Any:
 
 class CompiledQuery(Generic[M]):
     """`build(*args)` returns the queryset; `run(*args)` returns its rows as model instances.
-    Each argument is a UUID or a list of UUIDs."""
+    Each argument is a UUID, a list of UUIDs or a string."""
 
     def __init__(
         self, model: type[M], build: Callable[..., models.QuerySet[M]], *, using: str = "default"
@@ -64,12 +75,18 @@ class CompiledQuery(Generic[M]):
     def statement(self, *args: Any) -> _Statement:
         """The compiled SQL for this shape of arguments, its parameters with placeholders, the
         columns each row brings (attribute names, in order) and the converters of those columns."""
-        shape = tuple(len(a) if isinstance(a, (list, tuple)) else None for a in args)
+        shape = tuple(
+            len(a) if isinstance(a, (list, tuple)) else _TEXT if isinstance(a, str) else None for a in args
+        )
         cached = self._shapes.get(shape)
         if cached is not None:
             return cached
         placeholders = [
-            [_placeholder(i, j) for j in range(n)] if n is not None else _placeholder(i, None)
+            _text_placeholder(i)
+            if n == _TEXT
+            else [_placeholder(i, j) for j in range(n)]
+            if n is not None
+            else _placeholder(i, None)
             for i, n in enumerate(shape)
         ]
         queryset = self.build(*placeholders)
@@ -81,7 +98,9 @@ class CompiledQuery(Generic[M]):
         # Fields that convert what the database returns (JSON, for one) keep doing so.
         converters = compiler.get_converters([col for col, _, _ in compiler.select])
         slots = self._slots(params)
-        expected = {(i, j) for i, n in enumerate(shape) for j in ([None] if n is None else range(n))}
+        expected = {
+            (i, j) for i, n in enumerate(shape) for j in ([None] if n is None or n == _TEXT else range(n))
+        }
         if {slot for slot in slots if type(slot) is tuple} != expected:
             raise TypeError(f"{self.model.__name__}: every argument must reach the SQL as itself")
         compiled = (sql, slots, columns, list(converters.items()))
@@ -96,6 +115,8 @@ class CompiledQuery(Generic[M]):
             if isinstance(param, uuid.UUID) and (param.int >> 96) == _UUID_MARK:
                 index, item = (param.int >> 32) & _LOW, param.int & _LOW
                 slots.append((index, None if item == _LOW else item))
+            elif isinstance(param, str) and param.startswith(_TEXT_MARK):
+                slots.append((int(param[len(_TEXT_MARK) :]), None))
             else:
                 slots.append(_Constant(param))
         return slots

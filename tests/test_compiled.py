@@ -78,3 +78,27 @@ def test_an_argument_the_orm_turns_into_something_else_is_refused():
     compiled = CompiledQuery(Wallet, lambda user_id: Wallet.objects.filter(user_id=user_id))
     with pytest.raises(TypeError, match="reach the SQL as itself"):
         compiled.statement(uuid.uuid4())
+
+
+def test_an_end_users_lock_takes_the_owner_as_text_and_leaves_out_senders_not_theirs():
+    """`locks.lock_for_sending`: one statement, the ORM's own, the owner a string argument; the id
+    lists padded to a power of two (the same rows), so batches compile few shapes."""
+    mine = [services.wallet_create(user_id="compiled-owner") for _ in range(3)]
+    theirs = services.wallet_create(user_id="compiled-other")
+    senders, receivers = [mine[0].id, mine[1].id, theirs.id], [mine[2].id]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        locked = locks.lock_for_sending(senders, receivers, "compiled-owner")
+    assert set(locked) == {wallet.id for wallet in mine}, "another user's sender is not locked"
+    assert len(queries) == 1
+    padded = locks._padded([*senders, *receivers])
+    assert padded == sorted([*senders, *receivers])  # 4 ids: a power of two already
+    sizes = [len(locks._padded([uuid.uuid4() for _ in range(n)])) for n in (1, 2, 3, 4, 5, 1000)]
+    assert sizes == [1, 2, 4, 4, 8, 1024]
+    assert locks._padded([senders[0], senders[2], senders[1]]) == [*sorted(senders), sorted(senders)[-1]]
+    statement = locks._LOCK_FOR_SENDING.statement(padded, receivers, "compiled-owner")
+    expected_sql, _ = fresh_sql(locks.owned_or_received_for_update(padded, receivers, "compiled-owner"))
+    assert statement[0] == expected_sql
+    assert locks._LOCK_FOR_SENDING.statement(padded, receivers, "someone else") is statement
+    # Staff (no owner): every wallet named, as lock_user_wallets.
+    with transaction.atomic():
+        assert set(locks.lock_for_sending(senders, receivers, None)) == {*senders, *receivers}

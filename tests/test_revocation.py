@@ -256,8 +256,16 @@ class Server:
 
     def __init__(self, base_url: str) -> None:
         self.port = int(base_url.rsplit(":", 1)[1])
-        self.listeners = self._pids_holding(self._inodes(listening=True), _all_pids())
-        assert self.listeners, "the server's processes hold its listening socket"
+        # /health answers once one worker is up: wait for all of them (each listens on a socket of
+        # its own), which a loaded machine may take seconds to start.
+        deadline = time.monotonic() + 60
+        while len(listeners := self._listeners()) < WORKERS:
+            assert time.monotonic() < deadline, f"{len(listeners)} of {WORKERS} workers listen"
+            time.sleep(0.1)
+        self.listeners = listeners
+
+    def _listeners(self) -> set[int]:
+        return self._pids_holding(self._inodes(listening=True), _all_pids())
 
     def call(self, method: str, path: str, key: str, body: Any = None) -> tuple[int, int]:
         """(status, pid of the worker that answered)."""
@@ -281,12 +289,12 @@ class Server:
             client.close()
 
     def _accepted_by(self, client_port: int) -> int:
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while True:
             workers = self._pids_holding(self._inodes(client_port=client_port), self.listeners)
             if len(workers) == 1:
                 return workers.pop()
-            assert time.monotonic() < deadline, f"no worker accepted the connection from port {client_port}"
+            assert time.monotonic() < deadline, f"no worker of {self.listeners} accepted port {client_port}"
             time.sleep(0.001)
 
     def _inodes(self, *, listening: bool = False, client_port: int | None = None) -> set[str]:

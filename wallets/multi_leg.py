@@ -5,15 +5,15 @@ wallet to another, as ONE ledger transaction of kind MULTI_LEG: every leg or non
 (`batch_transfer`) is up to 1,000 independent transfers, each its own TRANSFER transaction that
 succeeds or fails alone.
 
-Both lock every user wallet they touch once, in id order (`locks.lock_user_wallets`, the lock every
-movement takes, so no two writers can deadlock), then check each leg on the locked rows in the
-order given: a leg sees the balances the legs before it left (funds are counted across legs, as
-TigerBeetle's linked transfers do), and a wallet may appear in several legs. Each leg is one
-version of each of its two wallets: its two entries and its two events carry the versions, and the
-leg's index. Then one statement writes balances (one version-checked update per wallet), entries,
-legs and outbox rows (`ledger_writes.write_many`: each table's rows as one JSON document, so the
-statement's text, converted by psycopg and planned by PostgreSQL once, is the same for 1 leg or
-1,000 transfers).
+Both lock every user wallet they touch once, in id order (`locks.lock_for_sending`, the lock every
+movement takes, so no two writers can deadlock; an end user's never locks a sender not theirs),
+then check each leg on the locked rows in the order given: a leg sees the balances the legs before
+it left (funds are counted across legs, as TigerBeetle's linked transfers do), and a wallet may
+appear in several legs. Each leg is one version of each of its two wallets: its two entries and
+its two events carry the versions, and the leg's index. Then one statement writes balances (one
+version-checked update per wallet), entries, legs and outbox rows (`ledger_writes.write_many`: each
+table's rows as one JSON document, so the statement's text, converted by psycopg and planned by
+PostgreSQL once, is the same for 1 leg or 1,000 transfers).
 
 A refused leg names itself: `legs[3].amount` (or `transfers[3]...`) in the error's details, and in
 a multi-leg transaction nothing is written. A leg's description and metadata, when it has either,
@@ -44,7 +44,7 @@ from .errors import (
     WalletNotFound,
 )
 from .ledger_writes import Entry, LegRow, Movement, balance_updates, write_many
-from .locks import lock_user_wallets
+from .locks import lock_for_sending
 from .models import LedgerEntry, LedgerTransaction, Wallet
 from .services import NO_NOTE, MovementResult, Note, credit, debit, user_entry, wallet_event
 
@@ -117,10 +117,14 @@ def _leg_writes(
     return entries, wallet_events
 
 
-def _lock(legs: Sequence[Leg]) -> tuple[dict[uuid.UUID, Wallet], dict[uuid.UUID, int]]:
-    """Every user wallet the legs name, locked once in id order, and their versions before."""
-    locked = lock_user_wallets(
-        wallet_id for leg in legs for wallet_id in (leg.from_wallet_id, leg.to_wallet_id)
+def _lock(
+    legs: Sequence[Leg], owner_user_id: str | None
+) -> tuple[dict[uuid.UUID, Wallet], dict[uuid.UUID, int]]:
+    """Every user wallet the legs name, locked once in id order, and their versions before. With
+    `owner_user_id`, a sending wallet not theirs is not locked (`locks.lock_for_sending`): its
+    legs find no sender and are refused as not found."""
+    locked = lock_for_sending(
+        (leg.from_wallet_id for leg in legs), (leg.to_wallet_id for leg in legs), owner_user_id
     )
     return locked, {wallet_id: wallet.version for wallet_id, wallet in locked.items()}
 
@@ -147,7 +151,7 @@ def transaction_create(
     now = timezone.now()
     txn_id = new_id()
     with transaction.atomic(savepoint=False):
-        locked, versions = _lock(legs)
+        locked, versions = _lock(legs, owner_user_id)
         entries: list[Entry] = []
         wallet_events: list[events.WalletEvent] = []
         leg_rows = []
@@ -211,7 +215,7 @@ def batch_transfer(
     now = timezone.now()
     results: list[BatchItem] = []
     with transaction.atomic(savepoint=False):
-        locked, versions = _lock(transfers)
+        locked, versions = _lock(transfers, owner_user_id)
         movements: list[tuple[Movement, list[events.WalletEvent]]] = []
         for index, item in enumerate(transfers):
             try:

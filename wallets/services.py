@@ -33,7 +33,7 @@ from .errors import (
     WalletNotFound,
 )
 from .ledger_writes import BalanceUpdate, Entry, insert_events, write_movement
-from .locks import lock_user_wallets
+from .locks import lock_for_sending, lock_user_wallets
 from .models import LedgerEntry, LedgerTransaction, Wallet, WalletStatusChange
 from .money import MAX_MONEY, format_money
 
@@ -258,9 +258,9 @@ def lock_sender_and_receiver(
     currency_mismatch: str | None = None,
 ) -> tuple[dict[uuid.UUID, Wallet], Wallet, Wallet]:
     """Lock both user wallets (in id order) for a movement or hold from one to the other: the sender
-    must exist (and, with `owner_user_id`, be theirs: else not found), the receiver too, both in one
-    currency."""
-    locked = lock_user_wallets([from_wallet_id, to_wallet_id])
+    must exist (and, with `owner_user_id`, be theirs: else not found, and never locked), the
+    receiver too, both in one currency."""
+    locked = lock_for_sending([from_wallet_id], [to_wallet_id], owner_user_id)
     sender, receiver = locked.get(from_wallet_id), locked.get(to_wallet_id)
     if sender is None or (owner_user_id is not None and sender.user_id != owner_user_id):
         raise WalletNotFound("Wallet not found.")
