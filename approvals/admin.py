@@ -2,10 +2,6 @@
 (a reason in the actions bar, required to reject) for operators holding
 `approvals.approve_adjustment`, never on their own requests; each approval's page with its audit.
 
-Also the ledger transactions' page: this app registers wallets' page again with its *Reverse*
-action behind the approval threshold, so a reversal in the admin waits for a second operator as
-one through the API does (wallets' admin cannot import this app: it sits below it).
-
 The list is ordered by `approval_requested_idx` (newest first) and sorts by that column only;
 filters are fixed choices; search is an id (the approval's, its wallet's or its transaction's,
 exact) or part of the requester's username.
@@ -25,10 +21,8 @@ from django.utils.safestring import SafeString
 
 from common.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin, search_by_uuid_or_text
 from common.errors import ApplicationError
-from wallets.admin import LedgerTransactionAdmin
-from wallets.models import LedgerTransaction
 
-from . import services, thresholds
+from . import services
 from .models import Approval, ApprovalEvent
 
 
@@ -86,8 +80,11 @@ class ApprovalAdmin(ReadOnlyModelAdmin):
         if approval.wallet_id is not None:
             url = reverse("admin:wallets_wallet_change", args=[approval.wallet_id])
             return format_html('wallet <a href="{}">{}</a>', url, approval.wallet_id)
-        url = reverse("admin:wallets_ledgertransaction_change", args=[approval.reverses_id])
-        return format_html('reverse <a href="{}">{}</a>', url, approval.reverses_id)
+        if approval.reverses_id is not None:
+            url = reverse("admin:wallets_ledgertransaction_change", args=[approval.reverses_id])
+            return format_html('reverse <a href="{}">{}</a>', url, approval.reverses_id)
+        items = approval.request.get("legs") or approval.request.get("transfers") or []
+        return format_html("{} of {} movement(s): see the request", approval.kind, len(items))
 
     @admin.display(description="movement")
     def movement(self, approval: Approval) -> SafeString | str:
@@ -146,33 +143,3 @@ class ApprovalEventAdmin(ReadOnlyModelAdmin):
             by_uuid=lambda v: Q(approval_id=v),
             by_text=lambda text: Q(actor__icontains=text),
         )
-
-
-class GatedLedgerTransactionAdmin(LedgerTransactionAdmin):
-    """wallets' ledger transactions page, its Reverse action behind the approval threshold."""
-
-    def reverse_one(self, request: HttpRequest, txn: LedgerTransaction, reason: str) -> bool:
-        currency, amount = services.reversed_amount(txn)
-        if not thresholds.reversal_needs_approval(currency=currency, amount=amount):
-            return super().reverse_one(request, txn, reason)
-        with transaction.atomic(durable=True):
-            approval = services.reversal_request(
-                original=txn, reason=reason, requested_by=request.user, via="admin"
-            )
-        url = reverse("admin:approvals_approval_change", args=[approval.id])
-        self.message_user(
-            request,
-            format_html(
-                '{} {}: waits for a second operator\'s approval (<a href="{}">approval {}</a>).',
-                txn.kind,
-                txn.id,
-                url,
-                approval.id,
-            ),
-            messages.WARNING,
-        )
-        return False
-
-
-admin.site.unregister(LedgerTransaction)
-admin.site.register(LedgerTransaction, GatedLedgerTransactionAdmin)

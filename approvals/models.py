@@ -23,13 +23,22 @@ from django.db import models
 from django.db.models import F, Q
 
 from wallets.models import LedgerTransaction, MoneyField, Wallet
+from wallets.staff_gate import KINDS
+
+# The kinds run from their recorded request (everything but the first three, issue #23's).
+REQUEST_KINDS = ["transfer", "split", "batch", "hold_create", "hold_capture"]
 
 
 class Approval(models.Model):
-    class Kind(models.TextChoices):
+    class Kind(models.TextChoices):  # wallets.staff_gate.KINDS
         FUND = "fund"
         WITHDRAW = "withdraw"
         REVERSE = "reverse"
+        TRANSFER = "transfer"
+        SPLIT = "split"
+        BATCH = "batch"
+        HOLD_CREATE = "hold_create"
+        HOLD_CAPTURE = "hold_capture"
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -38,14 +47,14 @@ class Approval(models.Model):
         EXPIRED = "expired"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     wallet = models.ForeignKey(
         Wallet,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
-        help_text="the wallet funded or withdrawn from (fund, withdraw)",
+        help_text="the wallet funded, withdrawn from or sending (fund, withdraw, transfer, holds)",
     )
     reverses = models.ForeignKey(
         LedgerTransaction,
@@ -61,6 +70,12 @@ class Approval(models.Model):
     description = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 -- null: none given
     metadata = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True, default="", help_text="a reversal's reason, as requested")
+    request = models.JSONField(
+        default=dict, blank=True, help_text="the movement as requested, run on approval (wallets.staff_gate)"
+    )
+    result = models.JSONField(
+        default=dict, blank=True, help_text="what the approved movement made besides its transaction"
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField()
     expires_at = models.DateTimeField()
@@ -88,9 +103,7 @@ class Approval(models.Model):
             ("approve_adjustment", "Can approve or reject another operator's fund, withdrawal or reversal")
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(kind__in=["fund", "withdraw", "reverse"]), name="approval_kind_valid"
-            ),
+            models.CheckConstraint(condition=Q(kind__in=KINDS), name="approval_kind_valid"),
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "approved", "rejected", "expired"]),
                 name="approval_status_valid",
@@ -98,7 +111,8 @@ class Approval(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="approval_amount_positive"),
             models.CheckConstraint(
                 condition=Q(kind__in=["fund", "withdraw"], wallet__isnull=False, reverses__isnull=True)
-                | Q(kind="reverse", wallet__isnull=True, reverses__isnull=False),
+                | Q(kind="reverse", wallet__isnull=True, reverses__isnull=False)
+                | Q(kind__in=REQUEST_KINDS, reverses__isnull=True),
                 name="approval_target_suits_kind",
             ),
             models.CheckConstraint(
@@ -114,11 +128,9 @@ class Approval(models.Model):
                     transaction__isnull=True,
                     decision_reason="",
                 )
-                | Q(
-                    status="approved",
-                    decided_by__isnull=False,
-                    decided_at__isnull=False,
-                    transaction__isnull=False,
+                | (
+                    Q(status="approved", decided_by__isnull=False, decided_at__isnull=False)
+                    & (Q(transaction__isnull=False) | Q(kind__in=["batch", "hold_create"]))
                 )
                 | (
                     Q(status="rejected", decided_by__isnull=False, decided_at__isnull=False)
@@ -154,6 +166,38 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.currency} ({self.status}) {self.id}"
+
+
+class UnapprovedStaffMovement(models.Model):
+    """What staff moved without a second operator, for the rolling limits (approvals/policy.py):
+    per movement one row without a wallet (the operator's total, per currency) and one per wallet
+    it debited or credited. Written in the movement's own transaction; append-only in practice."""
+
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    currency = models.CharField(max_length=3)
+    amount = MoneyField()
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="staff_movement_amount_positive")
+        ]
+        indexes = [
+            models.Index(
+                fields=["operator", "currency", "at"],
+                condition=Q(wallet__isnull=True),
+                name="staff_movement_operator_idx",
+            ),
+            models.Index(
+                fields=["wallet", "at"], condition=Q(wallet__isnull=False), name="staff_movement_wallet_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operator_id} moved {self.amount} {self.currency} at {self.at}"
 
 
 class ApprovalEvent(models.Model):

@@ -41,7 +41,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.errors import ApplicationError, ValidationFailed
-from wallets import reversals
+from wallets import reversals, staff_gate
 from wallets import services as wallet_services
 from wallets.errors import AlreadyReversed, NotReversible, TransactionNotFound, WalletFrozen, WalletNotFound
 from wallets.models import LedgerEntry, LedgerTransaction, Wallet
@@ -55,7 +55,7 @@ from .errors import (
     MayNotApprove,
     OwnApproval,
 )
-from .models import Approval, ApprovalEvent
+from .models import REQUEST_KINDS, Approval, ApprovalEvent
 
 PERMISSION = "approvals.approve_adjustment"
 EXPIRY_BATCH = 500
@@ -160,6 +160,53 @@ def movement_request(
     return approval
 
 
+def note_of(request: dict[str, Any]) -> wallet_services.Note:
+    """A recorded request's description and metadata."""
+    return wallet_services.Note(request.get("description"), request.get("metadata") or {})
+
+
+def staff_request(
+    *,
+    kind: str,
+    request: dict[str, Any],
+    wallet_id: uuid.UUID | None,
+    currency: str,
+    amount: Decimal,
+    requested_by: Any,
+    via: str,
+) -> Approval:
+    """Record a staff transfer, split, batch or hold movement as pending, exactly as requested
+    (`request`, run by `wallets.staff_gate.execute` on approval). Its rules are checked when it
+    runs, under the wallets' locks: a refusal then leaves it pending, its last error recorded."""
+    now = timezone.now()
+    approval = Approval(
+        kind=kind,
+        wallet_id=wallet_id,
+        currency=currency,
+        amount=amount,
+        description=request.get("description"),
+        metadata=request.get("metadata") or {},
+        request=request,
+        requested_by=requested_by,
+        requested_at=now,
+        expires_at=_expiry(now),
+    )
+    with transaction.atomic(savepoint=False):
+        approval.save(force_insert=True)
+        _record(
+            approval,
+            _audit(
+                approval,
+                ApprovalEvent.Action.REQUESTED,
+                actor=requested_by.get_username(),
+                via=via,
+                at=now,
+                note=approval.description or "",
+            ),
+        )
+    return approval
+
+
 def reversed_amount(original: LedgerTransaction) -> tuple[str, Decimal]:
     """A ledger transaction's currency and the amount a reversal of it moves (its largest leg)."""
     legs = list(LedgerEntry.objects.filter(transaction=original).values_list("currency", "amount"))
@@ -231,9 +278,14 @@ def _lock_pending(approval_id: uuid.UUID, decider: Any, now: datetime) -> Approv
     return approval
 
 
-def _execute(approval: Approval) -> uuid.UUID:
-    """Run the movement the approval describes, as its requester asked it; the ledger transaction."""
+def _execute(approval: Approval) -> uuid.UUID | None:
+    """Run the movement the approval describes, as its requester asked it; the ledger transaction
+    (none for a hold's creation or a batch of separate transfers: `approval.result` names theirs)."""
     initiated_by = approval.requested_by.get_username()
+    if approval.kind in REQUEST_KINDS:
+        executed = staff_gate.execute(approval.kind, approval.request, initiated_by=initiated_by)
+        approval.result = executed.result
+        return executed.transaction_id
     if approval.kind == Approval.Kind.REVERSE:
         assert approval.reverses_id is not None
         result = reversals.transaction_reverse(
@@ -287,7 +339,9 @@ def _decide(approval: Approval, status: str, *, approver: Any, reason: str, via:
     approval.decided_by = approver
     approval.decided_at = at
     approval.decision_reason = reason
-    approval.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "transaction"])
+    approval.save(
+        update_fields=["status", "decided_by", "decided_at", "decision_reason", "transaction", "result"]
+    )
     action = (
         ApprovalEvent.Action.APPROVED if status == Approval.Status.APPROVED else ApprovalEvent.Action.REJECTED
     )

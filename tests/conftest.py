@@ -109,6 +109,28 @@ def web_server(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[
             process.wait(timeout=30)
 
 
+def behind_the_ledgers_back(sql: str, params: list[Any]) -> None:
+    """Run `sql` with the money-state guards of the wallet and hold tables off (migration 0011), as
+    only a table's owner or a superuser could: how a test makes what reconcile must find."""
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        # The checks this transaction's writes queued run now: a table with queued checks cannot
+        # be altered. Then they are deferred again, as they are by default.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        cursor.execute("ALTER TABLE wallets_wallet DISABLE TRIGGER wallet_money_guard")
+        cursor.execute("ALTER TABLE wallets_wallet DISABLE TRIGGER wallet_money_explained")
+        cursor.execute("ALTER TABLE wallets_hold DISABLE TRIGGER USER")
+        try:
+            with transaction.atomic():  # a refusal rolls back to here, and the guards go back on
+                cursor.execute(sql, params)
+        finally:
+            cursor.execute("ALTER TABLE wallets_hold ENABLE TRIGGER USER")
+            cursor.execute("ALTER TABLE wallets_wallet ENABLE TRIGGER wallet_money_explained")
+            cursor.execute("ALTER TABLE wallets_wallet ENABLE TRIGGER wallet_money_guard")
+
+
 def make_client(username: str | None, *, staff: bool = False) -> TokenClient:
     """An API client with a new token for `username` (created if needed); anonymous for None."""
     client = TokenClient()
@@ -148,6 +170,21 @@ def without_approvals(settings: Any) -> None:
     settings.APPROVAL_ALL_REVERSALS = False
     settings.APPROVAL_THRESHOLDS = {}
     settings.APPROVAL_THRESHOLD_DEFAULT = MAX_MONEY
+    lift_rolling_limits(settings)
+
+
+def lift_rolling_limits(settings: Any) -> None:
+    """No operator's or wallet's rolling limit (approvals/policy.py) is ever reached."""
+    from wallets.money import MAX_MONEY
+
+    settings.APPROVAL_OPERATOR_LIMITS, settings.APPROVAL_WALLET_LIMITS = {}, {}
+    settings.APPROVAL_OPERATOR_LIMIT_DEFAULT = settings.APPROVAL_WALLET_LIMIT_DEFAULT = MAX_MONEY * 1000
+
+
+@pytest.fixture
+def no_rolling_limits(settings: Any) -> None:
+    """For tests of the per-request threshold alone: the rolling limits are never reached."""
+    lift_rolling_limits(settings)
 
 
 @pytest.fixture(autouse=True)

@@ -299,18 +299,19 @@ HOLD_EXPIRY_INTERVAL_SECONDS = env.float("HOLD_EXPIRY_INTERVAL_SECONDS", default
 _THRESHOLD_AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,4})?$")  # wallets.money's amounts, or 0
 
 
-def _approval_thresholds(text: str) -> tuple[dict[str, Decimal], Decimal]:
+def _approval_thresholds(
+    text: str, name: str = "APPROVAL_THRESHOLD", default: Decimal = Decimal("1000.0000")
+) -> tuple[dict[str, Decimal], Decimal]:
     per_currency: dict[str, Decimal] = {}
-    default = Decimal("1000.0000")
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
         currency, _, amount = item.rpartition(":")
         currency = currency.strip().upper()
         if not _THRESHOLD_AMOUNT.fullmatch(amount.strip()):
-            raise ImproperlyConfigured(f"APPROVAL_THRESHOLD: {item!r} is not CURRENCY:AMOUNT or AMOUNT")
+            raise ImproperlyConfigured(f"{name}: {item!r} is not CURRENCY:AMOUNT or AMOUNT")
         if currency and currency not in WALLET_CURRENCIES:
-            raise ImproperlyConfigured(f"APPROVAL_THRESHOLD: {currency} is not in WALLET_CURRENCIES")
+            raise ImproperlyConfigured(f"{name}: {currency} is not in WALLET_CURRENCIES")
         if currency:
             per_currency[currency] = Decimal(amount.strip())
         else:
@@ -321,6 +322,16 @@ def _approval_thresholds(text: str) -> tuple[dict[str, Decimal], Decimal]:
 APPROVAL_THRESHOLDS, APPROVAL_THRESHOLD_DEFAULT = _approval_thresholds(
     env.str("APPROVAL_THRESHOLD", default="1000.0000")
 )
+# Rolling limits of what staff move without a second operator (approvals/policy.py), in the same
+# CURRENCY:AMOUNT form: one operator's total per currency, and one wallet's (debited or credited by
+# staff), over the last APPROVAL_LIMIT_WINDOW_HOURS; the movement that would pass either waits.
+APPROVAL_OPERATOR_LIMITS, APPROVAL_OPERATOR_LIMIT_DEFAULT = _approval_thresholds(
+    env.str("APPROVAL_OPERATOR_LIMIT", default="10000.0000"), "APPROVAL_OPERATOR_LIMIT"
+)
+APPROVAL_WALLET_LIMITS, APPROVAL_WALLET_LIMIT_DEFAULT = _approval_thresholds(
+    env.str("APPROVAL_WALLET_LIMIT", default="2000.0000"), "APPROVAL_WALLET_LIMIT"
+)
+APPROVAL_LIMIT_WINDOW_HOURS = env.float("APPROVAL_LIMIT_WINDOW_HOURS", default=24.0)
 # Every staff reversal waits for approval (the default); false: only those above the threshold.
 APPROVAL_ALL_REVERSALS = env.bool("APPROVAL_ALL_REVERSALS", default=True)
 # A pending approval nobody answered expires after this many hours; beat marks it every interval.
@@ -422,13 +433,23 @@ SPECTACULAR_SETTINGS = {
         "HoldStatusEnum": ["pending", "captured", "voided", "expired"],
         "CompletedStatusEnum": ["COMPLETED"],
         "ApprovalStatusEnum": ["pending", "approved", "rejected", "expired"],
-        "ApprovalKindEnum": ["fund", "withdraw", "reverse"],
+        "ApprovalKindEnum": [
+            "fund",
+            "withdraw",
+            "reverse",
+            "transfer",
+            "split",
+            "batch",
+            "hold_create",
+            "hold_capture",
+        ],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.schema.seed_paths",
         "wallets.api.schema.link_wallets",
         "wallets.api.schema.link_holds_and_transactions",
+        "approvals.api.schema.staff_movements_may_wait",
         "approvals.api.schema.link_approvals",
     ],
     # Swagger UI and Redoc come from drf-spectacular-sidecar's static files: no page loads anything

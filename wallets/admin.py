@@ -4,8 +4,8 @@ Every field is read-only and nothing can be added or deleted: balances change on
 services, which write the ledger and the events. Freezing and unfreezing go through services too,
 with a reason, and leave a `WalletStatusChange` row (who, when, why). Who moved money is each
 ledger transaction's `initiated_by`. Reversing a transaction is an action too: an intermediate page
-asks for the reason, recorded on the REVERSAL transaction with who made it (approvals/admin.py
-registers this page's subclass, which asks a second operator's approval first: issue #23). Holds
+asks for the reason, recorded on the REVERSAL transaction with who made it; it passes the staff
+gate (`wallets.staff_gate`) as the API's reversal does, so it may wait for a second operator. Holds
 are listed by status; a wallet's page shows its held and available money and its pending holds.
 
 API tokens: knox's own page (which shows digests and makes tokens in the browser) is replaced by a
@@ -27,9 +27,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.urls import reverse as reverse_url
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -38,7 +42,7 @@ from knox.models import AuthToken
 from common.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin, ValuesListFilter, search_by_uuid_or_text
 from common.errors import ApplicationError
 
-from . import reversals, services, tokens
+from . import reversals, services, staff_gate, tokens
 from .models import (
     ApiToken,
     Hold,
@@ -75,6 +79,12 @@ class StatusReasonForm(ActionForm):
     reason = forms.CharField(required=False, label="Reason", max_length=500)
 
 
+class StatusForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (recorded)", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
 class StatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
     model = WalletStatusChange
     fk_name = "wallet"
@@ -107,9 +117,57 @@ class WalletAdmin(ReadOnlyModelAdmin):
     action_form = StatusReasonForm
     actions = ("freeze_wallets", "unfreeze_wallets")
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # The freeze actions need it (the fields stay read-only): operators hold `change_wallet`.
-        return admin.ModelAdmin.has_change_permission(self, request, obj)
+    change_form_template = "admin/wallets/wallet/change_form.html"
+
+    def has_freeze_permission(self, request: HttpRequest) -> bool:
+        # Operators hold `change_wallet` for the freeze actions; the page itself stays read-only
+        # (no Save: a save would write the money columns from a read taken without the lock).
+        return request.user.has_perm("wallets.change_wallet")
+
+    def get_urls(self) -> list[URLPattern]:
+        status = path(
+            "<uuid:wallet_id>/status/",
+            self.admin_site.admin_view(self.status_view),
+            name="wallets_wallet_status",
+        )
+        return [status, *super().get_urls()]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "has_freeze_permission": self.has_freeze_permission(request)}
+        return super().change_view(request, object_id, form_url, context)
+
+    def status_view(self, request: HttpRequest, wallet_id: Any) -> HttpResponse:
+        """Freeze or unfreeze one wallet from its page, with a reason (the service locks it)."""
+        if not self.has_freeze_permission(request):
+            raise PermissionDenied
+        wallet = get_object_or_404(Wallet, id=wallet_id, kind=Wallet.Kind.USER)
+        to_status = request.POST.get("to_status") or (
+            Wallet.Status.FROZEN if wallet.status == Wallet.Status.ACTIVE else Wallet.Status.ACTIVE
+        )
+        if to_status not in Wallet.Status.values:
+            raise PermissionDenied
+        form = StatusForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            change = services.wallet_freeze if to_status == Wallet.Status.FROZEN else services.wallet_unfreeze
+            changed = change(wallet_id=wallet.id, reason=form.cleaned_data["reason"], actor=request.user)
+            verb = "Froze" if to_status == Wallet.Status.FROZEN else "Unfroze"
+            self.message_user(
+                request,
+                f"{verb} wallet {wallet.id}." if changed else f"Wallet {wallet.id} was already {to_status}.",
+                messages.SUCCESS if changed else messages.WARNING,
+            )
+            return redirect("admin:wallets_wallet_change", wallet.id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{'Freeze' if to_status == Wallet.Status.FROZEN else 'Unfreeze'} wallet",
+            "wallet": wallet,
+            "to_status": to_status,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/wallets/wallet_status.html", context)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Wallet], search_term: str
@@ -190,11 +248,11 @@ class WalletAdmin(ReadOnlyModelAdmin):
         verb = "Froze" if freeze else "Unfroze"
         self.message_user(request, f"{verb} {changed} wallet(s).", messages.SUCCESS)
 
-    @admin.action(description="Freeze selected wallets (reason required)", permissions=["change"])
+    @admin.action(description="Freeze selected wallets (reason required)", permissions=["freeze"])
     def freeze_wallets(self, request: HttpRequest, queryset: QuerySet[Wallet]) -> None:
         self._change_status(request, queryset, freeze=True)
 
-    @admin.action(description="Unfreeze selected wallets (reason required)", permissions=["change"])
+    @admin.action(description="Unfreeze selected wallets (reason required)", permissions=["freeze"])
     def unfreeze_wallets(self, request: HttpRequest, queryset: QuerySet[Wallet]) -> None:
         self._change_status(request, queryset, freeze=False)
 
@@ -235,11 +293,11 @@ class LedgerTransactionAdmin(ReadOnlyModelAdmin):
     inlines = (LegInline, EntryInline)
     actions = ("reverse_transactions",)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # The reverse action needs it (the fields stay read-only).
-        return admin.ModelAdmin.has_change_permission(self, request, obj)
+    def has_reverse_permission(self, request: HttpRequest) -> bool:
+        # The reverse action; the page itself stays read-only (the ledger is append-only).
+        return request.user.has_perm("wallets.change_ledgertransaction")
 
-    @admin.action(description="Reverse selected transactions (reason required)", permissions=["change"])
+    @admin.action(description="Reverse selected transactions (reason required)", permissions=["reverse"])
     def reverse_transactions(
         self, request: HttpRequest, queryset: QuerySet[LedgerTransaction]
     ) -> HttpResponse | None:
@@ -264,12 +322,32 @@ class LedgerTransactionAdmin(ReadOnlyModelAdmin):
         return None
 
     def reverse_one(self, request: HttpRequest, txn: LedgerTransaction, reason: str) -> bool:
-        """Reverse one chosen transaction; True if it was reversed now. The registered admin
-        (approvals/admin.py) puts the approval threshold in front of it (issue #23)."""
-        reversals.transaction_reverse(
-            transaction_id=txn.id, reason=reason, initiated_by=request.user.get_username()
+        """Reverse one chosen transaction through the staff gate, as the API does; True if it was
+        reversed now, False if it waits for a second operator's approval."""
+
+        def reverse() -> tuple[int, Any]:
+            reversals.transaction_reverse(
+                transaction_id=txn.id, reason=reason, initiated_by=request.user.get_username()
+            )
+            return 201, None
+
+        movement = staff_gate.reversal_movement(txn, reason)
+        status, pending = staff_gate.submit(request.user, movement, reverse, via="admin")
+        if status != 202:
+            return True
+        url = reverse_url("admin:approvals_approval_change", args=[pending["approval_id"]])
+        self.message_user(
+            request,
+            format_html(
+                '{} {}: waits for a second operator\'s approval (<a href="{}">approval {}</a>).',
+                txn.kind,
+                txn.id,
+                url,
+                pending["approval_id"],
+            ),
+            messages.WARNING,
         )
-        return True
+        return False
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[LedgerTransaction], search_term: str

@@ -9,6 +9,9 @@ of its entries, and `reconcile` checks that the books balance.
 The database enforces what must never be wrong, whatever code writes to it (see
 `migrations/0002_ledger_integrity.py`): user balances are never negative, entries are non-zero and
 append-only, an entry's currency is its wallet's, and each ledger transaction balances at commit.
+Only the ledger's write changes a wallet's balance, held or version, or a hold's state
+(`sql/money_state_guard.sql`, migration 0011): an ORM `save()` of an existing wallet is refused
+here first, and freezing changes the status alone (`services.wallet_freeze`).
 
 Holds (../shared/spec/holds.md) reserve part of a user wallet's balance: `Wallet.held` is the sum
 of its pending holds and PostgreSQL keeps `0 <= held <= balance`, so `available = balance - held`
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -89,10 +93,20 @@ class Wallet(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id} {self.currency} {self.id}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Insert only: a save writes every column from a read taken without the wallet's lock."""
+        if not self._state.adding:
+            raise WalletRowReadOnly(f"wallet {self.id}: its row changes only through the ledger's write")
+        super().save(*args, **kwargs)
+
     @property
     def available(self) -> Decimal:
         """What withdrawals, transfers and new holds may take: the balance less the pending holds."""
         return Decimal(self.balance) - Decimal(self.held)
+
+
+class WalletRowReadOnly(RuntimeError):
+    """An ORM save of an existing wallet: balances change through the services, never a save."""
 
 
 class LedgerTransaction(models.Model):
@@ -276,6 +290,16 @@ class Hold(models.Model):
                 condition=Q(status__in=["pending", "captured", "voided", "expired"]), name="hold_status_valid"
             ),
             models.CheckConstraint(condition=~Q(from_wallet=F("to_wallet")), name="hold_two_wallets"),
+            # Each change of a hold is a version of its sender of its own; migration 0011's commit
+            # check finds a wallet's version among them by these keys.
+            models.UniqueConstraint(
+                fields=["from_wallet", "created_version"], name="hold_created_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["from_wallet", "released_version"],
+                condition=Q(released_version__isnull=False),
+                name="hold_released_version_unique",
+            ),
             # Captured exactly when it has a capture transaction and a captured amount.
             models.CheckConstraint(
                 condition=Q(status="captured", transaction__isnull=False, captured_amount__gt=0)
@@ -289,6 +313,13 @@ class Hold(models.Model):
             # The expiry task's and the metrics' scan: pending holds only.
             models.Index(
                 fields=["expires_at"], condition=Q(status="pending"), name="hold_pending_expiry_idx"
+            ),
+            # What a wallet holds, summed at commit by wallets_check_wallet_state (migration 0011).
+            models.Index(
+                fields=["from_wallet"],
+                include=["amount"],
+                condition=Q(status="pending"),
+                name="hold_pending_from_idx",
             ),
         ]
 

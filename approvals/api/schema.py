@@ -30,10 +30,22 @@ KIND = OpenApiParameter(
 )
 
 PENDING = (
-    "Above the approval threshold (APPROVAL_THRESHOLD; every reversal by default): nothing moved; the "
-    "request is recorded as a pending approval, which another operator approves or rejects "
-    "(POST /approvals/{approval_id}/approve or /reject)."
+    "Staff only: a staff movement of a customer's money that the policy holds back (above "
+    "APPROVAL_THRESHOLD, past an operator's or a wallet's rolling limit, or a reversal): nothing "
+    "moved; the request is recorded as a pending approval, which another operator approves or "
+    "rejects (POST /approvals/{approval_id}/approve or /reject)."
 )
+# The operations a staff movement goes through (wallets.staff_gate), each of which may answer 202.
+STAFF_MOVEMENTS = [
+    "/wallets/{wallet_id}/fund",
+    "/wallets/{wallet_id}/withdraw",
+    "/wallets/{wallet_id}/transfer",
+    "/wallets/{wallet_id}/holds",
+    "/holds/{hold_id}/capture",
+    "/transactions",
+    "/transactions/batch",
+    "/transactions/{transaction_id}/reverse",
+]
 
 _POST = {
     413: "payload_too_large: a body over 64 KiB",
@@ -78,11 +90,20 @@ REJECT_ERRORS = {
 }
 
 
-def with_pending(status: int, success: Any, errors: dict[int, str]) -> dict[Any, Any]:
-    """A staff adjustment's responses: done (`status`), or 202 with the pending approval."""
-    responses = schema.responses(status, success, errors)
-    responses[202] = APPROVAL
-    return responses
+def staff_movements_may_wait(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Postprocessing hook: every staff movement's operation answers 202 with the pending approval."""
+    for path in STAFF_MOVEMENTS:
+        operation = result["paths"].get(path, {}).get("post")
+        if operation is not None:
+            operation["responses"]["202"] = {
+                "description": PENDING,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ApprovalEnvelope"}}
+                },
+            }
+    return result
 
 
 def link_approvals(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from approvals.models import Approval
+from approvals.models import REQUEST_KINDS, Approval
 from common.times import format_timestamp
 from wallets import metadata as notes
 from wallets.money import format_money
@@ -54,10 +54,22 @@ class ApprovalOutput(serializers.Serializer):  # type: ignore[type-arg]
     approval_id = serializers.UUIDField(help_text="The approval's id: GET /approvals/{approval_id}.")
     kind = serializers.ChoiceField(choices=Approval.Kind.values)
     status = serializers.ChoiceField(choices=Approval.Status.values)
-    wallet_id = serializers.UUIDField(allow_null=True, help_text="The wallet of a fund or withdrawal.")
+    wallet_id = serializers.UUIDField(
+        allow_null=True,
+        help_text="The wallet funded or withdrawn from, or the sending wallet of a transfer or hold.",
+    )
     reverses = serializers.UUIDField(allow_null=True, help_text="The ledger transaction a reversal reverses.")
     currency = serializers.CharField()
-    amount = serializers.CharField(help_text="What moves; for a reversal, the reversed transaction's amount.")
+    amount = serializers.CharField(
+        help_text="What moves (a split's or batch's total); for a reversal, the reversed transaction's."
+    )
+    request = serializers.DictField(
+        help_text="A transfer, split, batch or hold movement exactly as requested (its legs, wallets, "
+        "amounts): what an approval runs. Empty for a fund, withdrawal or reversal (the fields above)."
+    )
+    result = serializers.DictField(
+        help_text="What an approved movement made besides transaction_id: a hold's hold_id, a batch's items."
+    )
     description = serializers.CharField(allow_null=True)
     metadata = serializers.DictField(child=serializers.CharField())
     reason = serializers.CharField(allow_null=True, help_text="A reversal's reason, as requested.")
@@ -87,6 +99,8 @@ def approval_data(approval: Approval) -> dict[str, Any]:
         "amount": format_money(approval.amount),
         "description": approval.description,
         "metadata": approval.metadata or {},
+        "request": approval.request if approval.kind in REQUEST_KINDS else {},
+        "result": approval.result or {},
         "reason": approval.reason if approval.kind == Approval.Kind.REVERSE else None,
         "requested_by": approval.requested_by.get_username(),
         "requested_at": format_timestamp(approval.requested_at),

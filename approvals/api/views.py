@@ -1,10 +1,5 @@
-"""Approvals over HTTP (issue #23), and the staff adjustments with the approval threshold in front.
-
-`POST /wallets/{id}/fund`, `/withdraw` and `POST /transactions/{id}/reverse` are the wallets' views
-(wallets/api) with their `handler` wrapped: at or under the threshold the movement runs as before
-(200 / 201); above it, the request's rules are checked and it is recorded as a pending approval,
-answered 202 with it. Either way inside the Idempotency-Key's transaction, so a replay of a 202 is
-that 202, never a second approval.
+"""Approvals over HTTP. Which staff movement waits for one is approvals/policy.py's (every staff
+movement route passes it through `wallets.staff_gate`, answering 202 with the approval).
 
 `GET /approvals`, `GET /approvals/{id}`: staff. `POST /approvals/{id}/approve` (reason optional) and
 `/reject` (reason required): staff holding `approvals.approve_adjustment`, never the requester. An
@@ -18,11 +13,11 @@ import uuid
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from approvals import selectors, services, thresholds
+from approvals import selectors, services
 from approvals.errors import ApprovalNotFound, MayNotApprove
 from approvals.models import Approval
 from common.api import ApiView, parse_uuid
@@ -30,10 +25,7 @@ from common.errors import ValidationFailed
 from common.pagination import Keyset, paginate, read_time_and_uuid
 from common.schema import PAGE_PARAMETERS
 from wallets.api import schema as wallet_schema
-from wallets.api.hold_views import TransactionReverseView
-from wallets.api.idempotency import Handler, respond_once
-from wallets.api.views import WalletFundView, WalletWithdrawView, note_of
-from wallets.models import LedgerTransaction, Wallet
+from wallets.api.idempotency import respond_once
 
 from . import schema
 from .serializers import ApproveInput, RejectInput, approval_data
@@ -41,76 +33,6 @@ from .serializers import ApproveInput, RejectInput, approval_data
 APPROVALS_NEWEST_FIRST = Keyset(
     position=lambda approval: [approval.requested_at.isoformat(), str(approval.id)], read=read_time_and_uuid
 )
-
-
-class _Gated:
-    """The movement of a staff fund or withdrawal, or a pending approval above the threshold."""
-
-    withdraw: bool
-
-    def handler(self, request: Request, target: uuid.UUID, data: dict[str, Any]) -> Handler:
-        move: Handler = super().handler(request, target, data)  # type: ignore[misc]
-        amount = data["amount"]
-
-        def gated() -> tuple[int, Any]:
-            wallet = Wallet.objects.filter(id=target, kind=Wallet.Kind.USER).only("currency").first()
-            if wallet is None or not thresholds.movement_needs_approval(
-                currency=wallet.currency, amount=amount
-            ):
-                return move()  # (an unknown wallet is the movement's 404)
-            approval = services.movement_request(
-                wallet_id=target,
-                amount=amount,
-                withdraw=self.withdraw,
-                note=note_of(data),
-                requested_by=request.user,
-                via="api",
-            )
-            return 202, approval_data(approval)
-
-        return gated
-
-
-@extend_schema_view(
-    post=extend_schema(
-        description=schema.PENDING,
-        responses=schema.with_pending(200, wallet_schema.WALLET, wallet_schema.FUND_ERRORS),
-    )
-)
-class StaffFundView(_Gated, WalletFundView):
-    pass
-
-
-@extend_schema_view(
-    post=extend_schema(
-        description=schema.PENDING,
-        responses=schema.with_pending(200, wallet_schema.WALLET, wallet_schema.WITHDRAW_ERRORS),
-    )
-)
-class StaffWithdrawView(_Gated, WalletWithdrawView):
-    pass
-
-
-@extend_schema_view(
-    post=extend_schema(
-        description=schema.PENDING,
-        responses=schema.with_pending(201, wallet_schema.LEDGER_TRANSACTION, schema.REVERSE_ERRORS),
-    )
-)
-class StaffReverseView(TransactionReverseView):
-    def handler(self, request: Request, original: LedgerTransaction, reason: str) -> Handler:
-        reverse = super().handler(request, original, reason)
-
-        def gated() -> tuple[int, Any]:
-            currency, amount = services.reversed_amount(original)
-            if not thresholds.reversal_needs_approval(currency=currency, amount=amount):
-                return reverse()
-            approval = services.reversal_request(
-                original=original, reason=reason, requested_by=request.user, via="api"
-            )
-            return 202, approval_data(approval)
-
-        return gated
 
 
 def _path_approval_id(raw: str) -> uuid.UUID:

@@ -168,7 +168,7 @@ def test_every_staff_reversal_waits_by_default(maker, checker, alice, make_walle
 # --- at or below the threshold: as before ------------------------------------------------------------
 
 
-def test_at_the_threshold_and_below_funds_and_withdrawals_run_at_once(maker, make_wallet):
+def test_at_the_threshold_and_below_funds_and_withdrawals_run_at_once(maker, make_wallet, no_rolling_limits):
     wallet = make_wallet("alice")
     assert post(maker, f"/wallets/{wallet.id}/fund", {"amount": "1000.0000"}).status_code == 200
     assert post(maker, f"/wallets/{wallet.id}/withdraw", {"amount": "1000"}).status_code == 200
@@ -176,7 +176,7 @@ def test_at_the_threshold_and_below_funds_and_withdrawals_run_at_once(maker, mak
     assert not Approval.objects.exists()
 
 
-def test_the_threshold_is_per_currency(maker, make_wallet, settings):
+def test_the_threshold_is_per_currency(maker, make_wallet, settings, no_rolling_limits):
     settings.APPROVAL_THRESHOLDS = {"EUR": Decimal("900")}
     settings.APPROVAL_THRESHOLD_DEFAULT = Decimal("5000")
     eur, usd = make_wallet("alice", currency="EUR"), make_wallet("alice", currency="USD")
@@ -453,7 +453,7 @@ def test_approvals_are_listed_newest_first_and_filtered(maker, checker, make_wal
     page = maker.get("/approvals", {"limit": 2}).json()
     rest = maker.get("/approvals", {"limit": 2, "cursor": page["next_cursor"]}).json()
     assert [a["approval_id"] for a in page["data"] + rest["data"]] == ids[::-1]
-    for query in ({"status": "done"}, {"kind": "transfer"}, {"limit": 0}, {"cursor": "x"}):
+    for query in ({"status": "done"}, {"kind": "wire"}, {"limit": 0}, {"cursor": "x"}):
         refused = maker.get("/approvals", query)
         assert (refused.status_code, refused.json()["code"]) == (400, "validation_error"), query
 

@@ -116,6 +116,39 @@ def test_an_operator_freezes_a_wallet_with_a_reason(page, operator):
     expect(page.locator("body")).to_contain_text(reason)
 
 
+def test_the_wallet_page_has_no_save_and_freezes_and_unfreezes_from_itself(page, operator):
+    wallet = funded("pgalice", "12")
+    log_in(page, f"/admin/login/?next=/admin/wallets/wallet/{wallet.id}/change/")
+    expect(page.locator("#content")).to_contain_text("12.0000")
+    expect(page.locator("input[name=_save]")).to_have_count(0)
+    expect(page.locator("input[name=_continue]")).to_have_count(0)
+    expect(page.locator("input[name=_addanother]")).to_have_count(0)
+
+    page.get_by_role("link", name="Freeze").click()
+    page.get_by_role("button", name="Freeze (recorded)").click()  # without a reason: not sent
+    expect(page).to_have_url(re.compile(rf"/admin/wallets/wallet/{wallet.id}/status/$"))
+    assert Wallet.objects.get(id=wallet.id).status == "active"
+    page.fill("textarea[name=reason]", "card reported stolen")
+    page.get_by_role("button", name="Freeze (recorded)").click()
+    expect(page.locator(".messagelist .success")).to_contain_text(f"Froze wallet {wallet.id}.")
+    expect(page).to_have_url(re.compile(rf"/admin/wallets/wallet/{wallet.id}/change/$"))
+    expect(page.locator("#content")).to_contain_text("card reported stolen")  # its freeze history
+    wallet.refresh_from_db()
+    assert (wallet.status, wallet.balance, wallet.version) == ("frozen", Decimal("12"), 1)
+
+    page.get_by_role("link", name="Unfreeze").click()
+    page.fill("textarea[name=reason]", "card found")
+    page.get_by_role("button", name="Unfreeze (recorded)").click()
+    expect(page.locator(".messagelist .success")).to_contain_text(f"Unfroze wallet {wallet.id}.")
+    page.wait_for_load_state("load")
+    wallet.refresh_from_db()
+    assert wallet.status == "active"
+    changes = list(
+        WalletStatusChange.objects.order_by("id").values_list("from_status", "to_status", "reason")
+    )
+    assert changes == [("active", "frozen", "card reported stolen"), ("frozen", "active", "card found")]
+
+
 def test_the_outbox_page_shows_the_backlog_and_each_event(page, operator):
     wallet = funded("obalice", "3")
     log_in(page, "/admin/login/?next=/admin/kafka_bridge/outboxevent/")

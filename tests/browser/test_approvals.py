@@ -153,3 +153,39 @@ def test_a_reversal_in_the_admin_is_requested_refused_to_its_requester_and_appro
     page.locator("a.approval-movement").click()
     expect(page.locator("#content")).to_contain_text("REVERSAL")
     expect(page.locator("#content")).to_contain_text("funded the wrong wallet")
+
+
+def test_a_staff_transfer_above_the_threshold_waits_and_runs_once_another_operator_approves(
+    page, operator, checker
+):
+    payer = services.wallet_create(user_id="mccarol", currency="GBP")
+    payee = services.wallet_create(user_id="mcdave", currency="GBP")
+    services.wallet_fund(wallet_id=payer.id, amount=Decimal("3000"), initiated_by="browser-test")
+
+    # The maker transfers 2,500 of a customer's money through the browsable API's form: it waits.
+    page.goto("/api-auth/login/?next=/wallets")
+    page.fill("input[name=username]", "browserops")
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state("load")
+    page.goto(f"/wallets/{payer.id}/transfer")
+    form = html_form(page)
+    form.locator("input[name=to_wallet_id]").fill(str(payee.id))
+    form.locator("input[name=amount]").fill("2500")
+    form.get_by_role("button", name="POST").click()
+    expect(response_panel(page)).to_contain_text("HTTP 202 Accepted")
+    expect(response_panel(page)).to_contain_text('"kind": "transfer"')
+    page.wait_for_load_state("load")
+    approval = Approval.objects.get()
+    assert Wallet.objects.get(id=payee.id).balance == 0
+    page.context.clear_cookies()
+
+    log_in(page, "/admin/login/?next=/admin/", username="browserchecker")
+    approve_in_admin(page, approval, "customer confirmed by phone")
+    expect(page.locator(".messagelist .success")).to_have_text("Approved 1 approval(s).")
+    page.wait_for_load_state("load")
+    approval.refresh_from_db()
+    assert (approval.status, approval.decided_by.username) == ("approved", "browserchecker")
+    assert Wallet.objects.get(id=payee.id).balance == Decimal("2500")
+    assert approval.transaction_id is not None
+    assert LedgerTransaction.objects.get(id=approval.transaction_id).initiated_by == "browserops"

@@ -11,14 +11,12 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from history import tasks
 from history.models import HistoryEvent, ReconcileRun
 from history.reconcile import reconcile
 from kafka_bridge.models import OutboxEvent
-from tests.conftest import make_approver
-from wallets.models import Wallet
+from tests.conftest import behind_the_ledgers_back, make_approver
 
 
 def test_reconcile_exits_0_on_clean_data_and_names_the_wallet_changed_behind_its_back(topics, drained):
@@ -29,8 +27,7 @@ def test_reconcile_exits_0_on_clean_data_and_names_the_wallet_changed_behind_its
     assert ReconcileRun.objects.get().ok is True
 
     tampered = drained[1]
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE wallets_wallet SET balance = balance + 1 WHERE id = %s", [tampered])
+    behind_the_ledgers_back("UPDATE wallets_wallet SET balance = balance + 1 WHERE id = %s", [tampered])
     broken = topics.manage("reconcile", "--history-grace", "0")
     assert broken.returncode != 0
     report = broken.stdout
@@ -77,7 +74,7 @@ def test_the_celery_task_stores_the_result(topics, drained):
         "ok": True,
         "breaches": 0,
     }
-    Wallet.objects.filter(id=drained[0]).update(balance=0)
+    behind_the_ledgers_back("UPDATE wallets_wallet SET balance = 0 WHERE id = %s", [drained[0]])
     result = tasks.reconcile(history_grace=0)
     assert result["ok"] is False
     assert result["breaches"] == 2
@@ -181,8 +178,8 @@ def test_reconcile_names_a_wrong_held_after_a_hold_moving_money_and_a_lost_hold_
 
 def test_reconcile_names_held_and_a_version_changed_behind_the_systems_back(with_holds):
     ann, ben = with_holds["ann"], with_holds["ben"]
-    with connection.cursor() as cursor:  # what no service does: the integrity checks still allow it
-        cursor.execute("UPDATE wallets_wallet SET held = 7, version = version + 1 WHERE id = %s", [ann])
+    # What no service does, and PostgreSQL refuses (migration 0011) unless its guards are off.
+    behind_the_ledgers_back("UPDATE wallets_wallet SET held = 7, version = version + 1 WHERE id = %s", [ann])
     checks = _checks()
     assert checks["holds"].examples == [
         f"wallet {ann} (ann, USD): held 7.0000 but its pending holds sum to 0.0000; "

@@ -22,6 +22,7 @@ from history.models import (
 )
 from history.reconcile import RUN_LOCK_NAME, ReconcileBusy, reconcile
 from kafka_bridge.models import OutboxEvent
+from tests.conftest import behind_the_ledgers_back
 from wallets.models import LedgerEntry, Wallet
 from wallets.money import format_money
 
@@ -87,8 +88,7 @@ def test_the_first_periodic_run_checks_everything_the_next_only_what_changed(top
 def test_a_change_through_the_wallet_row_is_found_and_keeps_being_named(topics, drained):
     assert periodic().ok
     tampered = drained[1]
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE wallets_wallet SET balance = balance + 1 WHERE id = %s", [tampered])
+    behind_the_ledgers_back("UPDATE wallets_wallet SET balance = balance + 1 WHERE id = %s", [tampered])
     for _ in range(2):  # the checkpoint does not move past a breach: named again and again
         found = checks(periodic())
         assert found["wallet_balances"].count == 1

@@ -22,13 +22,14 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from kafka_bridge.models import OutboxEvent
-from tests.conftest import make_client
+from tests.conftest import behind_the_ledgers_back, make_client
 from tests.wallets.conftest import ledger_snapshot
 from wallets import events, services
 from wallets.ledger_writes import BalanceUpdate, Cte, VersionConflict, write_changes
 from wallets.models import Hold, LedgerEntry, LedgerTransaction, Wallet
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Staff funds and transfers of any size, many on one wallet: the policy is the approvals' tests'.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("without_approvals")]
 
 THREAD_TIMEOUT = 45.0
 
@@ -313,15 +314,17 @@ def test_ledger_is_append_only():
 
 def test_user_balance_cannot_go_negative():
     wallet = new_wallet("grace", Decimal("1.0000"))
+    # Even with the ledger-only guards off (migration 0011), the check constraint holds.
     with pytest.raises(IntegrityError, match="wallet_user_balance_non_negative"), transaction.atomic():
-        Wallet.objects.filter(id=wallet.id).update(balance=Decimal("-0.0001"))
+        behind_the_ledgers_back("UPDATE wallets_wallet SET balance = -0.0001 WHERE id = %s", [wallet.id])
     wallet.refresh_from_db()
     assert wallet.balance == Decimal("1.0000")
-    # The system account is the counterparty of funds: its (unused) column may go below zero.
+    # The system account's balance is the sum of its entries: its (unused) column never changes.
     system = Wallet.objects.get(kind=Wallet.Kind.SYSTEM)
-    Wallet.objects.filter(id=system.id).update(balance=Decimal("-1.0000"))
+    with pytest.raises(IntegrityError, match="only through the ledger"), transaction.atomic():
+        Wallet.objects.filter(id=system.id).update(balance=Decimal("-1.0000"), version=1)
     system.refresh_from_db()
-    assert system.balance == Decimal("-1.0000")
+    assert system.balance == Decimal("0.0000")
 
 
 def test_entry_currency_must_be_its_wallets():
@@ -358,7 +361,8 @@ def _raise_by_half(wallet: Wallet, extra: Sequence[Cte] = ()) -> None:
 def test_a_write_from_a_wallet_that_moved_since_it_was_read_is_refused_and_changes_nothing():
     """The version check behind the row locks: a write built from a wallet read before another
     write moved it (a broken lock discipline) raises and leaves the books as they were, and so does
-    a write whose extra part misses its row; the same write from the wallet as it is applies."""
+    a write whose extra part misses its row; the same write from the wallet as it is passes the
+    version check, and then PostgreSQL refuses it at commit: no ledger entry explains it."""
     wallet = new_wallet("kate", Decimal("10.0000"))
     stale = Wallet.objects.get(id=wallet.id)
     read_version = stale.version
@@ -379,10 +383,11 @@ def test_a_write_from_a_wallet_that_moved_since_it_was_read_is_refused_and_chang
         _raise_by_half(Wallet.objects.get(id=wallet.id), [no_such_hold])
     assert ledger_snapshot() == before
 
-    with transaction.atomic():
-        _raise_by_half(Wallet.objects.get(id=wallet.id))
+    with pytest.raises(IntegrityError, match="not what the ledger wrote"), transaction.atomic():
+        _raise_by_half(Wallet.objects.get(id=wallet.id))  # applied: the commit's check refuses it
+    assert ledger_snapshot() == before
     current = Wallet.objects.get(id=wallet.id)
-    assert (current.balance, current.version) == (Decimal("11.5000"), read_version + 2)
+    assert (current.balance, current.version) == (Decimal("11.0000"), read_version + 1)
 
 
 OUR_TABLES = r"^(wallets|approvals|history|kafka_bridge)_"

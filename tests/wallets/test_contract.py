@@ -33,14 +33,14 @@ GETS = {
     "/approvals": {"200", "400", "401", "403", "406", "503"},
     "/approvals/{approval_id}": {"200", "401", "403", "404", "406", "503"},
 }
-# 202: above the approval threshold, a pending approval (issue #23).
+# 202: a staff movement the policy holds back, a pending approval (approvals/policy.py).
 STAFF_MOVEMENT = {"200", "202", "400", "401", "403", "404", "406", "409", "413", "415", "422", "503"}
 DECISION = {"200", "400", "401", "403", "404", "406", "409", "413", "415", "422", "503"}
 POSTS = {
     "/wallets": {"201", "400", "401", "403", "406", "409", "413", "415", "422", "503"},
     "/wallets/{wallet_id}/fund": STAFF_MOVEMENT,
     "/wallets/{wallet_id}/withdraw": STAFF_MOVEMENT,
-    "/wallets/{wallet_id}/transfer": {"200", "400", "401", "404", "406", "409", "413", "415", "422", "503"},
+    "/wallets/{wallet_id}/transfer": STAFF_MOVEMENT - {"403"},
     "/transactions/{transaction_id}/reverse": {"201"} | STAFF_MOVEMENT - {"200"},
     "/approvals/{approval_id}/approve": DECISION,
     "/approvals/{approval_id}/reject": DECISION,

@@ -9,10 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kafka_bridge.models import OutboxEvent
+from tests.conftest import behind_the_ledgers_back
 from wallets import tasks
 from wallets.models import Hold, LedgerEntry, LedgerTransaction, Wallet
 
@@ -416,16 +417,20 @@ def test_void_and_capture_need_no_body_or_content_type(bob, alice, pair):
 )
 def test_the_database_refuses_held_out_of_bounds(make_wallet, update, constraint):
     wallet = make_wallet("dora", "10")
-    with pytest.raises(IntegrityError, match=constraint), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"UPDATE wallets_wallet SET {update} WHERE id = %s", [wallet.id])  # noqa: S608
+    # Even with the ledger-only guards off (migration 0011), the check constraints hold.
+    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+        behind_the_ledgers_back(f"UPDATE wallets_wallet SET {update} WHERE id = %s", [wallet.id])  # noqa: S608
 
 
 def test_the_database_refuses_a_hold_across_currencies_or_captured_twice(alice, bob, make_wallet, pair):
     payer, payee = pair
     euro = make_wallet("bob", currency="EUR")
     hold_id = create_hold(alice, payer, payee, "1").json()["data"]["id"]
-    with pytest.raises(IntegrityError, match="hold_to_wallet_currency_fk"), transaction.atomic():
+    with pytest.raises(IntegrityError, match="terms never change"), transaction.atomic():
         Hold.objects.filter(id=hold_id).update(to_wallet=euro)
+    # Behind the guard's back (migration 0011), the composite key still refuses it.
+    with pytest.raises(IntegrityError, match="hold_to_wallet_currency_fk"), transaction.atomic():
+        behind_the_ledgers_back("UPDATE wallets_hold SET to_wallet_id = %s WHERE id = %s", [euro.id, hold_id])
     capture = post(bob, f"/holds/{hold_id}/capture").json()["data"]
     other = create_hold(alice, payer, payee, "1").json()["data"]["id"]
     with pytest.raises(IntegrityError), transaction.atomic():

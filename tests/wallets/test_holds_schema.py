@@ -16,13 +16,13 @@ pytestmark = pytest.mark.django_db
 
 POST_COMMON = {"401", "406", "413", "415", "422", "429", "503", "414", "431"}
 OPERATIONS = {
-    ("/wallets/{wallet_id}/holds", "post"): {"201", "400", "404", "409"} | POST_COMMON,
+    # 202: a staff movement the policy holds back (approvals/policy.py).
+    ("/wallets/{wallet_id}/holds", "post"): {"201", "202", "400", "404", "409"} | POST_COMMON,
     ("/wallets/{wallet_id}/holds", "get"): {"200", "400", "401", "404", "406", "429", "503", "414", "431"},
     ("/holds/{hold_id}", "get"): {"200", "401", "404", "406", "429", "503", "414", "431"},
-    ("/holds/{hold_id}/capture", "post"): {"200", "400", "403", "404", "409"} | POST_COMMON,
+    ("/holds/{hold_id}/capture", "post"): {"200", "202", "400", "403", "404", "409"} | POST_COMMON,
     ("/holds/{hold_id}/void", "post"): {"200", "400", "403", "404", "409"} | POST_COMMON,
     ("/transactions/{transaction_id}", "get"): {"200", "401", "404", "406", "429", "503", "414", "431"},
-    # 202: a pending approval (every staff reversal by default; approvals/, issue #23).
     ("/transactions/{transaction_id}/reverse", "post"): {"201", "202", "400", "403", "404", "409"}
     | POST_COMMON,
 }

@@ -23,14 +23,14 @@ from common.api import ApiView
 from common.errors import ValidationFailed
 from common.pagination import Keyset, paginate, read_time_and_uuid
 from common.schema import PAGE_PARAMETERS
-from wallets import holds, reversals, selectors
+from wallets import holds, reversals, selectors, staff_gate
 from wallets.errors import TransactionNotFound
 from wallets.models import Hold, LedgerTransaction
 from wallets.openapi import WALLET_ID
 from wallets.permissions import balances_hidden_from, sending_owner
 
 from . import schema
-from .idempotency import Handler, respond_once
+from .idempotency import respond_once
 from .serializers import (
     CaptureInput,
     HoldInput,
@@ -39,7 +39,7 @@ from .serializers import (
     ledger_transaction_data,
     movement_legs,
 )
-from .views import _path_wallet_id, note_of
+from .views import _path_wallet_id, note_of, note_request
 
 HOLDS_NEWEST_FIRST = Keyset(
     position=lambda hold: [hold.created_at.isoformat(), str(hold.id)], read=read_time_and_uuid
@@ -91,7 +91,22 @@ class WalletHoldsView(ApiView):
             )
             return 201, hold_data(hold)
 
-        return respond_once(request, create)
+        def describe() -> staff_gate.StaffMovement:
+            receiver, amount = data["to_wallet_id"], data["amount"]
+            return staff_gate.StaffMovement(
+                kind=staff_gate.HOLD_CREATE,
+                moves={sender: amount, receiver: amount} if receiver != sender else {sender: amount},
+                request={
+                    "from_wallet_id": str(sender),
+                    "to_wallet_id": str(receiver),
+                    "amount": str(amount),
+                    "expires_in": data.get("expires_in", holds.EXPIRES_IN_DEFAULT),
+                    **note_request(note),
+                },
+                wallet_id=sender,
+            )
+
+        return respond_once(request, staff_gate.gated(request.user, create, describe))
 
     @extend_schema(
         parameters=[WALLET_ID, STATUS, *PAGE_PARAMETERS],
@@ -160,7 +175,20 @@ class HoldCaptureView(ApiView):
                 "transactions": movement_legs(result, result.note, hidden),
             }
 
-        return respond_once(request, capture)
+        def describe() -> staff_gate.StaffMovement:
+            amount = data.get("amount") or hold.amount
+            return staff_gate.StaffMovement(
+                kind=staff_gate.HOLD_CAPTURE,
+                moves={hold.from_wallet_id: amount, hold.to_wallet_id: amount},
+                request={
+                    "hold_id": str(hold.id),
+                    "amount": str(data["amount"]) if data.get("amount") is not None else None,
+                    **({"note": note_request(note)} if note is not None else {}),
+                },
+                wallet_id=hold.from_wallet_id,
+            )
+
+        return respond_once(request, staff_gate.gated(request.user, capture, describe))
 
 
 class HoldVoidView(ApiView):
@@ -220,11 +248,6 @@ class TransactionReverseView(ApiView):
         if original is None:
             raise TransactionNotFound()
         reason = self.validated(request)["reason"]
-        return respond_once(request, self.handler(request, original, reason))
-
-    def handler(self, request: Request, original: LedgerTransaction, reason: str) -> Handler:
-        """The reversal, run once per Idempotency-Key inside its transaction (the routed view,
-        approvals/api/views.py, puts the approval threshold in front of it)."""
 
         def reverse() -> tuple[int, Any]:
             result = reversals.transaction_reverse(
@@ -232,7 +255,10 @@ class TransactionReverseView(ApiView):
             )
             return 201, reversal_data(request, result.transaction_id)
 
-        return reverse
+        return respond_once(
+            request,
+            staff_gate.gated(request.user, reverse, lambda: staff_gate.reversal_movement(original, reason)),
+        )
 
 
 def reversal_data(request: Request, transaction_id: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from common.api import ApiView
 from common.errors import envelope
 from common.times import format_timestamp
-from wallets import multi_leg
+from wallets import multi_leg, staff_gate
 from wallets.ledger_writes import LegRow
 from wallets.models import LedgerTransaction
 from wallets.permissions import balances_hidden_from, sending_owner
@@ -30,7 +30,7 @@ from wallets.services import NO_NOTE, MovementResult, Note
 from . import schema
 from .idempotency import respond_once
 from .serializers import BatchInput, MultiLegInput, leg_data, movement_legs, transaction_data
-from .views import note_of
+from .views import note_of, note_request
 
 
 class RawJsonBrowsableAPIRenderer(BrowsableAPIRenderer):
@@ -131,7 +131,14 @@ class MultiLegTransactionView(ApiView):
             hidden = balances_hidden_from(request.user, result.wallets.values())
             return 201, multi_leg_data(result, legs, note, hidden)
 
-        return respond_once(request, move)
+        def describe() -> staff_gate.StaffMovement:
+            return staff_gate.StaffMovement(
+                kind=staff_gate.SPLIT,
+                moves=staff_gate.legs_moves(legs),
+                request={"legs": staff_gate.legs_request(legs), **note_request(note)},
+            )
+
+        return respond_once(request, staff_gate.gated(request.user, move, describe))
 
 
 def _item_data(index: int, item: multi_leg.BatchItem, leg: multi_leg.Leg, principal: Any) -> dict[str, Any]:
@@ -190,4 +197,11 @@ class BatchTransferView(ApiView):
                 ],
             }
 
-        return respond_once(request, move)
+        def describe() -> staff_gate.StaffMovement:
+            return staff_gate.StaffMovement(
+                kind=staff_gate.BATCH,
+                moves=staff_gate.legs_moves(transfers),
+                request={"transfers": staff_gate.legs_request(transfers), "atomic": data["atomic"]},
+            )
+
+        return respond_once(request, staff_gate.gated(request.user, move, describe))

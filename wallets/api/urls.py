@@ -3,9 +3,8 @@
 A wallet id is any segment (a malformed one is 404 `wallet_not_found` from the view); a user id
 that breaks the user-id rule matches no route (404 `not_found`).
 
-The staff adjustments, `POST /wallets/{id}/fund`, `/withdraw` and `/transactions/{id}/reverse`,
-are routed by approvals/api/urls.py: the same views with the approval threshold in front
-(issue #23), so no route reaches a movement that skips it.
+Every staff movement (fund, withdraw, transfer, split, batch, hold create and capture, reversal)
+passes `wallets.staff_gate`, the approvals' policy (approvals/policy.py).
 """
 
 from django.urls import re_path
@@ -23,6 +22,8 @@ urlpatterns = [
     re_path(r"^wallets/?$", views.WalletCreateView.as_view(), name="wallet-create"),
     re_path(rf"^wallets/{WALLET}/?$", views.WalletDetailView.as_view(), name="wallet-detail"),
     re_path(rf"^wallets/{WALLET}/transfer/?$", views.TransferView.as_view(), name="wallet-transfer"),
+    re_path(rf"^wallets/{WALLET}/fund/?$", views.WalletFundView.as_view(), name="wallet-fund"),
+    re_path(rf"^wallets/{WALLET}/withdraw/?$", views.WalletWithdrawView.as_view(), name="wallet-withdraw"),
     re_path(
         rf"^wallets/{WALLET}/transactions/?$",
         views.WalletTransactionsView.as_view(),
@@ -40,5 +41,10 @@ urlpatterns = [
         rf"^transactions/{TRANSACTION}/?$",
         hold_views.TransactionDetailView.as_view(),
         name="transaction-detail",
+    ),
+    re_path(
+        rf"^transactions/{TRANSACTION}/reverse/?$",
+        hold_views.TransactionReverseView.as_view(),
+        name="transaction-reverse",
     ),
 ]

@@ -19,13 +19,13 @@ from rest_framework.response import Response
 from common.api import ApiView, parse_uuid
 from common.pagination import Keyset, paginate, read_int, read_time_and_uuid
 from common.schema import PAGE_PARAMETERS
-from wallets import selectors, services
+from wallets import selectors, services, staff_gate
 from wallets.errors import WalletNotFound
 from wallets.openapi import USER_ID, WALLET_ID
 from wallets.permissions import balances_hidden_from, may_act_for, sending_owner
 
 from . import schema
-from .idempotency import Handler, respond_once
+from .idempotency import respond_once
 from .serializers import (
     AmountInput,
     TransferInput,
@@ -44,6 +44,11 @@ ENTRIES_NEWEST_FIRST = Keyset(position=lambda entry: entry.wallet_version, read=
 def note_of(data: dict[str, Any]) -> services.Note:
     """The validated body's description and metadata."""
     return services.Note(data.get("description"), data.get("metadata") or {})
+
+
+def note_request(note: services.Note) -> dict[str, Any]:
+    """A note as a staff movement's recorded request holds it (`staff_gate.execute` reads it)."""
+    return {"description": note.description, "metadata": note.metadata}
 
 
 def _path_wallet_id(raw: str) -> uuid.UUID:
@@ -105,10 +110,8 @@ class UserWalletsView(ApiView):
 
 class _SystemMovementView(ApiView):
     """Fund or withdraw (staff only): money enters from or leaves to outside, through the system
-    account of the wallet's currency.
-
-    What the request runs is `handler`: the movement itself here; the routed views
-    (approvals/api/views.py) put the approval threshold in front of it (issue #23)."""
+    account of the wallet's currency, through the staff gate (`wallets.staff_gate`: it runs now or
+    waits for a second operator, answered 202 with the approval)."""
 
     service: Any  # staticmethod(services.wallet_fund) or staticmethod(services.wallet_withdraw)
     withdraw = False
@@ -124,10 +127,6 @@ class _SystemMovementView(ApiView):
         self.require_staff(request)
         target = _path_wallet_id(wallet_id)
         data = self.validated(request)
-        return respond_once(request, self.handler(request, target, data))
-
-    def handler(self, request: Request, target: uuid.UUID, data: dict[str, Any]) -> Handler:
-        """The movement, run once per Idempotency-Key inside its transaction."""
         amount, note = data["amount"], note_of(data)
 
         def move() -> tuple[int, Any]:
@@ -137,7 +136,15 @@ class _SystemMovementView(ApiView):
                 )
             )
 
-        return move
+        def describe() -> staff_gate.StaffMovement:
+            return staff_gate.StaffMovement(
+                kind=staff_gate.WITHDRAW if self.withdraw else staff_gate.FUND,
+                moves={target: amount},
+                request={"wallet_id": str(target), "amount": str(amount), **note_request(note)},
+                wallet_id=target,
+            )
+
+        return respond_once(request, staff_gate.gated(request.user, move, describe))
 
 
 class WalletFundView(_SystemMovementView):
@@ -180,7 +187,21 @@ class TransferView(ApiView):
             hidden = balances_hidden_from(request.user, result.wallets.values())
             return 200, movement_legs(result, note, hidden)
 
-        return respond_once(request, move)
+        def describe() -> staff_gate.StaffMovement:
+            receiver, amount = data["to_wallet_id"], data["amount"]
+            return staff_gate.StaffMovement(
+                kind=staff_gate.TRANSFER,
+                moves={sender: amount, receiver: amount} if receiver != sender else {sender: amount},
+                request={
+                    "from_wallet_id": str(sender),
+                    "to_wallet_id": str(receiver),
+                    "amount": str(amount),
+                    **note_request(note),
+                },
+                wallet_id=sender,
+            )
+
+        return respond_once(request, staff_gate.gated(request.user, move, describe))
 
 
 class WalletTransactionsView(ApiView):
