@@ -16,9 +16,10 @@ touches only the operator's own wallets runs as an end user's would. What runs w
 is recorded (`UnapprovedStaffMovement`) in its own transaction; approved movements had their
 second operator and count towards no limit.
 
-Concurrency: the decision and the movement run under one transaction-scoped advisory lock, so two
-staff movements cannot both fit under a limit only one fits. Staff movements are operator-paced
-(a few a second at most); an end user's movement never takes the lock.
+Concurrency: the decision and the movement run under transaction-scoped advisory locks, the
+operator's and each customer wallet's (in one order: the operator, then the wallets by key), so
+two staff movements cannot both fit under a limit only one fits; different operators on different
+wallets do not wait for each other. An end user's movement never takes them.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ from . import services, thresholds
 from .api.serializers import approval_data
 from .models import UnapprovedStaffMovement
 
-# pg_advisory_xact_lock's key for staff decisions (any constant of this project's own).
-STAFF_DECISIONS_LOCK = 0x5741_4C4C_4554_0001
+# pg_advisory_xact_lock(namespace, key)'s namespaces: an operator's (key: the user's pk) and a
+# wallet's (key: 32 bits of its id; two wallets sharing one only wait for each other).
+OPERATOR_LOCKS, WALLET_LOCKS = 0x5741_0001, 0x5741_0002
 TWO_SIDED = {
     staff_gate.TRANSFER,
     staff_gate.SPLIT,
@@ -50,6 +52,20 @@ TWO_SIDED = {
     staff_gate.HOLD_CREATE,
     staff_gate.HOLD_CAPTURE,
 }
+
+
+def _signed32(value: int) -> int:
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def _lock(operator: Any, customers: dict[uuid.UUID, Wallet]) -> None:
+    """The operator's advisory lock, then each customer wallet's, in one statement (its calls run
+    in order: the wallets' keys sorted), held to the end of the transaction."""
+    keys = [(OPERATOR_LOCKS, _signed32(int(operator.pk) & 0xFFFF_FFFF))]
+    keys += sorted({(WALLET_LOCKS, _signed32(wallet_id.int & 0xFFFF_FFFF)) for wallet_id in customers})
+    calls = ", ".join("pg_advisory_xact_lock(%s, %s)" for _ in keys)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {calls}", [part for key in keys for part in key])
 
 
 def _limit(limits: dict[str, Decimal], default: Decimal, currency: str) -> Decimal:
@@ -187,8 +203,7 @@ def staff_movement_submit(
         }
         if not customers:
             return run()  # the operator's own wallets, or none known (the movement answers 404)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [STAFF_DECISIONS_LOCK])
+        _lock(operator, customers)
         totals = totals_by_currency(movement, wallets)
         if why_wait(operator, movement, customers, totals, now) is None:
             status, body = run()

@@ -253,12 +253,13 @@ class Workload:
                 self.hold_op(HoldRequest("void", hold_id, {}), f"/holds/{hold_id}/void")
 
 
-def operator_token() -> str:
-    """A new staff token for this run, expiring in a day."""
+def owner_token(username: str) -> str:
+    """A new token of the wallets' owner for this run, expiring in a day. Customers' traffic: an
+    operator's transfers of customers' money wait for a second operator (approvals/policy.py)."""
     from django.core.management import call_command
 
     out = io.StringIO()
-    call_command("issue_token", "chaos-operator", "--operator", "--ttl", "86400", "--by", "chaos", stdout=out)
+    call_command("issue_token", username, "--ttl", "86400", "--by", "chaos", stdout=out)
     return out.getvalue().strip()
 
 
@@ -424,12 +425,12 @@ def main() -> int:
     stack("up")
     run_id = uuid.uuid4().hex[:8]
     wallets = []
-    for n in range(args.wallets):
-        wallet = services.wallet_create(user_id=f"chaos-{run_id}-{n}")
+    for _ in range(args.wallets):
+        wallet = services.wallet_create(user_id=f"chaos-{run_id}")
         services.wallet_fund(wallet_id=wallet.id, amount=Decimal("1000.00"), initiated_by="chaos")
         wallets.append(wallet.id)
     initial_total = Decimal("1000.00") * args.wallets
-    workload = Workload([str(w) for w in wallets], operator_token())
+    workload = Workload([str(w) for w in wallets], owner_token(f"chaos-{run_id}"))
     connection.close()
 
     threads = [threading.Thread(target=workload.client, args=(args.seed + i,)) for i in range(args.clients)]

@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(http_bench.RESULTS / "e2e_lag"))
     args = parser.parse_args()
 
-    token = http_bench.operator_token()
+    token = http_bench.owner_token()
     ids_file = http_bench.prepare_wallets(1000)
     ids = ids_file.read_text().split()
     maximum = None

@@ -59,12 +59,17 @@ WALLET_FUNDS = Decimal("1000000")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def operator_token() -> str:
-    """A new staff token for this run, expiring in a day (issue_token makes a new one per call)."""
+# The bench wallets' one owner: its token moves money between them as a customer's requests do (an
+# operator's transfers of customers' money pass the staff policy, approvals/policy.py).
+OWNER = "bench"
+
+
+def owner_token() -> str:
+    """A new token of the wallets' owner for this run, expiring in a day (one per call)."""
     import io
 
     out = io.StringIO()
-    call_command("issue_token", "bench-operator", "--operator", "--ttl", "86400", "--by", "bench", stdout=out)
+    call_command("issue_token", OWNER, "--ttl", "86400", "--by", "bench", stdout=out)
     return out.getvalue().strip()
 
 
@@ -73,12 +78,12 @@ def prepare_wallets(count: int) -> Path:
     WORK.mkdir(parents=True, exist_ok=True)
     ids = [
         str(i)
-        for i in Wallet.objects.filter(user_id__startswith="bench-", kind="user", status="active")
-        .order_by("user_id")
+        for i in Wallet.objects.filter(user_id=OWNER, kind="user", status="active")
+        .order_by("created_at", "id")
         .values_list("id", flat=True)[:count]
     ]
-    for n in range(len(ids), count):
-        wallet = services.wallet_create(user_id=f"bench-{n:05d}")
+    for _ in range(len(ids), count):
+        wallet = services.wallet_create(user_id=OWNER)
         services.wallet_fund(wallet_id=wallet.id, amount=WALLET_FUNDS, initiated_by="bench")
         ids.append(str(wallet.id))
     path = WORK / f"wallets-{count}.txt"
@@ -286,7 +291,7 @@ def main() -> None:
 
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install wrk")
-    token = operator_token()
+    token = owner_token()
     ids_file = prepare_wallets(args.wallets)
     hot = ids_file.read_text().split()[0]
     prepare_pgbench(args.pgbench_scale)

@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(http_bench.RESULTS / "memory"))
     args = parser.parse_args()
 
-    token = http_bench.operator_token()
+    token = http_bench.owner_token()
     ids_file = http_bench.prepare_wallets(1000)
     hot = ids_file.read_text().split()[0]
     http_bench.run_wrk("transfer", args.concurrency, args.warmup, ids_file, token, hot)

@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(http_bench.RESULTS / "multi_leg"))
     args = parser.parse_args()
 
-    token = http_bench.operator_token()
+    token = http_bench.owner_token()
     ids_file = http_bench.prepare_wallets(args.wallets)
     hot = ids_file.read_text().split()[0]
     concurrencies = [int(value) for value in args.concurrency.split(",")]

@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from django.db import connection
-from http_bench import RESULTS, operator_token, prepare_wallets, run_wrk, say, write_results
+from http_bench import RESULTS, owner_token, prepare_wallets, run_wrk, say, write_results
 
 from kafka_bridge.models import OutboxEvent, RelayStats
 
@@ -56,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
 
     ids_file = prepare_wallets(args.wallets)
-    token = operator_token()
+    token = owner_token()
     hot = ids_file.read_text().split()[0]
     first = sample()
     say(f"outbox before the load: {first['rows']} rows, {first['bytes']} bytes")

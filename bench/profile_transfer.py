@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     args = parser.parse_args()
 
-    token = http_bench.operator_token()
+    token = http_bench.owner_token()
     ids = http_bench.prepare_wallets(200).read_text().split()
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     steps: dict[str, list[float]] = {"lock": [], "write": [], "hook": []}

@@ -236,7 +236,7 @@ def lag_under_load(
 
 def measure(relay: str, args: argparse.Namespace) -> dict[str, Any]:
     switch_to(relay)
-    token = http_bench.operator_token()
+    token = http_bench.owner_token()
     ids_file = http_bench.prepare_wallets(1000)
     ids = ids_file.read_text().split()
     http_bench.run_wrk("transfer", 16, args.warmup, ids_file, token, ids[0])  # JIT, caches, pools

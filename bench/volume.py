@@ -320,15 +320,9 @@ def throughput(size: str, rounds: int, duration: int, warmup: int, concurrency: 
         plan = plan_of(key)
         seeding.produce_topic(side.url, plan, say=say, show_progress=False)
         commit_group_at_end(side, plan.partitions)
-        tokens[key] = web.operator_token(side)
-        with psycopg.connect(side.url) as connection:
-            wallet_ids = [
-                str(row[0])
-                for row in connection.execute(
-                    f"SELECT id FROM {seeding.SEED_SCHEMA}.wallet WHERE n < %s ORDER BY n",
-                    [THROUGHPUT_WALLETS],
-                )
-            ]
+        # Wallets of one owner, among the side's ledger (10 M entries, or none): the owner's
+        # transfers are a customer's, which no staff policy holds back.
+        tokens[key], wallet_ids = web.owner_wallets(side, THROUGHPUT_WALLETS)
         ids[key] = web.wallet_ids_file(side, wallet_ids)
     runs: dict[str, list[dict[str, Any]]] = {key: [] for key in sides}
     try:

@@ -88,6 +88,28 @@ def operator_token(side: Side) -> str:
     ).strip()
 
 
+# The throughput step's wallets have one owner, whose token moves money between them as customers'
+# requests do (an operator's transfers of customers' money pass the staff policy and its limits).
+THROUGHPUT_OWNER = "volume-bench"
+
+
+def owner_wallets(side: Side, count: int) -> tuple[str, list[str]]:
+    """`count` funded wallets of THROUGHPUT_OWNER on the side's database (made through the
+    services on first use, kept), and a new token of that owner."""
+    code = (
+        "from decimal import Decimal; from wallets import services; from wallets.models import Wallet; "
+        f"ids = [str(i) for i in Wallet.objects.filter(user_id={THROUGHPUT_OWNER!r})"
+        f".order_by('created_at', 'id').values_list('id', flat=True)[:{count}]]\n"
+        f"for _ in range(len(ids), {count}):\n"
+        f"    w = services.wallet_create(user_id={THROUGHPUT_OWNER!r}); ids.append(str(w.id))\n"
+        "    services.wallet_fund(wallet_id=w.id, amount=Decimal('1000000'), initiated_by='bench')\n"
+        "print(' '.join(ids))"
+    )
+    ids = manage(side, "shell", "-c", code).split()
+    token = manage(side, "issue_token", THROUGHPUT_OWNER, "--ttl", "86400", "--by", "bench").strip()
+    return token, ids
+
+
 def ensure_superuser(side: Side) -> None:
     code = (
         "from django.contrib.auth import get_user_model; U = get_user_model(); "

@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--sample-locks", action="store_true")
     args = parser.parse_args()
 
-    token = http_bench.operator_token()
+    token = http_bench.owner_token()
     ids_file = http_bench.prepare_wallets(1000)
     hot = ids_file.read_text().split()[0]
     wait_for_quiet(http_bench.say)

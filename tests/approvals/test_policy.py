@@ -193,3 +193,34 @@ def test_the_admin_shows_a_pending_split_and_batch_with_their_requests(maker, ro
         page = client.get(f"/admin/approvals/approval/{approval_id}/change/")
         assert page.status_code == 200
         assert str(routes["wallets"][2].id) in page.content.decode()  # the request's legs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_operators_at_once_cannot_both_fit_under_a_wallets_limit(settings, make_wallet):
+    """The advisory locks: of two concurrent 1,500 transfers into one wallet (limit 2,000), one
+    runs and one waits, however they interleave."""
+    import threading
+
+    from django.db import connection
+
+    settings.APPROVAL_THRESHOLD_DEFAULT = Decimal("100000")
+    target = make_wallet("carol")
+    senders = [make_wallet(f"payer{n}", "1500") for n in range(2)]
+    operators = [make_client(f"ops{n}", staff=True) for n in range(2)]
+    start, answers = threading.Barrier(2), []
+
+    def transfer(n: int) -> None:
+        try:
+            start.wait(5)
+            body = {"to_wallet_id": str(target.id), "amount": "1500"}
+            answers.append(post(operators[n], f"/wallets/{senders[n].id}/transfer", body).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=transfer, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(answers) == [200, 202]
+    assert balance(target) == Decimal("1500")
