@@ -121,20 +121,27 @@ def prepare(ref: str) -> None:
 
 
 def start_previous() -> list[subprocess.Popen[bytes]]:
-    """The previous release's app as its stack ran it: gunicorn (4 sync workers), a Celery worker on
+    """The previous release's app as its stack ran it: its web server (4 workers), a Celery worker on
     its own queue, the history consumer. No beat: its sweeper is a fallback, not the hot path."""
     bin_dir = VENV / "bin"
     env = before_env()
     logs = BEFORE / "logs"
     logs.mkdir(exist_ok=True)
-    commands = {
-        "web": [
+    # A release with walletproject/serve.py runs granian on PORT and HISTORY_PORT (4 workers), as
+    # its stack did; an older one gunicorn's sync workers.
+    web = (
+        [str(bin_dir / "python"), "-m", "walletproject.serve"]
+        if (SOURCE / "walletproject" / "serve.py").exists()
+        else [
             str(bin_dir / "gunicorn"),
             "walletproject.wsgi:application",
             *("--bind", f"127.0.0.1:{PORT}", "--bind", f"127.0.0.1:{HISTORY_PORT}"),
             *("--workers", "4", "--worker-class", "sync", "--timeout", "30"),
             *("--access-logfile", "-", "--error-logfile", "-", "--no-control-socket"),
-        ],
+        ]
+    )
+    commands = {
+        "web": web,
         "worker": [
             str(bin_dir / "celery"),
             *("-A", "walletproject", "worker", "-Q", "before", "--concurrency", "2"),

@@ -41,45 +41,46 @@ CREATE TRIGGER wallet_money_guard
     BEFORE UPDATE OR DELETE ON wallets_wallet
     FOR EACH ROW EXECUTE FUNCTION wallets_guard_wallet_row();
 
-CREATE FUNCTION wallets_check_wallet_state(target uuid) RETURNS void
+-- One statement: the wallet as it is now, its last entry, and (when its held may have changed)
+-- the sum of its pending holds; the holds' version keys only when no entry explains the version.
+CREATE FUNCTION wallets_check_wallet_state(target uuid, check_held boolean) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    w record;
-    last_balance numeric;
-    last_version bigint;
-    pending numeric;
+    s record;
 BEGIN
-    SELECT kind, balance, held, version INTO w FROM wallets_wallet WHERE id = target;
-    IF NOT FOUND OR w.kind = 'system' THEN
+    SELECT w.kind, w.balance, w.held, w.version,
+           coalesce(e.balance_after, 0) AS last_balance, coalesce(e.wallet_version, 0) AS last_version,
+           CASE WHEN check_held THEN (SELECT coalesce(sum(h.amount), 0) FROM wallets_hold AS h
+                                       WHERE h.from_wallet_id = target AND h.status = 'pending')
+                ELSE w.held END AS pending
+      INTO s
+      FROM wallets_wallet AS w
+      LEFT JOIN LATERAL (SELECT balance_after, wallet_version FROM wallets_ledgerentry
+                          WHERE wallet_id = target AND wallet_version IS NOT NULL
+                          ORDER BY wallet_version DESC LIMIT 1) AS e ON true
+     WHERE w.id = target;
+    IF NOT FOUND OR s.kind = 'system' THEN
         RETURN;
     END IF;
-    SELECT balance_after, wallet_version INTO last_balance, last_version
-      FROM wallets_ledgerentry
-     WHERE wallet_id = target AND wallet_version IS NOT NULL
-     ORDER BY wallet_version DESC
-     LIMIT 1;
-    SELECT coalesce(sum(amount), 0) INTO pending
-      FROM wallets_hold WHERE from_wallet_id = target AND status = 'pending';
-    last_balance := coalesce(last_balance, 0);
-    last_version := coalesce(last_version, 0);
-    IF w.balance <> last_balance OR w.held <> pending OR NOT (
-           w.version = last_version
-           OR (w.version > last_version AND EXISTS (
+    IF s.balance <> s.last_balance OR s.held <> s.pending OR NOT (
+           s.version = s.last_version
+           OR (s.version > s.last_version AND EXISTS (
                    SELECT 1 FROM wallets_hold
                     WHERE from_wallet_id = target
-                      AND (created_version = w.version OR released_version = w.version)))) THEN
+                      AND (created_version = s.version OR released_version = s.version)))) THEN
         RAISE EXCEPTION 'wallet %: balance %, held %, version % are not what the ledger wrote '
                         '(last entry: balance % at version %; pending holds: %)',
-            target, w.balance, w.held, w.version, last_balance, last_version, pending
+            target, s.balance, s.held, s.version, s.last_balance, s.last_version, s.pending
             USING ERRCODE = 'check_violation';
     END IF;
 END;
 $$;
 
+-- A wallet's held is checked against its holds when it changed; a hold's own change checks it too.
 CREATE FUNCTION wallets_check_wallet_after_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM wallets_check_wallet_state(NEW.id);
+    PERFORM wallets_check_wallet_state(NEW.id, OLD.held IS DISTINCT FROM NEW.held);
     RETURN NULL;
 END;
 $$;
@@ -119,7 +120,7 @@ CREATE TRIGGER hold_money_guard
 CREATE FUNCTION wallets_check_hold_sender() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM wallets_check_wallet_state(NEW.from_wallet_id);
+    PERFORM wallets_check_wallet_state(NEW.from_wallet_id, true);
     RETURN NULL;
 END;
 $$;
