@@ -133,17 +133,24 @@ def movement_request(
         wallet_services.debit(probe, amount, now)
     else:
         wallet_services.credit(probe, amount, now)
-    approval = Approval(
-        kind=Approval.Kind.WITHDRAW if withdraw else Approval.Kind.FUND,
-        wallet=wallet,
-        currency=wallet.currency,
-        amount=amount,
-        description=note.description,
-        metadata=note.metadata,
-        requested_by=requested_by,
-        requested_at=now,
-        expires_at=_expiry(now),
+    return _requested(
+        Approval(
+            kind=Approval.Kind.WITHDRAW if withdraw else Approval.Kind.FUND,
+            wallet=wallet,
+            currency=wallet.currency,
+            amount=amount,
+            description=note.description,
+            metadata=note.metadata,
+            requested_by=requested_by,
+            requested_at=now,
+            expires_at=_expiry(now),
+        ),
+        via=via,
     )
+
+
+def _requested(approval: Approval, *, via: str) -> Approval:
+    """Save a new pending approval with its `requested` step (the description as its note)."""
     with transaction.atomic(savepoint=False):
         approval.save(force_insert=True)
         _record(
@@ -151,10 +158,10 @@ def movement_request(
             _audit(
                 approval,
                 ApprovalEvent.Action.REQUESTED,
-                actor=requested_by.get_username(),
+                actor=approval.requested_by.get_username(),
                 via=via,
-                at=now,
-                note=note.description or "",
+                at=approval.requested_at,
+                note=approval.description or "",
             ),
         )
     return approval
@@ -179,32 +186,21 @@ def staff_request(
     (`request`, run by `wallets.staff_gate.execute` on approval). Its rules are checked when it
     runs, under the wallets' locks: a refusal then leaves it pending, its last error recorded."""
     now = timezone.now()
-    approval = Approval(
-        kind=kind,
-        wallet_id=wallet_id,
-        currency=currency,
-        amount=amount,
-        description=request.get("description"),
-        metadata=request.get("metadata") or {},
-        request=request,
-        requested_by=requested_by,
-        requested_at=now,
-        expires_at=_expiry(now),
+    return _requested(
+        Approval(
+            kind=kind,
+            wallet_id=wallet_id,
+            currency=currency,
+            amount=amount,
+            description=request.get("description"),
+            metadata=request.get("metadata") or {},
+            request=request,
+            requested_by=requested_by,
+            requested_at=now,
+            expires_at=_expiry(now),
+        ),
+        via=via,
     )
-    with transaction.atomic(savepoint=False):
-        approval.save(force_insert=True)
-        _record(
-            approval,
-            _audit(
-                approval,
-                ApprovalEvent.Action.REQUESTED,
-                actor=requested_by.get_username(),
-                via=via,
-                at=now,
-                note=approval.description or "",
-            ),
-        )
-    return approval
 
 
 def reversed_amount(original: LedgerTransaction) -> tuple[str, Decimal]:

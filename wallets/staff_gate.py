@@ -78,6 +78,24 @@ def gated(principal: Any, run: Run, describe: Callable[[], StaffMovement], *, vi
     return lambda: submit(principal, describe(), run, via=via)
 
 
+def sending_movement(
+    kind: str, sender: uuid.UUID, receiver: uuid.UUID, amount: Decimal, **request: Any
+) -> StaffMovement:
+    """A transfer or a hold from `sender` to `receiver` as the policy weighs it (`request`: the
+    rest of the body, its note among it)."""
+    return StaffMovement(
+        kind=kind,
+        moves={sender: amount, receiver: amount} if receiver != sender else {sender: amount},
+        request={
+            "from_wallet_id": str(sender),
+            "to_wallet_id": str(receiver),
+            "amount": str(amount),
+            **request,
+        },
+        wallet_id=sender,
+    )
+
+
 def reversal_movement(original: Any, reason: str) -> StaffMovement:
     """A reversal of `original` as the policy weighs it: each user wallet it touched, by the
     amount it moved there."""

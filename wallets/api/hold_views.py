@@ -92,18 +92,13 @@ class WalletHoldsView(ApiView):
             return 201, hold_data(hold)
 
         def describe() -> staff_gate.StaffMovement:
-            receiver, amount = data["to_wallet_id"], data["amount"]
-            return staff_gate.StaffMovement(
-                kind=staff_gate.HOLD_CREATE,
-                moves={sender: amount, receiver: amount} if receiver != sender else {sender: amount},
-                request={
-                    "from_wallet_id": str(sender),
-                    "to_wallet_id": str(receiver),
-                    "amount": str(amount),
-                    "expires_in": data.get("expires_in", holds.EXPIRES_IN_DEFAULT),
-                    **note_request(note),
-                },
-                wallet_id=sender,
+            return staff_gate.sending_movement(
+                staff_gate.HOLD_CREATE,
+                sender,
+                data["to_wallet_id"],
+                data["amount"],
+                expires_in=data.get("expires_in", holds.EXPIRES_IN_DEFAULT),
+                **note_request(note),
             )
 
         return respond_once(request, staff_gate.gated(request.user, create, describe))

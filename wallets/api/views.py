@@ -188,17 +188,8 @@ class TransferView(ApiView):
             return 200, movement_legs(result, note, hidden)
 
         def describe() -> staff_gate.StaffMovement:
-            receiver, amount = data["to_wallet_id"], data["amount"]
-            return staff_gate.StaffMovement(
-                kind=staff_gate.TRANSFER,
-                moves={sender: amount, receiver: amount} if receiver != sender else {sender: amount},
-                request={
-                    "from_wallet_id": str(sender),
-                    "to_wallet_id": str(receiver),
-                    "amount": str(amount),
-                    **note_request(note),
-                },
-                wallet_id=sender,
+            return staff_gate.sending_movement(
+                staff_gate.TRANSFER, sender, data["to_wallet_id"], data["amount"], **note_request(note)
             )
 
         return respond_once(request, staff_gate.gated(request.user, move, describe))
