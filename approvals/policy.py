@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from wallets import staff_gate
 from wallets.models import LedgerTransaction, Wallet
+from wallets.services import Note
 
 from . import services, thresholds
 from .api.serializers import approval_data
@@ -105,25 +106,28 @@ def why_wait(
         for currency, biggest in totals.items():
             if thresholds.reversal_needs_approval(currency=currency, amount=biggest):
                 return "reversal"
-    since = _window_start(now)
+    if any(thresholds.movement_needs_approval(currency=c, amount=total) for c, total in totals.items()):
+        return "threshold"
+    # What ran without approval in the window: one query for the operator (by currency), one for
+    # the wallets (by wallet), however many a batch names.
+    recent = UnapprovedStaffMovement.objects.filter(at__gt=_window_start(now)).order_by()
+    moved = dict(
+        recent.filter(operator=operator, wallet__isnull=True, currency__in=list(totals))
+        .values_list("currency")
+        .annotate(total=Sum("amount"))
+    )
     for currency, total in totals.items():
-        if thresholds.movement_needs_approval(currency=currency, amount=total):
-            return "threshold"
-        moved = UnapprovedStaffMovement.objects.filter(
-            operator=operator, wallet__isnull=True, currency=currency, at__gt=since
-        ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
-        if moved + total > _limit(
-            settings.APPROVAL_OPERATOR_LIMITS, settings.APPROVAL_OPERATOR_LIMIT_DEFAULT, currency
-        ):
+        limit = _limit(settings.APPROVAL_OPERATOR_LIMITS, settings.APPROVAL_OPERATOR_LIMIT_DEFAULT, currency)
+        if moved.get(currency, Decimal(0)) + total > limit:
             return "operator_limit"
+    received_or_sent = dict(
+        recent.filter(wallet_id__in=list(customers)).values_list("wallet_id").annotate(total=Sum("amount"))
+    )
     for wallet_id, wallet in customers.items():
-        received_or_sent = UnapprovedStaffMovement.objects.filter(
-            wallet_id=wallet_id, at__gt=since
-        ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
         limit = _limit(
             settings.APPROVAL_WALLET_LIMITS, settings.APPROVAL_WALLET_LIMIT_DEFAULT, wallet.currency
         )
-        if received_or_sent + movement.moves[wallet_id] > limit:
+        if received_or_sent.get(wallet_id, Decimal(0)) + movement.moves[wallet_id] > limit:
             return "wallet_limit"
     return None
 
@@ -163,7 +167,7 @@ def _request_approval(
             wallet_id=uuid.UUID(request["wallet_id"]),
             amount=Decimal(request["amount"]),
             withdraw=movement.kind == staff_gate.WITHDRAW,
-            note=services.note_of(request),
+            note=Note.of(request),
             requested_by=operator,
             via=via,
         )

@@ -167,11 +167,6 @@ def _requested(approval: Approval, *, via: str) -> Approval:
     return approval
 
 
-def note_of(request: dict[str, Any]) -> wallet_services.Note:
-    """A recorded request's description and metadata."""
-    return wallet_services.Note(request.get("description"), request.get("metadata") or {})
-
-
 def staff_request(
     *,
     kind: str,

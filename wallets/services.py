@@ -11,6 +11,7 @@ and reversals' services (`holds.py`, `reversals.py`) use them too.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -90,6 +91,15 @@ class Note:
 
     description: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> Note:
+        """The note among a validated body's fields, or a staff movement's recorded request's."""
+        return cls(fields.get("description"), fields.get("metadata") or {})
+
+    def fields(self) -> dict[str, Any]:
+        """The note as a body, or a recorded request, holds it: what `of` reads back."""
+        return {"description": self.description, "metadata": self.metadata}
 
 
 NO_NOTE = Note()

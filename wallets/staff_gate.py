@@ -8,8 +8,10 @@ as made) and hand it, with the function that runs it, to `submit`; the approvals
 its policy here at start-up (`install`). Without one installed, staff movements are refused:
 the gate fails closed. An end user's movement never reaches it (one attribute test).
 
-`execute` runs a movement recorded earlier from its request, as an approval does once a second
-operator approved it: the same services, every rule checked again under the wallets' locks.
+`execute` runs a transfer, split, batch or hold movement recorded earlier from its request, as an
+approval does once a second operator approved it: the same services, every rule checked again
+under the wallets' locks. (An approved fund, withdrawal or reversal runs from the approval's own
+fields: approvals/services.py.)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from common.errors import ApplicationError
 
-from . import holds, multi_leg, reversals, services
+from . import holds, multi_leg, services
 from .models import Hold, LedgerEntry
 
 Run = Callable[[], tuple[int, Any]]
@@ -43,7 +45,6 @@ class StaffMovement:
     moves: dict[uuid.UUID, Decimal]
     request: dict[str, Any] = field(default_factory=dict)
     wallet_id: uuid.UUID | None = None  # the wallet an approval names (funded, sending)
-    reverses_id: uuid.UUID | None = None
 
 
 class StaffGateMissing(ApplicationError):
@@ -108,7 +109,6 @@ def reversal_movement(original: Any, reason: str) -> StaffMovement:
         kind=REVERSE,
         moves=moves,
         request={"transaction_id": str(original.id), "reason": reason},
-        reverses_id=original.id,
     )
 
 
@@ -127,15 +127,10 @@ def legs_request(legs: list[multi_leg.Leg]) -> list[dict[str, Any]]:
             "from_wallet_id": str(leg.from_wallet_id),
             "to_wallet_id": str(leg.to_wallet_id),
             "amount": str(leg.amount),
-            "description": leg.note.description,
-            "metadata": leg.note.metadata,
+            **leg.note.fields(),
         }
         for leg in legs
     ]
-
-
-def _note(request: dict[str, Any]) -> services.Note:
-    return services.Note(request.get("description"), request.get("metadata") or {})
 
 
 def _legs(items: list[dict[str, Any]]) -> list[multi_leg.Leg]:
@@ -144,7 +139,7 @@ def _legs(items: list[dict[str, Any]]) -> list[multi_leg.Leg]:
             uuid.UUID(item["from_wallet_id"]),
             uuid.UUID(item["to_wallet_id"]),
             Decimal(item["amount"]),
-            _note(item),
+            services.Note.of(item),
         )
         for item in items
     ]
@@ -159,28 +154,20 @@ class Executed:
 
 
 def execute(kind: str, request: dict[str, Any], *, initiated_by: str) -> Executed:
-    """Run a recorded staff movement now (its rules checked again); a refusal raises its error."""
-    if kind in (FUND, WITHDRAW):
-        done = services.system_movement(
-            wallet_id=uuid.UUID(request["wallet_id"]),
-            amount=Decimal(request["amount"]),
-            initiated_by=initiated_by,
-            withdraw=kind == WITHDRAW,
-            note=_note(request),
-        )
-        return Executed(done.transaction_id, {})
+    """Run a recorded transfer, split, batch or hold movement now (its rules checked again); a
+    refusal raises its error."""
     if kind == TRANSFER:
         done = services.transfer_create(
             from_wallet_id=uuid.UUID(request["from_wallet_id"]),
             to_wallet_id=uuid.UUID(request["to_wallet_id"]),
             amount=Decimal(request["amount"]),
             initiated_by=initiated_by,
-            note=_note(request),
+            note=services.Note.of(request),
         )
         return Executed(done.transaction_id, {})
     if kind == SPLIT:
         done = multi_leg.transaction_create(
-            legs=_legs(request["legs"]), initiated_by=initiated_by, note=_note(request)
+            legs=_legs(request["legs"]), initiated_by=initiated_by, note=services.Note.of(request)
         )
         return Executed(done.transaction_id, {})
     if kind == BATCH:
@@ -207,7 +194,7 @@ def execute(kind: str, request: dict[str, Any], *, initiated_by: str) -> Execute
             amount=Decimal(request["amount"]),
             initiated_by=initiated_by,
             expires_in=int(request["expires_in"]),
-            note=_note(request),
+            note=services.Note.of(request),
         )
         return Executed(None, {"hold_id": str(hold.id)})
     if kind == HOLD_CAPTURE:
@@ -215,14 +202,7 @@ def execute(kind: str, request: dict[str, Any], *, initiated_by: str) -> Execute
             hold=Hold.objects.get(id=uuid.UUID(request["hold_id"])),
             amount=Decimal(request["amount"]) if request.get("amount") is not None else None,
             initiated_by=initiated_by,
-            note=_note(request["note"]) if "note" in request else None,
+            note=services.Note.of(request["note"]) if "note" in request else None,
         )
         return Executed(captured.transaction_id, {"hold_id": request["hold_id"]})
-    if kind == REVERSE:
-        reversal = reversals.transaction_reverse(
-            transaction_id=uuid.UUID(request["transaction_id"]),
-            reason=request["reason"],
-            initiated_by=initiated_by,
-        )
-        return Executed(reversal.transaction_id, {})
     raise ValueError(f"not a staff movement: {kind}")

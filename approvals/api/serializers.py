@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from approvals.models import REQUEST_KINDS, Approval
+from approvals.models import Approval
 from common.times import format_timestamp
 from wallets import metadata as notes
 from wallets.money import format_money
@@ -99,7 +99,7 @@ def approval_data(approval: Approval) -> dict[str, Any]:
         "amount": format_money(approval.amount),
         "description": approval.description,
         "metadata": approval.metadata or {},
-        "request": approval.request if approval.kind in REQUEST_KINDS else {},
+        "request": approval.request or {},
         "result": approval.result or {},
         "reason": approval.reason if approval.kind == Approval.Kind.REVERSE else None,
         "requested_by": approval.requested_by.get_username(),

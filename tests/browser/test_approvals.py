@@ -57,11 +57,7 @@ def test_a_fund_above_the_threshold_waits_for_a_second_operators_approval_in_the
     wallet = services.wallet_create(user_id="mcalice", currency="GBP")
 
     # The maker asks for 2,500 through the browsable API's form: 202, nothing moves.
-    page.goto("/api-auth/login/?next=/wallets")
-    page.fill("input[name=username]", "browserops")
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state("load")
+    log_in(page, "/api-auth/login/?next=/wallets")
     page.goto(f"/wallets/{wallet.id}/fund")
     form = html_form(page)
     form.locator("input[name=amount]").fill("2500")
@@ -163,11 +159,7 @@ def test_a_staff_transfer_above_the_threshold_waits_and_runs_once_another_operat
     services.wallet_fund(wallet_id=payer.id, amount=Decimal("3000"), initiated_by="browser-test")
 
     # The maker transfers 2,500 of a customer's money through the browsable API's form: it waits.
-    page.goto("/api-auth/login/?next=/wallets")
-    page.fill("input[name=username]", "browserops")
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state("load")
+    log_in(page, "/api-auth/login/?next=/wallets")
     page.goto(f"/wallets/{payer.id}/transfer")
     form = html_form(page)
     form.locator("input[name=to_wallet_id]").fill(str(payee.id))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from kafka_bridge.models import OutboxEvent
@@ -30,6 +33,14 @@ def alice(db: Any) -> APIClient:
 @pytest.fixture
 def bob(db: Any) -> APIClient:
     return make_client("bob")
+
+
+@pytest.fixture
+def operator_browser(client: Any) -> Any:
+    """Django's test client, logged in to the admin as an operator (`issue_token --operator`)."""
+    call_command("issue_token", "opsadmin", "--operator", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    client.force_login(get_user_model().objects.get(username="opsadmin"))
+    return client
 
 
 @pytest.fixture

@@ -1,19 +1,10 @@
 """The operators' admin: read-only money, recorded freezes, search by id or user."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
 from wallets.models import Wallet, WalletStatusChange
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator_browser(client):
-    call_command("issue_token", "opsadmin", "--operator", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    client.force_login(get_user_model().objects.get(username="opsadmin"))
-    return client
 
 
 def test_wallet_list_search_and_filters(operator_browser, make_wallet):

@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from wallets import holds, services
@@ -132,13 +131,6 @@ def test_a_holds_state_changes_only_with_its_wallet(make_wallet):
     refused("UPDATE wallets_hold SET status = 'pending' WHERE id = %s", hold.id, match="never changes again")
     assert Hold.objects.get(id=hold.id).status == "voided"
     assert Wallet.objects.get(id=payer.id).held == 0
-
-
-@pytest.fixture
-def operator_browser(client):
-    call_command("issue_token", "opsadmin", "--operator", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    client.force_login(get_user_model().objects.get(username="opsadmin"))
-    return client
 
 
 def test_the_admin_offers_no_save_and_refuses_a_posted_one(operator_browser, make_wallet):

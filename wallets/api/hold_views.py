@@ -28,6 +28,7 @@ from wallets.errors import TransactionNotFound
 from wallets.models import Hold, LedgerTransaction
 from wallets.openapi import WALLET_ID
 from wallets.permissions import balances_hidden_from, sending_owner
+from wallets.services import Note
 
 from . import schema
 from .idempotency import respond_once
@@ -39,7 +40,7 @@ from .serializers import (
     ledger_transaction_data,
     movement_legs,
 )
-from .views import _path_wallet_id, note_of, note_request
+from .views import _path_wallet_id
 
 HOLDS_NEWEST_FIRST = Keyset(
     position=lambda hold: [hold.created_at.isoformat(), str(hold.id)], read=read_time_and_uuid
@@ -77,7 +78,7 @@ class WalletHoldsView(ApiView):
         sender = _path_wallet_id(wallet_id)
         data = self.validated(request)
         owner = sending_owner(request.user)
-        note = note_of(data)
+        note = Note.of(data)
 
         def create() -> tuple[int, Any]:
             hold = holds.hold_create(
@@ -98,7 +99,7 @@ class WalletHoldsView(ApiView):
                 data["to_wallet_id"],
                 data["amount"],
                 expires_in=data.get("expires_in", holds.EXPIRES_IN_DEFAULT),
-                **note_request(note),
+                **note.fields(),
             )
 
         return respond_once(request, staff_gate.gated(request.user, create, describe))
@@ -158,7 +159,7 @@ class HoldCaptureView(ApiView):
         hold = _settleable(request, hold_id)
         data = self.validated(request)
         given = "description" in data or "metadata" in data
-        note = note_of(data) if given else None
+        note = Note.of(data) if given else None
 
         def capture() -> tuple[int, Any]:
             result = holds.hold_capture(
@@ -178,7 +179,7 @@ class HoldCaptureView(ApiView):
                 request={
                     "hold_id": str(hold.id),
                     "amount": str(data["amount"]) if data.get("amount") is not None else None,
-                    **({"note": note_request(note)} if note is not None else {}),
+                    **({"note": note.fields()} if note is not None else {}),
                 },
                 wallet_id=hold.from_wallet_id,
             )

@@ -30,7 +30,6 @@ from wallets.services import NO_NOTE, MovementResult, Note
 from . import schema
 from .idempotency import respond_once
 from .serializers import BatchInput, MultiLegInput, leg_data, movement_legs, transaction_data
-from .views import note_of, note_request
 
 
 class RawJsonBrowsableAPIRenderer(BrowsableAPIRenderer):
@@ -57,7 +56,7 @@ _EXAMPLE_LEG = {
 
 def _legs(items: list[dict[str, Any]]) -> list[multi_leg.Leg]:
     return [
-        multi_leg.Leg(item["from_wallet_id"], item["to_wallet_id"], item["amount"], note_of(item))
+        multi_leg.Leg(item["from_wallet_id"], item["to_wallet_id"], item["amount"], Note.of(item))
         for item in items
     ]
 
@@ -122,7 +121,7 @@ class MultiLegTransactionView(ApiView):
     )
     def post(self, request: Request) -> Response | HttpResponse:
         data = self.validated(request)
-        legs, note, owner = _legs(data["legs"]), note_of(data), sending_owner(request.user)
+        legs, note, owner = _legs(data["legs"]), Note.of(data), sending_owner(request.user)
 
         def move() -> tuple[int, Any]:
             result = multi_leg.transaction_create(
@@ -135,7 +134,7 @@ class MultiLegTransactionView(ApiView):
             return staff_gate.StaffMovement(
                 kind=staff_gate.SPLIT,
                 moves=staff_gate.legs_moves(legs),
-                request={"legs": staff_gate.legs_request(legs), **note_request(note)},
+                request={"legs": staff_gate.legs_request(legs), **note.fields()},
             )
 
         return respond_once(request, staff_gate.gated(request.user, move, describe))

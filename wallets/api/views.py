@@ -41,16 +41,6 @@ WALLETS_NEWEST_FIRST = Keyset(
 ENTRIES_NEWEST_FIRST = Keyset(position=lambda entry: entry.wallet_version, read=read_int)
 
 
-def note_of(data: dict[str, Any]) -> services.Note:
-    """The validated body's description and metadata."""
-    return services.Note(data.get("description"), data.get("metadata") or {})
-
-
-def note_request(note: services.Note) -> dict[str, Any]:
-    """A note as a staff movement's recorded request holds it (`staff_gate.execute` reads it)."""
-    return {"description": note.description, "metadata": note.metadata}
-
-
 def _path_wallet_id(raw: str) -> uuid.UUID:
     wallet_id = parse_uuid(raw)
     if wallet_id is None:
@@ -127,7 +117,7 @@ class _SystemMovementView(ApiView):
         self.require_staff(request)
         target = _path_wallet_id(wallet_id)
         data = self.validated(request)
-        amount, note = data["amount"], note_of(data)
+        amount, note = data["amount"], services.Note.of(data)
 
         def move() -> tuple[int, Any]:
             return 200, wallet_data(
@@ -140,7 +130,7 @@ class _SystemMovementView(ApiView):
             return staff_gate.StaffMovement(
                 kind=staff_gate.WITHDRAW if self.withdraw else staff_gate.FUND,
                 moves={target: amount},
-                request={"wallet_id": str(target), "amount": str(amount), **note_request(note)},
+                request={"wallet_id": str(target), "amount": str(amount), **note.fields()},
                 wallet_id=target,
             )
 
@@ -172,7 +162,7 @@ class TransferView(ApiView):
         sender = _path_wallet_id(wallet_id)
         data = self.validated(request)
         owner = sending_owner(request.user)
-        note = note_of(data)
+        note = services.Note.of(data)
 
         def move() -> tuple[int, Any]:
             result = services.transfer_create(
@@ -189,7 +179,7 @@ class TransferView(ApiView):
 
         def describe() -> staff_gate.StaffMovement:
             return staff_gate.sending_movement(
-                staff_gate.TRANSFER, sender, data["to_wallet_id"], data["amount"], **note_request(note)
+                staff_gate.TRANSFER, sender, data["to_wallet_id"], data["amount"], **note.fields()
             )
 
         return respond_once(request, staff_gate.gated(request.user, move, describe))
