@@ -56,6 +56,21 @@ class Conflict(ApplicationError):
     default_message = "The wallet is busy; retry shortly."
 
 
+class Refused(ApplicationError):
+    """A 403 that names the rule refusing the request; subclasses keep the stable code
+    `permission_denied` unless the contract names another."""
+
+    status_code = 403
+    code = "permission_denied"
+    default_message = "You do not have permission to perform this action."
+
+
+class StaffOnly(Refused):
+    default_message = (
+        "Only an operator (a staff user) may do this; this request is authenticated as an end user."
+    )
+
+
 class ServiceUnavailable(ApplicationError):
     status_code = 503
     code = "service_unavailable"
@@ -107,17 +122,29 @@ def _database_error(exc: Exception) -> ApplicationError:
 _DRF_ERRORS: list[tuple[type[Exception] | tuple[type[Exception], ...], int, str, str | None]] = [
     (drf.UnsupportedMediaType, 415, "unsupported_media_type", "Content-Type must be application/json."),
     ((drf.NotAuthenticated, drf.AuthenticationFailed), 401, "not_authenticated", None),
-    (
-        (drf.PermissionDenied, DjangoPermissionDenied),
-        403,
-        "permission_denied",
-        "You do not have permission to perform this action.",
-    ),
+    ((drf.PermissionDenied, DjangoPermissionDenied), 403, "permission_denied", None),
     ((drf.NotFound, Http404), 404, "not_found", "The requested resource was not found."),
     (drf.MethodNotAllowed, 405, "method_not_allowed", None),
     (drf.NotAcceptable, 406, "not_acceptable", None),
     (drf.Throttled, 429, "throttled", None),
 ]
+
+
+NOT_AUTHENTICATED = (
+    "Authentication credentials were not provided. Send the API token as "
+    "`Authorization: Token <key>`, or log in at /api-auth/login/ in a browser."
+)
+PERMISSION_DENIED = "You do not have permission to perform this action."
+
+
+def _message_of(exc: Exception) -> str:
+    """A DRF or Django exception's own words: the rule a refusal names when it was raised with one
+    (`PermissionDenied("...")`, a permission class's `message`), else a message that says what to do."""
+    if isinstance(exc, drf.NotAuthenticated) and str(exc.detail) == str(drf.NotAuthenticated.default_detail):
+        return NOT_AUTHENTICATED
+    if isinstance(exc, DjangoPermissionDenied):
+        return str(exc) or PERMISSION_DENIED
+    return str(getattr(exc, "detail", exc))
 
 
 def to_application_error(exc: Exception) -> ApplicationError | None:
@@ -132,7 +159,7 @@ def to_application_error(exc: Exception) -> ApplicationError | None:
         return ValidationFailed(details=_flatten(exc.detail))
     for types, status, code, message in _DRF_ERRORS:
         if isinstance(exc, types):
-            error = ApplicationError(message or str(getattr(exc, "detail", exc)))
+            error = ApplicationError(message or _message_of(exc))
             error.status_code, error.code = status, code
             return error
     if isinstance(exc, OperationalError | InterfaceError):
