@@ -406,3 +406,25 @@ class TokenEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.token_prefix}… of {self.username} by {self.actor}"
+
+
+class TokenUse(models.Model):
+    """When an API token was last used, and from which address. Written at most once a minute per
+    token and web process (`wallets/token_use.py`), never on every request, so it lags by up to
+    `API_TOKEN_USE_SECONDS`. Goes with its token (cascade)."""
+
+    token = models.OneToOneField(
+        AuthToken,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        db_column="token_digest",
+        related_name="last_use",
+    )
+    last_used_at = models.DateTimeField()
+    last_used_from = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API token use"
+
+    def __str__(self) -> str:
+        return f"{self.token_id[:8]}… used {self.last_used_at:%Y-%m-%d %H:%M:%S}"
