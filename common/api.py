@@ -7,7 +7,8 @@ HTML forms: a POST authenticated by a *session* (an operator logged in through `
 such a request, so a form cannot be posted from another site, and a form's fields arrive as text,
 so an amount goes through the same exact decimal parsing as a JSON string (never a float). A token
 or anonymous client posting a form still gets 415, and the OpenAPI schema offers JSON only
-(`PARSER_WHITELIST`).
+(`PARSER_WHITELIST`). A browser's form also carries its idempotency key (common/browsable.py), which
+`validated` leaves out of the body.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import uuid
 from typing import Any
 
 from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request, is_form_media_type
 from rest_framework.views import APIView
 
+from . import browsable
 from .parsers import ExactJSONParser
 
 
@@ -47,7 +48,34 @@ class ApiView(APIView):
     # The form parsers serve logged-in browsers only (`browser_form`); with them, the browsable API
     # renders an HTML form for a view's `serializer_class`.
     parser_classes = [ExactJSONParser, MultiPartParser, FormParser]
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
+    renderer_classes = [JSONRenderer, browsable.Renderer]
+    # The page's title and breadcrumb, formatted with the path's arguments (ids shortened):
+    # "Wallet {wallet_id}" reads "Wallet 1a2b3c4d". Empty: DRF's name from the class.
+    crumb = ""
+    id_link: str | None = None  # the URL name an "id" in this view's JSON links to (browsable API)
+
+    @classmethod
+    def title(cls, kwargs: dict[str, Any]) -> str:
+        if not cls.crumb:
+            return cls().get_view_name()
+        return cls.crumb.format(**{name: browsable.short(value) for name, value in kwargs.items()})
+
+    def get_view_name(self) -> str:
+        if not self.crumb:
+            return super().get_view_name()
+        return self.title(getattr(self, "kwargs", {}) or {})
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        """Related pages and actions, shown in the browsable API's "Links" panel."""
+        return []
+
+    def action_forms(self, request: Request, data: Any) -> list[browsable.ActionForm]:
+        """Forms on this page that post to another endpoint (e.g. an approval's approve)."""
+        return []
+
+    def form_intro(self) -> str:
+        """What a POST-only page's form does, shown to a browser instead of the 405 answer."""
+        return f"{self.get_view_name()}: fill in the form below and POST it."
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if is_form_media_type(request.content_type or ""):
@@ -67,9 +95,7 @@ class ApiView(APIView):
     @staticmethod
     def browser_form(request: Request) -> bool:
         """A form posted by a session-authenticated browser (whose CSRF token DRF has checked)."""
-        return is_form_media_type(request.content_type or "") and isinstance(
-            request.successful_authenticator, SessionAuthentication
-        )
+        return browsable.is_browser_form(request)
 
     serializer_class: type[Any] | None = None  # the POST body's input serializer (and browsable form)
     body_optional = False  # a POST whose fields are all optional may come with no body (and no type)
@@ -80,7 +106,7 @@ class ApiView(APIView):
             raise exceptions.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
         assert self.serializer_class is not None, f"{type(self).__name__} has no serializer_class"
         serializer = self.serializer_class(
-            data=request.data, context={"browser_form": self.browser_form(request)}
+            data=browsable.without_key(request.data), context={"browser_form": self.browser_form(request)}
         )
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)

@@ -1,10 +1,11 @@
 """URL routes. The seed's paths have no trailing slash; `re_path(...'/?$')` accepts both forms."""
 
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import health, metrics
+from . import api_root, health, metrics
 
 # The operators' overview above the app list (walletproject/overview.py gathers the figures).
 admin.site.index_template = "admin/operator_index.html"
@@ -14,7 +15,15 @@ urlpatterns = [
     re_path(r"^health/ready/?$", health.ready, name="health-ready"),
     re_path(r"^metrics/?$", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
+    # The browsable API's login lands on the API root unless `?next=` says where (before DRF's
+    # own route of the same path, which keeps its name for the login links; logout is DRF's).
+    path(
+        "api-auth/login/",
+        LoginView.as_view(template_name="rest_framework/login.html", next_page="api-root"),
+        name="api-login",
+    ),
     path("api-auth/", include("rest_framework.urls")),
+    path("", api_root.ApiRootView.as_view(), name="api-root"),
     path("", include("wallets.api.urls")),
     # The staff fund, withdraw and reverse (the approval threshold in front) and the approvals.
     path("", include("approvals.api.urls")),

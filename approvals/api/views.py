@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +21,7 @@ from rest_framework.response import Response
 from approvals import selectors, services
 from approvals.errors import ApprovalNotFound, MayNotApprove
 from approvals.models import Approval
+from common import browsable
 from common.api import ApiView, parse_uuid
 from common.errors import ValidationFailed
 from common.pagination import Keyset, paginate, read_time_and_uuid
@@ -29,6 +31,8 @@ from wallets.api.idempotency import respond_once
 
 from . import schema
 from .serializers import ApproveInput, RejectInput, approval_data
+
+browsable.link_ids(approval_id="approval-detail")  # the browsable API links an approval's id
 
 APPROVALS_NEWEST_FIRST = Keyset(
     position=lambda approval: [approval.requested_at.isoformat(), str(approval.id)], read=read_time_and_uuid
@@ -50,6 +54,14 @@ def _choice(request: Request, name: str, values: list[str]) -> str | None:
 
 
 class ApprovalListView(ApiView):
+    crumb = "Approvals"
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        return [
+            browsable.Link(f"{status.capitalize()}", f"{reverse('approval-list')}?status={status}")
+            for status in Approval.Status.values
+        ]
+
     @extend_schema(
         operation_id="approvals_list",
         parameters=[schema.STATUS, schema.KIND, *PAGE_PARAMETERS],
@@ -69,7 +81,55 @@ class ApprovalListView(ApiView):
         return Response(page.body(approval_data))
 
 
+def _body(data: Any) -> Any:
+    return data.get("data") if isinstance(data, dict) and data.get("success") else None
+
+
 class ApprovalDetailView(ApiView):
+    crumb = "Approval {approval_id}"
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        approval = _body(data)
+        if approval is None:
+            return []
+        links = [browsable.Link("Approvals", reverse("approval-list"))]
+        for label, name, key, value in (
+            ("Wallet", "wallet-detail", "wallet_id", approval["wallet_id"]),
+            ("Transaction it reverses", "transaction-detail", "transaction_id", approval["reverses"]),
+            ("Transaction it made", "transaction-detail", "transaction_id", approval["transaction_id"]),
+        ):
+            if value:
+                links.append(browsable.Link(label, reverse(name, kwargs={key: value})))
+        return links
+
+    def action_forms(self, request: Request, data: Any) -> list[browsable.ActionForm]:
+        """Approve and reject, for an operator who may decide this one (pending, not their own)."""
+        approval = _body(data)
+        if (
+            approval is None
+            or approval["status"] != Approval.Status.PENDING
+            or not services.may_decide(request.user)
+            or approval["requested_by"] == request.user.get_username()
+        ):
+            return []
+        target = {"approval_id": approval["approval_id"]}
+        return [
+            browsable.ActionForm(
+                "Approve",
+                reverse("approval-approve", kwargs=target),
+                ApproveInput,
+                intro="Runs the movement now, with every rule checked again.",
+                button="Approve",
+            ),
+            browsable.ActionForm(
+                "Reject",
+                reverse("approval-reject", kwargs=target),
+                RejectInput,
+                intro="Nothing moves; the reason is recorded.",
+                button="Reject",
+            ),
+        ]
+
     @extend_schema(
         parameters=[schema.APPROVAL_ID],
         responses=wallet_schema.responses(200, schema.APPROVAL, schema.DETAIL_ERRORS),
@@ -82,6 +142,15 @@ class ApprovalDetailView(ApiView):
 
 
 class _DecisionView(ApiView):
+    id_link = "approval-detail"
+
+    def form_intro(self) -> str:
+        approval = browsable.short(self.kwargs["approval_id"])
+        return f"POST the form below to {self.crumb.lower()} approval {approval}."
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        return [browsable.Link("Approval", reverse("approval-detail", kwargs=self.kwargs))]
+
     def decide(self, request: Request, approval_id: str, decision: Any) -> Response | HttpResponse:
         self.require_staff(request)
         if not services.may_decide(request.user):
@@ -101,6 +170,8 @@ class ApprovalApproveView(_DecisionView):
     """Approve (not your own request) and run the movement now, with every rule checked again: a
     refusal is the movement's own error; the approval then stays pending, its last_error set."""
 
+    crumb = "Approve"
+
     serializer_class = ApproveInput
     body_optional = True
 
@@ -116,6 +187,8 @@ class ApprovalApproveView(_DecisionView):
 
 class ApprovalRejectView(_DecisionView):
     """Reject (not your own request), with a reason: nothing moves."""
+
+    crumb = "Reject"
 
     serializer_class = RejectInput
 

@@ -9,13 +9,15 @@ their own activity (another's is 403). The history is eventually consistent; the
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common import schema
+from common import browsable, schema
 from common.api import ApiView, parse_uuid
 from common.errors import ValidationFailed
 from common.pagination import Keyset, paginate, read_int_and_uuid, read_time_and_uuid
@@ -117,6 +119,11 @@ def history_filters(request: Request) -> selectors.HistoryFilters:
 
 
 class WalletHistoryView(ApiView):
+    crumb = "History"
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        return [browsable.Link("Wallet", reverse("wallet-detail", kwargs=self.kwargs))]
+
     @extend_schema(
         parameters=[WALLET_ID, *FILTER_PARAMETERS],
         responses=schema.responses(200, HISTORY_PAGE, WALLET_HISTORY_ERRORS),
@@ -134,6 +141,8 @@ class WalletHistoryView(ApiView):
 
 
 class UserActivityView(ApiView):
+    crumb = "Activity of {user_id}"
+
     @extend_schema(
         parameters=[USER_ID, *FILTER_PARAMETERS],
         responses=schema.responses(200, HISTORY_PAGE, USER_ACTIVITY_ERRORS),

@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common import browsable
 from common import schema as common_schema
 from common.api import ApiView
 from common.errors import ValidationFailed
@@ -36,11 +38,12 @@ from .serializers import (
     CaptureInput,
     HoldInput,
     ReverseInput,
+    VoidInput,
     hold_data,
     ledger_transaction_data,
     movement_legs,
 )
-from .views import _path_wallet_id
+from .views import _path_wallet_id, body_of, wallet_links
 
 HOLDS_NEWEST_FIRST = Keyset(
     position=lambda hold: [hold.created_at.isoformat(), str(hold.id)], read=read_time_and_uuid
@@ -67,6 +70,11 @@ class WalletHoldsView(ApiView):
     """Create a hold on the wallet (POST) or list the holds it sends or receives (GET)."""
 
     serializer_class = HoldInput
+    crumb = "Holds"
+    id_link = "hold-detail"
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        return wallet_links(request, self.kwargs["wallet_id"])
 
     @extend_schema(
         request=HoldInput,
@@ -124,7 +132,39 @@ class WalletHoldsView(ApiView):
         return Response(page.body(hold_data))
 
 
+def hold_links(request: Request, hold: dict[str, Any]) -> list[browsable.Link]:
+    links = []
+    if hold["status"] == Hold.Status.PENDING:
+        links += [
+            browsable.Link("Capture", reverse("hold-capture", kwargs={"hold_id": hold["id"]})),
+            browsable.Link("Void", reverse("hold-void", kwargs={"hold_id": hold["id"]})),
+        ]
+    links += [
+        browsable.Link(
+            "Paying wallet", reverse("wallet-detail", kwargs={"wallet_id": hold["from_wallet_id"]})
+        ),
+        browsable.Link(
+            "Receiving wallet", reverse("wallet-detail", kwargs={"wallet_id": hold["to_wallet_id"]})
+        ),
+    ]
+    if hold.get("transaction_id"):
+        links.append(
+            browsable.Link(
+                "Capture's transaction",
+                reverse("transaction-detail", kwargs={"transaction_id": hold["transaction_id"]}),
+            )
+        )
+    return links
+
+
 class HoldDetailView(ApiView):
+    crumb = "Hold {hold_id}"
+    id_link = "hold-detail"
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        hold = body_of(data)
+        return hold_links(request, hold) if hold is not None else []
+
     @extend_schema(
         parameters=[HOLD_ID],
         responses=schema.responses(200, schema.HOLD, schema.HOLD_DETAIL_ERRORS),
@@ -148,6 +188,16 @@ class HoldCaptureView(ApiView):
 
     serializer_class = CaptureInput
     body_optional = True
+    crumb = "Capture"
+
+    def form_intro(self) -> str:
+        return (
+            f"POST the form below to capture hold {browsable.short(self.kwargs['hold_id'])}: "
+            "leave the amount empty to capture all of it."
+        )
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        return [browsable.Link("Hold", reverse("hold-detail", kwargs=self.kwargs))]
 
     @extend_schema(
         request=CaptureInput,
@@ -190,8 +240,16 @@ class HoldCaptureView(ApiView):
 class HoldVoidView(ApiView):
     """Release the whole hold to the sender (no body). Allowed on frozen wallets."""
 
-    serializer_class = None
+    serializer_class = VoidInput  # no fields: the browsable API's form is a button
     body_optional = True
+    crumb = "Void"
+
+    def form_intro(self) -> str:
+        hold = browsable.short(self.kwargs["hold_id"])
+        return f"POST the form below to void hold {hold}: its money goes back to the payer."
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        return [browsable.Link("Hold", reverse("hold-detail", kwargs=self.kwargs))]
 
     @extend_schema(
         request=None,
@@ -209,6 +267,36 @@ class HoldVoidView(ApiView):
 
 
 class TransactionDetailView(ApiView):
+    crumb = "Transaction {transaction_id}"
+    id_link = "transaction-detail"
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        txn = body_of(data)
+        if txn is None:
+            return []
+        links = []
+        if (
+            request.user.is_staff
+            and txn["kind"] != LedgerTransaction.Kind.REVERSAL
+            and txn["reversed_by"] is None
+        ):
+            links.append(
+                browsable.Link(
+                    "Reverse", reverse("transaction-reverse", kwargs={"transaction_id": txn["id"]})
+                )
+            )
+        wallets = dict.fromkeys(entry["wallet_id"] for entry in txn["entries"])
+        links += [
+            browsable.Link(
+                f"Wallet {browsable.short(wallet_id)}",
+                reverse("wallet-detail", kwargs={"wallet_id": wallet_id}),
+            )
+            for wallet_id in wallets
+        ]
+        if txn["hold_id"]:
+            links.append(browsable.Link("Hold", reverse("hold-detail", kwargs={"hold_id": txn["hold_id"]})))
+        return links
+
     @extend_schema(
         parameters=[TRANSACTION_ID],
         responses=schema.responses(200, schema.LEDGER_TRANSACTION, schema.TRANSACTION_ERRORS),
@@ -231,6 +319,16 @@ class TransactionReverseView(ApiView):
     REVERSAL transaction linked to it (once; a reversal itself cannot be reversed)."""
 
     serializer_class = ReverseInput
+    crumb = "Reverse"
+
+    def form_intro(self) -> str:
+        return (
+            f"POST the form below to reverse transaction {browsable.short(self.kwargs['transaction_id'])} "
+            "(staff; it may wait for a second operator's approval)."
+        )
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        return [browsable.Link("Transaction", reverse("transaction-detail", kwargs=self.kwargs))]
 
     @extend_schema(
         request=ReverseInput,

@@ -5,11 +5,18 @@ the record exists exactly when the money moved. A transaction-scoped advisory lo
 (principal, key) answers a concurrent duplicate with 409 `idempotency_key_in_use` instead of
 making it wait. Requests that fail (validation or a business rule) store nothing and change
 nothing, so retrying them runs them again.
+
+A browsable-API form carries its own key (`common.browsable.FORM_KEY`, made when the page was
+rendered; the header wins if both are given), so a reload, back-and-resubmit or double click
+replays the first answer. A form's fingerprint is its fields (not the CSRF token, not the key), not
+its bytes: a resubmitted multipart form has a new boundary. A browser is answered with the page,
+rendered from the same stored JSON.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +27,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common import browsable
 from common.errors import ValidationFailed
 from wallets.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from wallets.models import IdempotencyRecord
@@ -40,19 +48,37 @@ def _fingerprint(request: Request) -> str:
     for part in (request.method or "", request.path.rstrip("/")):
         digest.update(part.encode())
         digest.update(b"\0")
-    digest.update(request.body)
+    if browsable.is_browser_form(request):
+        digest.update(json.dumps(browsable.form_fields(request)).encode())
+    else:
+        digest.update(request.body)
     return digest.hexdigest()
+
+
+def _answer(request: Request, body: bytes, status: int, replayed: bool) -> Response | HttpResponse:
+    """The stored answer: its bytes to an API client, the browsable page (of the same JSON) to a browser."""
+    page: Response | HttpResponse
+    if getattr(request, "accepted_renderer", None) is not None and request.accepted_renderer.format == "api":
+        page = Response(json.loads(body), status=status)
+    else:
+        page = HttpResponse(body, status=status)
+        page["Content-Type"] = "application/json"
+    if replayed:
+        page["Idempotent-Replayed"] = "true"
+    return page
 
 
 def respond_once(request: Request, handler: Handler) -> Response | HttpResponse:
     """Run `handler` (which returns status and data) once per idempotency key, if one is given."""
-    key = request.headers.get(HEADER)
+    key, source = request.headers.get(HEADER), HEADER
+    if key is None:
+        key, source = browsable.submitted_key(request), browsable.FORM_KEY
     if key is None:
         with transaction.atomic(durable=True):
             status, data = handler()
         return Response({"success": True, "data": data}, status=status)
     if not _KEY.fullmatch(key):
-        raise ValidationFailed(f"{HEADER} must be 1-255 printable ASCII characters, no space at either end.")
+        raise ValidationFailed(f"{source} must be 1-255 printable ASCII characters, no space at either end.")
     fingerprint = _fingerprint(request)
     principal: Any = request.user
     with transaction.atomic(durable=True):
@@ -68,10 +94,7 @@ def respond_once(request: Request, handler: Handler) -> Response | HttpResponse:
         if stored is not None:
             if stored.fingerprint != fingerprint:
                 raise IdempotencyKeyReused()
-            replay = HttpResponse(bytes(stored.response_body), status=stored.status_code)
-            replay["Content-Type"] = "application/json"
-            replay["Idempotent-Replayed"] = "true"
-            return replay
+            return _answer(request, bytes(stored.response_body), stored.status_code, replayed=True)
         status, data = handler()
         body = _renderer.render({"success": True, "data": data})
         IdempotencyRecord.objects.create(
@@ -81,6 +104,4 @@ def respond_once(request: Request, handler: Handler) -> Response | HttpResponse:
             status_code=status,
             response_body=body,
         )
-    response = HttpResponse(body, status=status)
-    response["Content-Type"] = "application/json"
-    return response
+    return _answer(request, body, status, replayed=False)

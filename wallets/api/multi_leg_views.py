@@ -8,16 +8,16 @@ Idempotency-Key as every POST.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common import browsable
 from common.api import ApiView
 from common.errors import envelope
 from common.times import format_timestamp
@@ -32,19 +32,12 @@ from .idempotency import respond_once
 from .serializers import BatchInput, MultiLegInput, leg_data, movement_legs, transaction_data
 
 
-class RawJsonBrowsableAPIRenderer(BrowsableAPIRenderer):
+class RawJsonBrowsableAPIRenderer(browsable.Renderer):
     """The browsable API with only its raw JSON form (DRF's HTML forms cannot hold a list of
-    legs), filled in with the view's `example_body` to edit."""
+    legs), filled in with the view's `raw_example` (and the form's idempotency key) to edit."""
 
     def get_rendered_html_form(self, data: Any, view: Any, method: str, request: Any) -> Any:
         return None
-
-    def get_raw_data_form(self, data: Any, view: Any, method: str, request: Any) -> Any:
-        form = super().get_raw_data_form(data, view, method, request)
-        example = getattr(view, "example_body", None)
-        if form is not None and example is not None:
-            form.fields["_content"].initial = json.dumps(example, indent=2)
-        return form
 
 
 _EXAMPLE_LEG = {
@@ -110,7 +103,11 @@ def multi_leg_data(
 class MultiLegTransactionView(ApiView):
     serializer_class = MultiLegInput
     renderer_classes = [JSONRenderer, RawJsonBrowsableAPIRenderer]
-    example_body = {"description": "order 78", "legs": [_EXAMPLE_LEG, {**_EXAMPLE_LEG, "amount": "0.50"}]}
+    raw_example = {"description": "order 78", "legs": [_EXAMPLE_LEG, {**_EXAMPLE_LEG, "amount": "0.50"}]}
+    crumb = "Transactions"
+
+    def form_intro(self) -> str:
+        return "POST a transaction of up to 100 legs below (JSON): every leg moves, or none."
 
     @extend_schema(
         request=MultiLegInput,
@@ -159,7 +156,11 @@ def _item_data(index: int, item: multi_leg.BatchItem, leg: multi_leg.Leg, princi
 class BatchTransferView(ApiView):
     serializer_class = BatchInput
     renderer_classes = [JSONRenderer, RawJsonBrowsableAPIRenderer]
-    example_body = {"atomic": False, "transfers": [_EXAMPLE_LEG, _EXAMPLE_LEG]}
+    raw_example = {"atomic": False, "transfers": [_EXAMPLE_LEG, _EXAMPLE_LEG]}
+    crumb = "Batch"
+
+    def form_intro(self) -> str:
+        return "POST up to 1,000 transfers below (JSON): each succeeds or fails on its own unless atomic."
 
     @extend_schema(
         request=BatchInput,

@@ -141,11 +141,33 @@ class MetadataField(serializers.Field[dict[str, str], Any, dict[str, str], Any])
         return value
 
 
+# The order a form asks in (the browsable API's HTML forms, the schema's properties): where the
+# money goes and how much first, then the optional note.
+FORM_ORDER = ("legs", "from_wallet_id", "to_wallet_id", "amount", "expires_in", "description", "metadata")
+METADATA_EXAMPLE = '{"order_id": "A-1001"}'
+
+
 class NoteInput(serializers.Serializer):  # type: ignore[type-arg]
     """`description` and `metadata`, accepted by every movement and hold."""
 
-    description = DescriptionField(required=False)
-    metadata = MetadataField(required=False)
+    description = DescriptionField(
+        required=False,
+        help_text=f"Optional: your text, up to {notes.DESCRIPTION_MAX_LENGTH} characters (no NUL).",
+    )
+    metadata = MetadataField(
+        required=False,
+        help_text=(
+            f"Optional: your references, a JSON object such as {METADATA_EXAMPLE}: up to "
+            f"{notes.MAX_KEYS} keys of 1-{notes.KEY_MAX_LENGTH} characters, string values of up to "
+            f"{notes.VALUE_MAX_LENGTH} characters (no NUL). Anything else is 400."
+        ),
+        style={"base_template": "textarea.html", "rows": 3, "placeholder": METADATA_EXAMPLE},
+    )
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        first = {name: fields[name] for name in FORM_ORDER if name in fields}
+        return {**first, **{name: field for name, field in fields.items() if name not in first}}
 
 
 class AmountInput(NoteInput):
@@ -162,13 +184,13 @@ class StrictUUIDField(serializers.UUIDField):
 
 
 class TransferInput(AmountInput):
-    to_wallet_id = StrictUUIDField()
+    to_wallet_id = StrictUUIDField(help_text="The receiving wallet's id.")
 
 
 class LegInput(TransferInput):
     """One leg of a multi-leg transaction, or one transfer of a batch."""
 
-    from_wallet_id = StrictUUIDField()
+    from_wallet_id = StrictUUIDField(help_text="The sending wallet's id.")
 
 
 class LegListField(serializers.ListField):
@@ -277,6 +299,10 @@ class CaptureInput(NoteInput):
     amount = AmountField(
         required=False, help_text="How much to capture, at most the hold (default: all of it)."
     )
+
+
+class VoidInput(serializers.Serializer):  # type: ignore[type-arg]
+    """A void takes no fields: the browsable API's form is its button (and idempotency key)."""
 
 
 class ReverseInput(serializers.Serializer):  # type: ignore[type-arg]

@@ -2,20 +2,24 @@
 
 A view's `serializer_class` is its body's input serializer: the browsable API renders it as an HTML
 form (create, fund, withdraw, transfer), which a logged-in operator's browser may post as a form
-(see common/api.py: session and CSRF only; every other client sends JSON).
+(see common/api.py: session and CSRF only; every other client sends JSON). Each view's `crumb` names
+its page, and `links` what the page links to (common/browsable.py).
 """
 
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from typing import Any
 
 from django.http import HttpResponse
+from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common import browsable
 from common.api import ApiView, parse_uuid
 from common.pagination import Keyset, paginate, read_int, read_time_and_uuid
 from common.schema import PAGE_PARAMETERS
@@ -40,6 +44,50 @@ WALLETS_NEWEST_FIRST = Keyset(
 )
 ENTRIES_NEWEST_FIRST = Keyset(position=lambda entry: entry.wallet_version, read=read_int)
 
+# The browsable API shows these JSON fields' ids as links to their pages.
+browsable.link_ids(
+    wallet_id="wallet-detail",
+    from_wallet_id="wallet-detail",
+    to_wallet_id="wallet-detail",
+    transaction_id="transaction-detail",
+    reference_id="transaction-detail",
+    reverses="transaction-detail",
+    reversed_by="transaction-detail",
+    hold_id="hold-detail",
+)
+
+
+def body_of(data: Any) -> Any:
+    """A success envelope's `data` (None for an error): what a page's links are made from."""
+    return data.get("data") if isinstance(data, dict) and data.get("success") else None
+
+
+def wallet_links(request: Request, wallet_id: Any, user_id: str | None = None) -> list[browsable.Link]:
+    """A wallet's related pages and forms (the money forms a user may use)."""
+
+    def to(name: str) -> str:
+        return reverse(name, kwargs={"wallet_id": wallet_id})
+
+    links = [browsable.Link("Wallet", to("wallet-detail"))]
+    if request.user.is_staff:
+        links += [
+            browsable.Link("Fund", to("wallet-fund")),
+            browsable.Link("Withdraw", to("wallet-withdraw")),
+        ]
+    links += [
+        browsable.Link("Transfer", to("wallet-transfer")),
+        browsable.Link("Transactions", to("wallet-transactions")),
+        browsable.Link("Holds (and a new hold)", to("wallet-holds")),
+        browsable.Link("History", to("wallet-history")),
+    ]
+    with suppress(NoReverseMatch):  # statements: a route named "wallet-statements" shows here
+        links.append(browsable.Link("Statements", to("wallet-statements")))
+    if user_id is not None:
+        links.append(
+            browsable.Link(f"Wallets of {user_id}", reverse("user-wallets", kwargs={"user_id": user_id}))
+        )
+    return links
+
 
 def _path_wallet_id(raw: str) -> uuid.UUID:
     wallet_id = parse_uuid(raw)
@@ -50,6 +98,10 @@ def _path_wallet_id(raw: str) -> uuid.UUID:
 
 class WalletCreateView(ApiView):
     serializer_class = WalletCreateInput
+    crumb = "Wallets"
+
+    def form_intro(self) -> str:
+        return "POST the form below to create a wallet for a user (staff: any user; you: your own)."
 
     @extend_schema(
         request=WalletCreateInput,
@@ -71,6 +123,15 @@ class WalletCreateView(ApiView):
 
 
 class WalletDetailView(ApiView):
+    crumb = "Wallet {wallet_id}"
+    id_link = "wallet-detail"
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        wallet = body_of(data)
+        if wallet is None:
+            return []
+        return wallet_links(request, wallet["id"], wallet["user_id"])[1:]
+
     @extend_schema(
         parameters=[WALLET_ID],
         responses=schema.responses(200, schema.WALLET, schema.DETAIL_ERRORS),
@@ -82,6 +143,12 @@ class WalletDetailView(ApiView):
 
 
 class UserWalletsView(ApiView):
+    crumb = "Wallets of {user_id}"
+    id_link = "wallet-detail"
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        return [browsable.Link("Create a wallet", reverse("wallet-create"))]
+
     @extend_schema(
         parameters=[USER_ID, *PAGE_PARAMETERS],
         responses=schema.responses(200, schema.WALLET_PAGE, schema.USER_WALLETS_ERRORS),
@@ -106,6 +173,13 @@ class _SystemMovementView(ApiView):
     service: Any  # staticmethod(services.wallet_fund) or staticmethod(services.wallet_withdraw)
     withdraw = False
     serializer_class = AmountInput
+
+    def form_intro(self) -> str:
+        verb = "withdraw from" if self.withdraw else "fund"
+        return f"POST the form below to {verb} wallet {browsable.short(self.kwargs['wallet_id'])}."
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        return wallet_links(request, self.kwargs["wallet_id"])
 
     @extend_schema(
         request=AmountInput,
@@ -139,6 +213,7 @@ class _SystemMovementView(ApiView):
 
 class WalletFundView(_SystemMovementView):
     service = staticmethod(services.wallet_fund)
+    crumb = "Fund"
 
 
 @extend_schema_view(
@@ -147,10 +222,18 @@ class WalletFundView(_SystemMovementView):
 class WalletWithdrawView(_SystemMovementView):
     service = staticmethod(services.wallet_withdraw)
     withdraw = True
+    crumb = "Withdraw"
 
 
 class TransferView(ApiView):
     serializer_class = TransferInput
+    crumb = "Transfer"
+
+    def form_intro(self) -> str:
+        return f"POST the form below to transfer from wallet {browsable.short(self.kwargs['wallet_id'])}."
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        return wallet_links(request, self.kwargs["wallet_id"])
 
     @extend_schema(
         request=TransferInput,
@@ -186,6 +269,11 @@ class TransferView(ApiView):
 
 
 class WalletTransactionsView(ApiView):
+    crumb = "Transactions"
+
+    def links(self, request: Request, data: Any) -> list[browsable.Link]:
+        return wallet_links(request, self.kwargs["wallet_id"])
+
     @extend_schema(
         parameters=[WALLET_ID, *PAGE_PARAMETERS],
         responses=schema.responses(200, schema.TRANSACTION_PAGE, schema.TRANSACTIONS_ERRORS),
