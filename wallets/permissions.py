@@ -1,4 +1,7 @@
-"""Who may act on which wallet: staff on any, an end user on the wallets of their own user id."""
+"""Who may act on which wallet: staff on any, an end user on the wallets of their own user id.
+
+A refusal is a `Refused` (common.errors: 403 `permission_denied`) whose message names the rule.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,11 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from common.errors import Refused, StaffOnly
 
 Principal = AbstractBaseUser | AnonymousUser
 
@@ -45,3 +53,43 @@ def balances_hidden_from(principal: Principal, wallets: Iterable[Owned]) -> froz
         return frozenset()
     username = principal.get_username()
     return frozenset(wallet.id for wallet in wallets if wallet.user_id != username)
+
+
+# --- refusals: each 403 says which rule refused it ----------------------------------------------
+
+
+class NotYourUserId(Refused):
+    """An end user named a user id other than their own (staff act for any)."""
+
+    def __init__(self, principal: Principal, user_id: str) -> None:
+        super().__init__(
+            f"An end user acts only for their own user id: you are {principal.get_username()!r}, "
+            f"the request names {user_id!r}. Only an operator (staff) may act for another user."
+        )
+
+
+class PayerMayNotSettle(Refused):
+    default_message = (
+        "Only the receiving wallet's owner or an operator may capture or void a hold; "
+        "you are its payer (you may see it, not settle it)."
+    )
+
+
+def require_may_act_for(principal: Principal, user_id: str) -> None:
+    """`may_act_for`, or the refusal that names the rule."""
+    if not may_act_for(principal, user_id):
+        raise NotYourUserId(principal, user_id)
+
+
+def require_staff(principal: Principal) -> None:
+    if not getattr(principal, "is_staff", False):
+        raise StaffOnly()
+
+
+class IsStaff(BasePermission):
+    """DRF's IsAdminUser, refusing with the rule's words."""
+
+    message = StaffOnly.default_message
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_staff)
