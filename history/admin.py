@@ -7,20 +7,32 @@ reversal reverses; anything else a user id), so it uses the indexes instead of s
 Every list is newest first on an index (the primary key; the reconcile runs' finished_at), so no
 page sorts its table, and the history's columns do not sort (none has an index of its own); the
 schema versions offered by the filter are those the consumer accepts, not the table's distinct values.
+`?wallet=<id>` lists one wallet's money history (linked from the wallet's admin page), newest version
+first on `history_wallet_version_idx`. Ids show short (the full id in the link's title).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from common.admin import ReadOnlyModelAdmin, ValuesListFilter, search_by_uuid_or_text
+from common.admin import (
+    IdFilter,
+    ReadOnlyModelAdmin,
+    ValuesListFilter,
+    compact_time,
+    search_by_uuid_or_text,
+    short_id_link,
+    short_id_text,
+)
 
 from .decoding import SCHEMA_VERSIONS
 from .models import DeadLetter, HistoryEvent, ReconcileRun, VersionGap
@@ -38,22 +50,36 @@ class SchemaVersionFilter(ValuesListFilter):
         return SCHEMA_VERSIONS
 
 
+class WalletHistoryFilter(IdFilter):
+    title = "wallet"
+    parameter_name = "wallet"
+
+    def condition(self, value: uuid.UUID) -> Q:
+        return Q(wallet_id=value)  # history_wallet_version_idx
+
+
+def _short(value: object) -> SafeString | str:
+    return "—" if value is None else short_id_text(value)
+
+
 @admin.register(HistoryEvent)
 class HistoryEventAdmin(ReadOnlyModelAdmin):
     list_display = (
-        "occurred_at",
+        "event",
+        "occurred",
         "event_type",
-        "wallet_id",
+        "wallet",
         "user_id",
         "amount",
         "currency",
         "balance_after",
         "wallet_version",
-        "transaction_id",
-        "hold_id",
+        "transaction",
+        "hold",
         "description",
     )
-    list_filter = ("event_type", SchemaVersionFilter)
+    list_display_links = None
+    list_filter = ("event_type", SchemaVersionFilter, WalletHistoryFilter)
     search_fields = ("=user_id",)
     search_help_text = "A wallet, transaction, hold or event id (exact UUID), or a user id (exact)."
     ordering = ("-id",)  # newest stored first, on the primary key: no sort of the whole table
@@ -84,6 +110,31 @@ class HistoryEventAdmin(ReadOnlyModelAdmin):
         "offset",
         "payload_pretty",
     )
+
+    def get_ordering(self, request: HttpRequest) -> Any:
+        if request.GET.get(WalletHistoryFilter.parameter_name):
+            return ("-wallet_version", "-event_id")  # one wallet's: history_wallet_version_idx
+        return super().get_ordering(request)
+
+    @admin.display(description="event")
+    def event(self, obj: HistoryEvent) -> SafeString:
+        return short_id_link(reverse("admin:history_historyevent_change", args=[obj.pk]), obj.event_id)
+
+    @admin.display(description="occurred (UTC)")
+    def occurred(self, obj: HistoryEvent) -> str:
+        return compact_time(obj.occurred_at)
+
+    @admin.display(description="wallet")
+    def wallet(self, obj: HistoryEvent) -> SafeString | str:
+        return _short(obj.wallet_id)
+
+    @admin.display(description="transaction")
+    def transaction(self, obj: HistoryEvent) -> SafeString | str:
+        return _short(obj.transaction_id)
+
+    @admin.display(description="hold")
+    def hold(self, obj: HistoryEvent) -> SafeString | str:
+        return _short(obj.hold_id)
 
     @admin.display(description="metadata")
     def metadata_pretty(self, obj: HistoryEvent) -> SafeString | str:
@@ -128,7 +179,8 @@ class GapStateFilter(admin.SimpleListFilter):
 @admin.register(VersionGap)
 class VersionGapAdmin(ReadOnlyModelAdmin):
     list_display = (
-        "wallet_id",
+        "gap",
+        "wallet",
         "first_missing",
         "last_missing",
         "detected_at",
@@ -136,10 +188,20 @@ class VersionGapAdmin(ReadOnlyModelAdmin):
         "partition",
         "offset",
     )
+    list_display_links = None
     list_filter = (GapStateFilter,)
     search_fields = ("=wallet_id",)
     search_help_text = "A wallet id (exact)."
     ordering = ("-id",)  # newest detected first
+
+    @admin.display(description="gap")
+    def gap(self, obj: VersionGap) -> SafeString:
+        url = reverse("admin:history_versiongap_change", args=[obj.pk])
+        return format_html('<a href="{}">#{}</a>', url, obj.pk)
+
+    @admin.display(description="wallet")
+    def wallet(self, obj: VersionGap) -> SafeString | str:
+        return _short(obj.wallet_id)
 
 
 @admin.register(DeadLetter)

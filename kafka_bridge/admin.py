@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from common.admin import ReadOnlyModelAdmin, search_by_uuid_or_text
+from common.admin import ReadOnlyModelAdmin, compact_time, search_by_uuid_or_text, short_id_text
 
 from . import debezium
 from .models import OutboxEvent, RelayStats
@@ -54,9 +54,9 @@ class OutboxEventAdmin(ReadOnlyModelAdmin):
     list_display = (
         "id",
         "type",
-        "aggregateid",
-        "event_id",
-        "created_at",
+        "key",
+        "event",
+        "created",
         "status_label",
         "attempts",
         "error",
@@ -64,7 +64,7 @@ class OutboxEventAdmin(ReadOnlyModelAdmin):
     # No filter by type (a SELECT DISTINCT over the table on each page load, which a long Kafka
     # outage makes large): search by type instead. Sorting by the indexed columns only.
     list_filter = (StatusFilter,)
-    sortable_by = ("id", "aggregateid")
+    sortable_by = ("id", "key")
     search_fields = ("=aggregateid", "=type")
     search_help_text = "A wallet id or event id (exact), or an event type such as TRANSFER_OUT."
     ordering = ("-id",)
@@ -88,6 +88,18 @@ class OutboxEventAdmin(ReadOnlyModelAdmin):
         return format_html(
             '<b style="color:{}">{}</b>', _STATUS_COLOURS.get(obj.status, "inherit"), obj.status
         )
+
+    @admin.display(description="key", ordering="aggregateid")
+    def key(self, obj: OutboxEvent) -> SafeString:
+        return short_id_text(obj.aggregateid)
+
+    @admin.display(description="event id")
+    def event(self, obj: OutboxEvent) -> SafeString:
+        return short_id_text(obj.event_id)
+
+    @admin.display(description="created (UTC)")
+    def created(self, obj: OutboxEvent) -> str:
+        return compact_time(obj.created_at)
 
     @admin.display(description="last error")
     def error(self, obj: OutboxEvent) -> str:

@@ -336,4 +336,4 @@ def test_the_system_accounts_page_lists_its_newest_entries(operator_browser):
     assert page.status_code == 200
     entries = re.search(r"Recent ledger entries.*?<table>(.*?)</table>", page.content.decode(), re.S)
     assert entries is not None
-    assert entries.group(1).count("<tr>") == 1 + 20  # the header and the newest 20
+    assert entries.group(1).count("<tr") == 1 + 20  # the header and the newest 20

@@ -83,7 +83,9 @@ def test_the_index_shows_each_figure_with_its_link(admin_index):
     assert '<a href="/admin/kafka_bridge/outboxevent/?status=pending" id="overview-outbox-pending">' in html
     assert re.search(r'id="overview-consumer-lag">.*?(messages? behind|unreadable)', html)
     assert "never run" in html
-    assert "Site administration" in html  # the app list is still there
+    assert "<title>Wallet operations | Wallet operations</title>" in html  # the branding
+    assert '<h1 id="site-name"><a href="/admin/">Wallet operations</a></h1>' in html
+    assert '<a href="/">View site</a>' in html  # the API root
 
 
 def test_the_books_are_the_last_reconciles_answer(admin_index):

@@ -2,11 +2,15 @@
 
 Every field is read-only and nothing can be added or deleted: balances change only through the
 services, which write the ledger and the events. Freezing and unfreezing go through services too,
-with a reason, and leave a `WalletStatusChange` row (who, when, why). Who moved money is each
-ledger transaction's `initiated_by`. Reversing a transaction is an action too: an intermediate page
-asks for the reason, recorded on the REVERSAL transaction with who made it; it passes the staff
-gate (`wallets.staff_gate`) as the API's reversal does, so it may wait for a second operator. Holds
-are listed by status; a wallet's page shows its held and available money and its pending holds.
+with a reason (on the wallet's page, or as a list action), and leave a `WalletStatusChange` row
+(who, when, why). Who moved money is each ledger transaction's `initiated_by`. Reversing a
+transaction is an action: its page asks for the reason and says what happens: it passes the staff
+gate (`wallets.staff_gate`) as the API's reversal does, so it becomes a pending approval that
+another operator must approve. Each of these forms runs once (`common.admin.run_once`).
+
+A wallet's page shows its newest entries (each linking to its transaction), its pending holds, and
+links to its entries, transactions, money history, holds and approvals: each list filtered to the
+wallet (`?wallet=<id>`, on an index of that table). Lists show ids short (`short_id_link`).
 
 API tokens: knox's own page (which shows digests and makes tokens in the browser) is replaced by a
 read-only list of prefix, owner, created and expiry (`ApiToken`, a proxy of knox's model), with a
@@ -21,6 +25,9 @@ configured list (`WALLET_CURRENCIES`), not by asking the table for its distinct 
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -28,7 +35,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -39,7 +46,23 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from knox.models import AuthToken
 
-from common.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin, ValuesListFilter, search_by_uuid_or_text
+from common.admin import (
+    DateRangeFilter,
+    IdFilter,
+    OnceField,
+    Outcome,
+    ReadOnlyAdminMixin,
+    ReadOnlyModelAdmin,
+    ValuesListFilter,
+    compact_time,
+    once_input,
+    outcome,
+    run_once,
+    search_by_uuid_or_text,
+    short_id,
+    short_id_link,
+    short_id_text,
+)
 from common.errors import ApplicationError
 
 from . import reversals, services, staff_gate, tokens
@@ -75,8 +98,34 @@ class ToStatusFilter(ValuesListFilter):
         return list(Wallet.Status.values)
 
 
+class WalletEntriesFilter(IdFilter):
+    title = "wallet"
+    parameter_name = "wallet"
+
+    def condition(self, value: uuid.UUID) -> Q:
+        return Q(wallet_id=value)  # entry_wallet_version_unique
+
+
+class WalletTransactionsFilter(IdFilter):
+    title = "wallet"
+    parameter_name = "wallet"
+
+    def condition(self, value: uuid.UUID) -> Q:
+        # The wallet's entries (entry_wallet_version_unique), then their transactions by key.
+        return Q(id__in=LedgerEntry.objects.filter(wallet_id=value).values("transaction_id"))
+
+
+class WalletHoldsFilter(IdFilter):
+    title = "wallet"
+    parameter_name = "wallet"
+
+    def condition(self, value: uuid.UUID) -> Q:
+        return Q(from_wallet_id=value) | Q(to_wallet_id=value)  # hold_from_created_idx, hold_to_created_idx
+
+
 class StatusReasonForm(ActionForm):
     reason = forms.CharField(required=False, label="Reason", max_length=500)
+    once = OnceField()
 
 
 class StatusForm(forms.Form):
@@ -93,10 +142,32 @@ class StatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: igno
     verbose_name_plural = "Freeze / unfreeze history"
 
 
+def wallet_link(wallet_id: object) -> SafeString:
+    return short_id_link(reverse_url("admin:wallets_wallet_change", args=[wallet_id]), wallet_id)
+
+
+def transaction_link(transaction_id: object) -> SafeString:
+    return short_id_link(
+        reverse_url("admin:wallets_ledgertransaction_change", args=[transaction_id]), transaction_id
+    )
+
+
+def wallet_lists(wallet_id: uuid.UUID) -> list[tuple[str, str, str]]:
+    """The admin lists filtered to one wallet: (css class, label, url)."""
+    lists = [
+        ("wallet-entries", "Entries", "admin:wallets_ledgerentry_changelist"),
+        ("wallet-transactions", "Transactions", "admin:wallets_ledgertransaction_changelist"),
+        ("wallet-history", "Money history", "admin:history_historyevent_changelist"),
+        ("wallet-holds", "Holds", "admin:wallets_hold_changelist"),
+        ("wallet-approvals", "Approvals", "admin:approvals_approval_changelist"),
+    ]
+    return [(css, label, f"{reverse_url(name)}?wallet={wallet_id}") for css, label, name in lists]
+
+
 @admin.register(Wallet)
 class WalletAdmin(ReadOnlyModelAdmin):
     list_display = (
-        "id",
+        "wallet",
         "user_id",
         "currency",
         "balance",
@@ -105,8 +176,9 @@ class WalletAdmin(ReadOnlyModelAdmin):
         "version",
         "status",
         "kind",
-        "created_at",
+        "created",
     )
+    list_display_links = None
     list_filter = (CurrencyFilter, "status", "kind")
     search_fields = ("user_id",)
     search_help_text = "A wallet id (exact) or part of a user id."
@@ -118,6 +190,14 @@ class WalletAdmin(ReadOnlyModelAdmin):
     actions = ("freeze_wallets", "unfreeze_wallets")
 
     change_form_template = "admin/wallets/wallet/change_form.html"
+
+    @admin.display(description="wallet")
+    def wallet(self, wallet: Wallet) -> SafeString:
+        return wallet_link(wallet.id)
+
+    @admin.display(description="created (UTC)")
+    def created(self, wallet: Wallet) -> str:
+        return compact_time(wallet.created_at)
 
     def has_freeze_permission(self, request: HttpRequest) -> bool:
         # Operators hold `change_wallet` for the freeze actions; the page itself stays read-only
@@ -135,11 +215,18 @@ class WalletAdmin(ReadOnlyModelAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
-        context = {**(extra_context or {}), "has_freeze_permission": self.has_freeze_permission(request)}
+        context = {
+            **(extra_context or {}),
+            "has_freeze_permission": self.has_freeze_permission(request),
+            "once": once_input(),
+        }
+        with contextlib.suppress(ValueError):  # not a wallet id: Django says it does not exist
+            context["wallet_lists"] = wallet_lists(uuid.UUID(str(object_id)))
         return super().change_view(request, object_id, form_url, context)
 
     def status_view(self, request: HttpRequest, wallet_id: Any) -> HttpResponse:
-        """Freeze or unfreeze one wallet from its page, with a reason (the service locks it)."""
+        """Freeze or unfreeze one wallet, with a reason (the service locks it): the form on the
+        wallet's page posts here; a GET shows the same form on a page of its own."""
         if not self.has_freeze_permission(request):
             raise PermissionDenied
         wallet = get_object_or_404(Wallet, id=wallet_id, kind=Wallet.Kind.USER)
@@ -150,14 +237,8 @@ class WalletAdmin(ReadOnlyModelAdmin):
             raise PermissionDenied
         form = StatusForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
-            change = services.wallet_freeze if to_status == Wallet.Status.FROZEN else services.wallet_unfreeze
-            changed = change(wallet_id=wallet.id, reason=form.cleaned_data["reason"], actor=request.user)
-            verb = "Froze" if to_status == Wallet.Status.FROZEN else "Unfroze"
-            self.message_user(
-                request,
-                f"{verb} wallet {wallet.id}." if changed else f"Wallet {wallet.id} was already {to_status}.",
-                messages.SUCCESS if changed else messages.WARNING,
-            )
+            reason = form.cleaned_data["reason"]
+            run_once(request, lambda: self._change_one(request, wallet.id, to_status, reason))
             return redirect("admin:wallets_wallet_change", wallet.id)
         context = {
             **self.admin_site.each_context(request),
@@ -165,9 +246,19 @@ class WalletAdmin(ReadOnlyModelAdmin):
             "wallet": wallet,
             "to_status": to_status,
             "form": form,
+            "once": once_input(),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/wallets/wallet_status.html", context)
+
+    def _change_one(
+        self, request: HttpRequest, wallet_id: uuid.UUID, to_status: str, reason: str
+    ) -> list[Outcome]:
+        freeze = to_status == Wallet.Status.FROZEN
+        change = services.wallet_freeze if freeze else services.wallet_unfreeze
+        if change(wallet_id=wallet_id, reason=reason, actor=request.user):
+            return [outcome(messages.SUCCESS, f"{'Froze' if freeze else 'Unfroze'} wallet {wallet_id}.")]
+        return [outcome(messages.WARNING, f"Wallet {wallet_id} was already {to_status}: nothing changed.")]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Wallet], search_term: str
@@ -188,10 +279,10 @@ class WalletAdmin(ReadOnlyModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    hold.id,
+                    short_id_link(reverse_url("admin:wallets_hold_change", args=[hold.id]), hold.id),
                     "out" if hold.from_wallet_id == wallet.id else "in",
                     format_money(hold.amount),
-                    hold.expires_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    compact_time(hold.expires_at),
                     hold.description or "",
                 )
                 for hold in holds.order_by("-created_at")[:RECENT_ENTRIES]
@@ -200,11 +291,11 @@ class WalletAdmin(ReadOnlyModelAdmin):
         if not rows:
             return format_html("<em>{}</em>", "No pending holds.")
         header = format_html_join(
-            "", "<th>{}</th>", ((h,) for h in ("hold", "direction", "amount", "expires", "description"))
+            "", "<th>{}</th>", ((h,) for h in ("hold", "direction", "amount", "expires (UTC)", "description"))
         )
         return format_html("<table><tr>{}</tr>{}</table>", header, rows)
 
-    @admin.display(description=f"Recent ledger entries (last {RECENT_ENTRIES})")
+    @admin.display(description=f"Recent ledger entries (newest {RECENT_ENTRIES} first)")
     def recent_entries(self, wallet: Wallet) -> SafeString:
         # A user wallet's entries newest first are its versions (entry_wallet_version_unique). The
         # system account's have no version: newest first through the transactions' index
@@ -213,15 +304,15 @@ class WalletAdmin(ReadOnlyModelAdmin):
         entries = wallet.entries.order_by(newest_first)[:RECENT_ENTRIES]
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr class="recent-entry">' + "<td>{}</td>" * 6 + "</tr>",
             (
                 (
-                    e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    compact_time(e.created_at),
                     e.type,
                     format_money(e.amount),
                     format_money(e.balance_after) if e.balance_after is not None else "—",
                     e.wallet_version if e.wallet_version is not None else "—",
-                    e.transaction_id,
+                    transaction_link(e.transaction_id),
                 )
                 for e in entries
             ),
@@ -231,7 +322,7 @@ class WalletAdmin(ReadOnlyModelAdmin):
         header = format_html_join(
             "",
             "<th>{}</th>",
-            ((h,) for h in ("when", "type", "amount", "balance after", "version", "transaction")),
+            ((h,) for h in ("when (UTC)", "type", "amount", "balance after", "version", "transaction")),
         )
         return format_html("<table><tr>{}</tr>{}</table>", header, rows)
 
@@ -240,13 +331,24 @@ class WalletAdmin(ReadOnlyModelAdmin):
         if not reason:
             self.message_user(request, "Give a reason: it is recorded with the change.", messages.ERROR)
             return
-        change = services.wallet_freeze if freeze else services.wallet_unfreeze
-        changed = sum(
-            change(wallet_id=wallet_id, reason=reason, actor=request.user)
-            for wallet_id in queryset.filter(kind=Wallet.Kind.USER).values_list("id", flat=True)
-        )
-        verb = "Froze" if freeze else "Unfroze"
-        self.message_user(request, f"{verb} {changed} wallet(s).", messages.SUCCESS)
+        wallet_ids = list(queryset.filter(kind=Wallet.Kind.USER).values_list("id", flat=True))
+
+        def act() -> list[Outcome]:
+            change = services.wallet_freeze if freeze else services.wallet_unfreeze
+            changed = sum(
+                change(wallet_id=wallet_id, reason=reason, actor=request.user) for wallet_id in wallet_ids
+            )
+            verb = "Froze" if freeze else "Unfroze"
+            unchanged = len(wallet_ids) - changed
+            found = [
+                outcome(messages.SUCCESS if changed else messages.WARNING, f"{verb} {changed} wallet(s).")
+            ]
+            if unchanged:
+                state = "frozen" if freeze else "active"
+                found.append(outcome(messages.WARNING, f"{unchanged} wallet(s) were already {state}."))
+            return found
+
+        run_once(request, act)
 
     @admin.action(description="Freeze selected wallets (reason required)", permissions=["freeze"])
     def freeze_wallets(self, request: HttpRequest, queryset: QuerySet[Wallet]) -> None:
@@ -280,24 +382,87 @@ class ReverseForm(forms.Form):
     reason = forms.CharField(
         label="Reason (recorded)", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
+    once = OnceField()
+
+
+SHOWN_WALLETS = 2  # per side of a transaction in the list; "+N" for the rest
+
+
+def _side(entries: list[LedgerEntry]) -> SafeString:
+    """The wallets of one side of a transaction: short links, the system account by name."""
+    ids: list[Any] = []
+    for entry in entries:
+        key = "system" if entry.balance_after is None else entry.wallet_id
+        if key not in ids:
+            ids.append(key)
+    shown = [
+        format_html("{}", "system") if key == "system" else wallet_link(key) for key in ids[:SHOWN_WALLETS]
+    ]
+    more = f" +{len(ids) - SHOWN_WALLETS}" if len(ids) > SHOWN_WALLETS else ""
+    return format_html("{}{}", format_html_join(", ", "{}", ((item,) for item in shown)), more)
 
 
 @admin.register(LedgerTransaction)
 class LedgerTransactionAdmin(ReadOnlyModelAdmin):
-    list_display = ("id", "kind", "initiated_by", "description", "reverses", "created_at")
-    list_filter = ("kind",)
+    list_display = ("transaction", "created", "kind", "amount", "currency", "wallets", "initiated_by", "note")
+    list_display_links = None
+    list_filter = ("kind", ("created_at", DateRangeFilter), WalletTransactionsFilter)
     search_fields = ("initiated_by",)
     search_help_text = "A transaction id (exact) or part of the initiator's name."
     ordering = ("-created_at",)  # ledger_txn_created_idx
-    sortable_by = ("created_at",)
+    sortable_by = ("created",)
     inlines = (LegInline, EntryInline)
     actions = ("reverse_transactions",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerTransaction]:
+        # The page's entries in one query (entry_transaction_idx), for amount, currency and wallets.
+        entries = LedgerEntry.objects.only(
+            "transaction_id", "wallet_id", "currency", "amount", "balance_after"
+        )
+        return super().get_queryset(request).prefetch_related(Prefetch("entries", queryset=entries))
+
+    @admin.display(description="transaction")
+    def transaction(self, txn: LedgerTransaction) -> SafeString:
+        return transaction_link(txn.id)
+
+    @admin.display(description="time (UTC)", ordering="created_at")
+    def created(self, txn: LedgerTransaction) -> str:
+        return compact_time(txn.created_at)
+
+    @staticmethod
+    def _credits(txn: LedgerTransaction) -> list[LedgerEntry]:
+        return [entry for entry in txn.entries.all() if entry.amount > 0]
+
+    @admin.display(description="amount")
+    def amount(self, txn: LedgerTransaction) -> str:
+        """What moved: the sum of the credits (a transfer's amount, a split's legs together)."""
+        credits = self._credits(txn)
+        if len({entry.currency for entry in credits}) != 1:
+            return "—"
+        return format_money(sum((entry.amount for entry in credits), Decimal(0)))
+
+    @admin.display(description="currency")
+    def currency(self, txn: LedgerTransaction) -> str:
+        return ", ".join(sorted({entry.currency for entry in self._credits(txn)})) or "—"
+
+    @admin.display(description="from → to")
+    def wallets(self, txn: LedgerTransaction) -> SafeString:
+        entries = list(txn.entries.all())
+        debits = [entry for entry in entries if entry.amount < 0]
+        return format_html("{} → {}", _side(debits), _side(self._credits(txn)))
+
+    @admin.display(description="description or reason")
+    def note(self, txn: LedgerTransaction) -> str:
+        text = txn.reason if txn.kind == LedgerTransaction.Kind.REVERSAL else txn.description or ""
+        return text if len(text) <= 40 else f"{text[:39]}…"
 
     def has_reverse_permission(self, request: HttpRequest) -> bool:
         # The reverse action; the page itself stays read-only (the ledger is append-only).
         return request.user.has_perm("wallets.change_ledgertransaction")
 
-    @admin.action(description="Reverse selected transactions (reason required)", permissions=["reverse"])
+    @admin.action(
+        description="Reverse selected transactions (another operator must approve)", permissions=["reverse"]
+    )
     def reverse_transactions(
         self, request: HttpRequest, queryset: QuerySet[LedgerTransaction]
     ) -> HttpResponse | None:
@@ -305,25 +470,61 @@ class LedgerTransactionAdmin(ReadOnlyModelAdmin):
         if not form.is_valid():
             context = {
                 **self.admin_site.each_context(request),
-                "title": "Reverse ledger transactions",
+                "title": "Request reversals of ledger transactions",
                 "transactions": queryset.order_by("-created_at"),
                 "form": form,
                 "opts": self.model._meta,
             }
             return TemplateResponse(request, "admin/wallets/reverse_transactions.html", context)
-        reversed_count = 0
-        for txn in queryset.order_by("created_at"):
-            try:
-                if self.reverse_one(request, txn, form.cleaned_data["reason"]):
-                    reversed_count += 1
-            except ApplicationError as refusal:
-                self.message_user(request, f"{txn.kind} {txn.id}: {refusal.message}", messages.ERROR)
-        self.message_user(request, f"Reversed {reversed_count} transaction(s).", messages.SUCCESS)
+        chosen = list(queryset.order_by("created_at"))
+        run_once(request, lambda: self._reverse(request, chosen, form.cleaned_data["reason"]))
         return None
 
-    def reverse_one(self, request: HttpRequest, txn: LedgerTransaction, reason: str) -> bool:
-        """Reverse one chosen transaction through the staff gate, as the API does; True if it was
-        reversed now, False if it waits for a second operator's approval."""
+    def _reverse(self, request: HttpRequest, chosen: list[LedgerTransaction], reason: str) -> list[Outcome]:
+        found: list[Outcome] = []
+        pending: list[SafeString] = []
+        reversed_now = 0
+        for txn in chosen:
+            try:
+                approval_id = self.reverse_one(request, txn, reason)
+            except ApplicationError as refusal:
+                found.append(outcome(messages.ERROR, f"{txn.kind} {short_id(txn.id)}: {refusal.message}"))
+                continue
+            if approval_id is None:
+                reversed_now += 1
+            else:
+                url = reverse_url("admin:approvals_approval_change", args=[approval_id])
+                pending.append(
+                    format_html(
+                        '{} {} (<a href="{}" class="reversal-approval">approval {}</a>)',
+                        txn.kind,
+                        short_id(txn.id),
+                        url,
+                        short_id(approval_id),
+                    )
+                )
+        if pending:
+            found.insert(
+                0,
+                outcome(
+                    messages.WARNING,
+                    format_html(
+                        "{} reversal(s) awaiting approval: nothing moves until another operator "
+                        "approves each: {}.",
+                        len(pending),
+                        format_html_join("; ", "{}", ((item,) for item in pending)),
+                    ),
+                ),
+            )
+        if reversed_now:
+            found.insert(0, outcome(messages.SUCCESS, f"Reversed {reversed_now} transaction(s)."))
+        if not found:
+            found.append(outcome(messages.WARNING, "Nothing was reversed."))
+        return found
+
+    def reverse_one(self, request: HttpRequest, txn: LedgerTransaction, reason: str) -> uuid.UUID | None:
+        """Reverse one chosen transaction through the staff gate, as the API does: None if it was
+        reversed now, else the pending approval's id (it waits for a second operator)."""
 
         def reverse() -> tuple[int, Any]:
             reversals.transaction_reverse(
@@ -334,20 +535,8 @@ class LedgerTransactionAdmin(ReadOnlyModelAdmin):
         movement = staff_gate.reversal_movement(txn, reason)
         status, pending = staff_gate.submit(request.user, movement, reverse, via="admin")
         if status != 202:
-            return True
-        url = reverse_url("admin:approvals_approval_change", args=[pending["approval_id"]])
-        self.message_user(
-            request,
-            format_html(
-                '{} {}: waits for a second operator\'s approval (<a href="{}">approval {}</a>).',
-                txn.kind,
-                txn.id,
-                url,
-                pending["approval_id"],
-            ),
-            messages.WARNING,
-        )
-        return False
+            return None
+        return uuid.UUID(str(pending["approval_id"]))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[LedgerTransaction], search_term: str
@@ -362,13 +551,29 @@ class LedgerTransactionAdmin(ReadOnlyModelAdmin):
 
 @admin.register(Hold)
 class HoldAdmin(ReadOnlyModelAdmin):
-    list_display = ("id", "from_wallet", "to_wallet", "amount", "captured_amount", "status", "expires_at")
-    list_filter = ("status", CurrencyFilter)
+    list_display = ("hold", "payer", "payee", "amount", "captured_amount", "status", "expires")
+    list_display_links = None
+    list_filter = ("status", CurrencyFilter, WalletHoldsFilter)
     search_help_text = "A hold, wallet or transaction id (exact), or part of the creator's name."
     search_fields = ("created_by",)
     ordering = ("from_wallet", "-created_at", "-id")  # hold_from_created_idx: newest first per payer
-    sortable_by = ("from_wallet", "to_wallet")
-    list_select_related = ("from_wallet", "to_wallet")
+    sortable_by = ("payer", "payee")
+
+    @admin.display(description="hold")
+    def hold(self, hold: Hold) -> SafeString:
+        return short_id_link(reverse_url("admin:wallets_hold_change", args=[hold.id]), hold.id)
+
+    @admin.display(description="from wallet", ordering="from_wallet")
+    def payer(self, hold: Hold) -> SafeString:
+        return wallet_link(hold.from_wallet_id)
+
+    @admin.display(description="to wallet", ordering="to_wallet")
+    def payee(self, hold: Hold) -> SafeString:
+        return wallet_link(hold.to_wallet_id)
+
+    @admin.display(description="expires (UTC)")
+    def expires(self, hold: Hold) -> str:
+        return compact_time(hold.expires_at)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Hold], search_term: str
@@ -383,15 +588,45 @@ class HoldAdmin(ReadOnlyModelAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyModelAdmin):
-    list_display = ("id", "type", "wallet", "amount", "balance_after", "wallet_version", "created_at")
-    list_filter = ("type", CurrencyFilter)
+    list_display = (
+        "entry",
+        "type",
+        "in_wallet",
+        "amount",
+        "balance_after",
+        "wallet_version",
+        "of_transaction",
+        "created",
+    )
+    list_display_links = None
+    list_filter = ("type", CurrencyFilter, WalletEntriesFilter)
     search_fields = ("type",)
     search_help_text = "An entry, wallet or transaction id (exact)."
     # entry_transaction_idx, a transaction's legs together: the table has no index on created_at
     # (each one is kept up by every transfer); newest first is the ledger transactions' page.
     ordering = ("transaction", "id")
     sortable_by = ()
-    list_select_related = ("wallet",)
+
+    def get_ordering(self, request: HttpRequest) -> Any:
+        if request.GET.get(WalletEntriesFilter.parameter_name):
+            return ("-wallet_version", "-id")  # one wallet's, newest first: entry_wallet_version_unique
+        return super().get_ordering(request)
+
+    @admin.display(description="entry")
+    def entry(self, entry: LedgerEntry) -> SafeString:
+        return short_id_link(reverse_url("admin:wallets_ledgerentry_change", args=[entry.id]), entry.id)
+
+    @admin.display(description="wallet")
+    def in_wallet(self, entry: LedgerEntry) -> SafeString:
+        return wallet_link(entry.wallet_id)
+
+    @admin.display(description="transaction")
+    def of_transaction(self, entry: LedgerEntry) -> SafeString:
+        return transaction_link(entry.transaction_id)
+
+    @admin.display(description="created (UTC)")
+    def created(self, entry: LedgerEntry) -> str:
+        return compact_time(entry.created_at)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[LedgerEntry], search_term: str
@@ -406,9 +641,17 @@ class LedgerEntryAdmin(ReadOnlyModelAdmin):
 
 @admin.register(WalletStatusChange)
 class WalletStatusChangeAdmin(ReadOnlyModelAdmin):
-    list_display = ("wallet", "from_status", "to_status", "reason", "changed_by", "changed_at")
+    list_display = ("of_wallet", "from_status", "to_status", "reason", "changed_by", "changed")
     list_filter = (ToStatusFilter,)
     ordering = ("-id",)  # newest first, on the primary key
+
+    @admin.display(description="wallet")
+    def of_wallet(self, change: WalletStatusChange) -> SafeString:
+        return short_id_text(change.wallet_id)
+
+    @admin.display(description="changed (UTC)")
+    def changed(self, change: WalletStatusChange) -> str:
+        return compact_time(change.changed_at)
 
 
 @admin.register(IdempotencyRecord)
