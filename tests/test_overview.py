@@ -84,7 +84,7 @@ def test_the_index_shows_each_figure_with_its_link(admin_index):
     assert re.search(r'id="overview-consumer-lag">.*?(messages? behind|unreadable)', html)
     assert "never run" in html
     assert "<title>Wallet operations | Wallet operations</title>" in html  # the branding
-    assert '<h1 id="site-name"><a href="/admin/">Wallet operations</a></h1>' in html
+    assert '<div id="site-name"><a href="/admin/">Wallet operations</a></div>' in html
     assert '<a href="/">View site</a>' in html  # the API root
 
 
