@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-multi-leg bench-lag bench-relays bench-memory bench-volume chaos
+.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-multi-leg bench-lag bench-relays bench-memory bench-volume chaos screenshots
 
 help:
 	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
@@ -15,6 +15,7 @@ help:
 	@echo "make up / make down / make status - the stack in the background"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (make bench-outbox: outbox relay throughput and on-commit cost)"
+	@echo "make screenshots - PNGs of the main pages at 1366x768 in docs/screenshots/ (own demo database and web server)"
 
 # System packages (Debian's python3.X-venv, docker-compose, prometheus for its promtool, chromium for
 # the browser tests, PostgreSQL, Redis, a Java runtime, Maven), in one apt-get as root, none of their
@@ -117,6 +118,13 @@ bench-volume: venv
 bench-history: venv
 	scripts/stack up --infra
 	$(BIN)/python bench/history_ingest.py
+
+# The main pages (API root, a wallet, the transfer form, the admin's overview, lists, a wallet, an
+# approval) at 1366x768 in docs/screenshots/: demo data in a database of its own (wallet_screenshots),
+# this checkout's web server on free ports, Debian's chromium (scripts/screenshots.py).
+screenshots: venv
+	scripts/stack up --infra
+	$(BIN)/python scripts/screenshots.py
 
 fmt: venv
 	$(BIN)/ruff check --fix . scripts/stack

@@ -1,0 +1,243 @@
+"""`make screenshots`: PNGs of the main pages at 1366x768 in docs/screenshots/, for a reviewer who
+does not run the stack.
+
+Why a database and a web server of its own: the pictures show this checkout's pages (the stack's web
+server may still run older code) on the same demo data every run, and the demo users and movements
+never land in the live `wallet` database. The database (`wallet_screenshots` on the stack's
+PostgreSQL) is created on first use and migrated; the demo data is made through the services, once
+(a pending approval again whenever none is pending); the web server is `walletproject.serve` on free
+loopback ports, as the stack runs it. The browser is Debian's chromium through Playwright, headless.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--database wallet_screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "walletproject.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connections, transaction  # noqa: E402
+
+from common.postgresql.url import database_url  # noqa: E402
+
+WIDTH, HEIGHT = 1366, 768
+OPERATOR, CHECKER, CUSTOMER, PAYEE = "demo-ops", "demo-checker", "demo-alice", "demo-bob"
+PASSWORD = "demo-password-1"  # noqa: S105 -- a demo user in the screenshots' own database
+
+
+def say(message: str) -> None:
+    print(f"screenshots: {message}", flush=True)
+
+
+def use_database(name: str) -> str:
+    """Create `name` next to the live database if missing, point Django at it, migrate it; its URL."""
+    import psycopg
+
+    with psycopg.connect(database_url("postgres"), autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            say(f"creating database {name}")
+            admin.execute(f'CREATE DATABASE "{name}"')
+    connection = connections["default"]
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    call_command("migrate", "--noinput", verbosity=0)
+    return database_url(name)
+
+
+def _user(username: str, *, operator: bool, approver: bool = False) -> Any:
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        devnull = open(os.devnull, "w")  # noqa: SIM115
+        args = [username, "--operator"] if operator else [username]
+        call_command("issue_token", *args, "--by", "make screenshots", stdout=devnull)
+        if approver:
+            call_command("grant_approver", username, stdout=devnull)
+        user = get_user_model().objects.get(username=username)
+    if operator and not user.check_password(PASSWORD):
+        user.set_password(PASSWORD)
+        user.save()
+    return user
+
+
+def seed() -> dict[str, str]:
+    """The demo data (made once); the ids the pages need."""
+    from approvals import services as approvals
+    from approvals.models import Approval
+    from wallets import services
+    from wallets.models import Wallet
+
+    operator = _user(OPERATOR, operator=True)
+    _user(CHECKER, operator=True, approver=True)
+    if not Wallet.objects.filter(user_id=CUSTOMER).exists():
+        say("making the demo wallets and movements")
+        usd = services.wallet_create(user_id=CUSTOMER, currency="USD")
+        eur = services.wallet_create(user_id=CUSTOMER, currency="EUR")
+        payee = services.wallet_create(user_id=PAYEE, currency="USD")
+        for wallet, amount in ((usd, "750.00"), (eur, "320.00"), (payee, "80.00")):
+            services.wallet_fund(wallet_id=wallet.id, amount=Decimal(amount), initiated_by=OPERATOR)
+        for amount, description in (("42.50", "Dinner"), ("19.99", "Books"), ("120.00", "Rent share")):
+            with transaction.atomic():
+                services.transfer_create(
+                    from_wallet_id=usd.id,
+                    to_wallet_id=payee.id,
+                    amount=Decimal(amount),
+                    initiated_by=CUSTOMER,
+                    owner_user_id=CUSTOMER,
+                    note=services.Note(description=description, metadata={"demo": "yes"}),
+                )
+        services.wallet_withdraw(wallet_id=eur.id, amount=Decimal("45.00"), initiated_by=OPERATOR)
+    usd = Wallet.objects.get(user_id=CUSTOMER, currency="USD")
+    approval = (
+        Approval.objects.filter(status=Approval.Status.PENDING, wallet=usd).order_by("-requested_at").first()
+    )
+    if approval is None:
+        say("requesting a fund above the approval threshold")
+        approval = approvals.movement_request(
+            wallet_id=usd.id,
+            amount=Decimal("2500.00"),
+            withdraw=False,
+            note=services.Note(description="Goodwill credit", metadata={"ticket": "DEMO-1"}),
+            requested_by=operator,
+            via="admin",
+        )
+    return {"wallet": str(usd.id), "approval": str(approval.id)}
+
+
+def pages(ids: dict[str, str]) -> list[tuple[str, str]]:
+    """(file name, path) of every page pictured, in a reviewer's reading order."""
+    wallet, approval = ids["wallet"], ids["approval"]
+    return [
+        ("01-api-root", "/"),
+        ("02-api-wallet", f"/wallets/{wallet}"),
+        ("03-api-transfer-form", f"/wallets/{wallet}/transfer"),
+        ("04-admin-overview", "/admin/"),
+        ("05-admin-wallets", "/admin/wallets/wallet/"),
+        ("06-admin-wallet", f"/admin/wallets/wallet/{wallet}/change/"),
+        ("07-admin-ledger-transactions", "/admin/wallets/ledgertransaction/"),
+        ("08-admin-approval", f"/admin/approvals/approval/{approval}/change/"),
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def web_server(url: str, log: Path) -> Iterator[str]:
+    """`walletproject.serve` on the screenshots' database and two free ports, until the block ends."""
+    port, history_port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "DATABASE_URL": url,
+        "PORT": str(port),
+        "HISTORY_PORT": str(history_port),
+        "WEB_CONCURRENCY": "1",
+    }
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "walletproject.serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with suppress(OSError), urllib.request.urlopen(f"{base}/health", timeout=1) as response:  # noqa: S310
+                if response.read() == b"OK":
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the web server did not start; see {log}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def photograph(base: str, shots: list[tuple[str, str]], out: Path) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        raise SystemExit("chromium is missing: `make setup` installs it")
+    out.mkdir(parents=True, exist_ok=True)
+    saved = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True)
+        try:
+            context = browser.new_context(base_url=base, viewport={"width": WIDTH, "height": HEIGHT})
+            page = context.new_page()
+            page.goto("/admin/login/")
+            page.fill("input[name=username]", OPERATOR)
+            page.fill("input[name=password]", PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_load_state()
+            if "/admin/login/" in page.url:
+                raise SystemExit(f"could not log in as {OPERATOR}")
+            for name, path in shots:
+                response = page.goto(path)
+                page.wait_for_load_state("networkidle")
+                target = out / f"{name}.png"
+                page.screenshot(path=str(target))
+                status = response.status if response is not None else "?"
+                say(f"{target.relative_to(ROOT)}  {path}  HTTP {status}  {target.stat().st_size // 1024} KiB")
+                saved.append(target)
+        finally:
+            browser.close()
+    return saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--database", default="wallet_screenshots")
+    args = parser.parse_args()
+    url = use_database(args.database)
+    ids = seed()
+    connections.close_all()  # the server's workers and the browser run with Django's ORM idle here
+    call_command("collectstatic", "--noinput", verbosity=0)
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop; no ORM call from here on
+    with web_server(url, ROOT / ".stack" / "screenshots" / "web.log") as base:
+        photograph(base, pages(ids), args.out.resolve())
+
+
+if __name__ == "__main__":
+    main()
