@@ -20,6 +20,11 @@ The page renders whatever is down: the consumer lag is this process's last backg
 never raises; a Kafka outage shows as "unreadable"), and any figure that fails is shown as
 unavailable instead of taking the admin index down with it.
 
+Charts (issue #31): money moved per UTC day and currency over the last 14 days, and the relay's
+backlog with the consumer's lag over the last hours, drawn as inline SVG (`trends.charts`) from the
+`trends` tables that beat's minute task fills (`trends.tasks.sample`): a page load reads those
+small tables (14 days per currency, a sample a minute), never the ledger or Kafka.
+
 `{% operator_overview %}` (registered as a template library in settings) renders the block;
 `templates/admin/operator_index.html` puts it above the app list.
 """
@@ -29,10 +34,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django import template
 from django.conf import settings
+from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from approvals.selectors import PendingApprovals, pending_approvals
 from history.lag import recent_consumer_lag
@@ -40,6 +49,9 @@ from history.models import ReconcileRun
 from history.selectors import HistoryStatus, history_status
 from kafka_bridge import debezium
 from kafka_bridge.selectors import Backlog, outbox_backlog
+from trends import charts
+from trends.models import RelaySample
+from trends.selectors import DayVolume, counted_until, money_per_day, relay_series
 from wallets.money import format_money
 from wallets.selectors import CurrencyTotals, currency_totals
 
@@ -49,6 +61,8 @@ register = template.Library()
 T = TypeVar("T")
 
 BOOKS_CHECK = "currency_totals"  # reconcile's check: user balances equal minus the system account
+CHART_DAYS = 14
+CHART_HOURS = 6
 
 
 @dataclass
@@ -60,7 +74,66 @@ class Overview:
     last_reconcile: ReconcileRun | None = None
     approvals: PendingApprovals | None = None
     connector: debezium.ConnectorState | None = None  # RELAY=debezium only
+    volumes: dict[str, list[DayVolume]] | None = None
+    volumes_until: datetime | None = None
+    samples: list[RelaySample] | None = None
+    now: datetime = field(default_factory=timezone.now)
     unavailable: list[str] = field(default_factory=list)  # figures that could not be read
+
+    @property
+    def chart_days(self) -> int:
+        return CHART_DAYS
+
+    @property
+    def chart_hours(self) -> int:
+        return CHART_HOURS
+
+    @property
+    def volume_charts(self) -> list[tuple[str, SafeString, str]]:
+        """Per currency: its code, its chart, and its 14 days' total."""
+        found = []
+        for currency, days in (self.volumes or {}).items():
+            peak = max(day.amount for day in days)
+            bars = [
+                charts.Bar(
+                    day.day.strftime("%m-%d"),
+                    float(day.amount),
+                    f"{day.day:%Y-%m-%d}: {format_money(day.amount)} {currency}"
+                    f" in {day.movements} transaction(s)",
+                )
+                for day in days
+            ]
+            chart = charts.bar_chart(
+                bars,
+                css_id=f"chart-volume-{currency}",
+                label=f"{currency} moved per day, last {len(days)} days",
+                top_label=format_money(peak).split(".")[0],
+            )
+            found.append((currency, chart, format_money(sum((day.amount for day in days), Decimal(0)))))
+        return found
+
+    @property
+    def relay_chart(self) -> SafeString | None:
+        if not self.samples:
+            return None
+        start = self.now - timedelta(hours=CHART_HOURS)
+        lines = [
+            charts.Line("outbox backlog", "#79aec8", [(s.at, float(s.outbox_pending)) for s in self.samples]),
+            charts.Line(
+                "consumer lag",
+                "#c0392b",
+                [(s.at, None if s.consumer_lag is None else float(s.consumer_lag)) for s in self.samples],
+            ),
+        ]
+        labels = [(start + timedelta(hours=h)).strftime("%H:%M") for h in range(CHART_HOURS + 1)]
+        return charts.line_chart(
+            lines,
+            start=start,
+            end=self.now,
+            css_id="chart-relay",
+            label=f"Outbox backlog and consumer lag, last {CHART_HOURS} hours",
+            time_labels=labels,
+        )
 
     @property
     def stall_seconds(self) -> float:
@@ -98,6 +171,9 @@ def gather() -> Overview:
     overview.last_reconcile = read(
         "last reconcile", lambda: ReconcileRun.objects.order_by("-finished_at", "-id").first()
     )
+    overview.volumes = read("money per day", lambda: money_per_day(days=CHART_DAYS))
+    overview.volumes_until = read("money per day (counted until)", counted_until)
+    overview.samples = read("relay samples", lambda: relay_series(hours=CHART_HOURS, now=overview.now))
     return overview
 
 

@@ -114,6 +114,8 @@ INSTALLED_APPS = [
     "approvals",
     "history",
     "kafka_bridge",
+    # The overview's charts: samples of the relay and the consumer, money per day (beat: trends.sample).
+    "trends",
 ]
 
 MIDDLEWARE = [
@@ -372,6 +374,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": APPROVAL_EXPIRY_INTERVAL_SECONDS,
         "options": {"expires": APPROVAL_EXPIRY_INTERVAL_SECONDS},
     },
+    # The overview's charts: the relay's backlog and the consumer's lag, and the ledger's daily totals.
+    "trends-sample": {"task": "trends.sample", "schedule": 60.0, "options": {"expires": 60.0}},
 }
 
 KAFKA_BROKERS = env.str("KAFKA_BROKERS", default="127.0.0.1:9092")
