@@ -104,3 +104,71 @@ def test_create_fund_and_withdraw_through_their_forms(page, operator):
     expect(response_panel(page)).to_contain_text('"balance": "50.0499"')
     wallet.refresh_from_db()
     assert (wallet.balance, wallet.version) == (Decimal("50.0499"), 2)
+
+
+def _transfer_form_page(page: Page, operator_name: str = "browserops") -> tuple[Wallet, Wallet, str]:
+    payer = services.wallet_create(user_id="onceamy")
+    services.wallet_fund(wallet_id=payer.id, amount=Decimal("100.00"), initiated_by="browser-test")
+    payee = services.wallet_create(user_id="oncebea")
+    path = f"/wallets/{payer.id}/transfer"
+    page.goto(f"/api-auth/login/?next={path}")
+    page.fill("input[name=username]", operator_name)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(re.escape(path) + "$"))
+    payer.refresh_from_db()
+    return payer, payee, path
+
+
+def _fill_transfer(page: Page, payee: Wallet, amount: str) -> Locator:
+    form = html_form(page)
+    form.locator("input[name=to_wallet_id]").fill(str(payee.id))
+    form.locator("input[name=amount]").fill(amount)
+    return form
+
+
+def _one_transfer(payer: Wallet, version: int, balance: str) -> None:
+    payer.refresh_from_db()
+    assert LedgerEntry.objects.filter(type="TRANSFER_OUT").count() == 1
+    assert (payer.version, payer.balance) == (version + 1, Decimal(balance))
+
+
+def test_reloading_a_transfers_result_or_resubmitting_it_moves_money_once(page, operator):
+    payer, payee, path = _transfer_form_page(page)
+    version = payer.version
+    _fill_transfer(page, payee, "12.5").get_by_role("button", name="POST").click()
+    expect(response_panel(page)).to_contain_text("HTTP 200 OK")
+    expect(response_panel(page)).to_contain_text('"type": "TRANSFER_OUT"')
+    _one_transfer(payer, version, "87.5")
+
+    # Reload: Chromium sends the same POST again (same boundary); the first answer comes back.
+    page.reload()
+    expect(response_panel(page)).to_contain_text("HTTP 200 OK")
+    expect(response_panel(page)).to_contain_text("Idempotent-Replayed")
+    expect(response_panel(page)).to_contain_text('"type": "TRANSFER_OUT"')
+    _one_transfer(payer, version, "87.5")
+
+    # Back to the form and submit it again: the same fields, a new multipart boundary.
+    page.go_back()
+    expect(page).to_have_url(re.compile(re.escape(path) + "$"))
+    _fill_transfer(page, payee, "12.5").get_by_role("button", name="POST").click()
+    expect(response_panel(page)).to_contain_text("Idempotent-Replayed")
+    _one_transfer(payer, version, "87.5")
+
+    # Back again and change the amount: the form's key was used for another transfer, so 422.
+    page.go_back()
+    _fill_transfer(page, payee, "13").get_by_role("button", name="POST").click()
+    expect(response_panel(page)).to_contain_text("HTTP 422")
+    expect(response_panel(page)).to_contain_text("idempotency_key_reused")
+    _one_transfer(payer, version, "87.5")
+    page.wait_for_load_state("load")
+
+
+def test_a_double_click_on_post_moves_money_once(page, operator):
+    payer, payee, _ = _transfer_form_page(page)
+    version = payer.version
+    _fill_transfer(page, payee, "3").get_by_role("button", name="POST").dblclick()
+    expect(response_panel(page)).to_contain_text("HTTP 200 OK")
+    expect(response_panel(page)).to_contain_text('"type": "TRANSFER_OUT"')
+    page.wait_for_load_state("load")
+    _one_transfer(payer, version, "97")

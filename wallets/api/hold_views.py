@@ -189,6 +189,7 @@ class HoldCaptureView(ApiView):
     serializer_class = CaptureInput
     body_optional = True
     crumb = "Capture"
+    id_link = "hold-detail"
 
     def form_intro(self) -> str:
         return (
@@ -243,6 +244,7 @@ class HoldVoidView(ApiView):
     serializer_class = VoidInput  # no fields: the browsable API's form is a button
     body_optional = True
     crumb = "Void"
+    id_link = "hold-detail"
 
     def form_intro(self) -> str:
         hold = browsable.short(self.kwargs["hold_id"])
@@ -320,6 +322,7 @@ class TransactionReverseView(ApiView):
 
     serializer_class = ReverseInput
     crumb = "Reverse"
+    id_link = "transaction-detail"
 
     def form_intro(self) -> str:
         return (

@@ -83,11 +83,16 @@ def respond_once(request: Request, handler: Handler) -> Response | HttpResponse:
     principal: Any = request.user
     with transaction.atomic(durable=True):
         with connection.cursor() as cursor:
+            # A browser's double click sends its form twice at once: the second waits for the first
+            # and replays it (the page shows the answer, not a 409); an API client is told at once.
+            waits = source == browsable.FORM_KEY
             cursor.execute(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0)), true"
+                if waits
+                else "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
                 [f"idempotency:{principal.pk}:{key}"],
             )
-            (acquired,) = cursor.fetchone()
+            acquired = cursor.fetchone()[-1]
         if not acquired:
             raise IdempotencyKeyInUse()
         stored = IdempotencyRecord.objects.filter(principal_id=principal.pk, key=key).first()

@@ -105,6 +105,7 @@ class MultiLegTransactionView(ApiView):
     renderer_classes = [JSONRenderer, RawJsonBrowsableAPIRenderer]
     raw_example = {"description": "order 78", "legs": [_EXAMPLE_LEG, {**_EXAMPLE_LEG, "amount": "0.50"}]}
     crumb = "Transactions"
+    id_link = "transaction-detail"
 
     def form_intro(self) -> str:
         return "POST a transaction of up to 100 legs below (JSON): every leg moves, or none."

@@ -99,6 +99,7 @@ def _path_wallet_id(raw: str) -> uuid.UUID:
 class WalletCreateView(ApiView):
     serializer_class = WalletCreateInput
     crumb = "Wallets"
+    id_link = "wallet-detail"
 
     def form_intro(self) -> str:
         return "POST the form below to create a wallet for a user (staff: any user; you: your own)."
@@ -173,6 +174,7 @@ class _SystemMovementView(ApiView):
     service: Any  # staticmethod(services.wallet_fund) or staticmethod(services.wallet_withdraw)
     withdraw = False
     serializer_class = AmountInput
+    id_link = "wallet-detail"
 
     def form_intro(self) -> str:
         verb = "withdraw from" if self.withdraw else "fund"
