@@ -154,3 +154,39 @@ def test_with_the_debezium_relay_the_connectors_state_shows_and_a_dead_connect_i
     assert connector.startswith('<span class="bad">down</span>: UNKNOWN, tasks none; slot lag unknown')
     assert "Connection refused" in connector or "refused" in connector.lower()
     assert "Kafka relay (outbox)" in html
+
+
+def test_the_index_draws_money_per_day_and_the_relays_backlog_and_lag_as_inline_svg(admin_index):
+    from trends import services as trend_services
+    from trends.models import DailyVolume
+
+    assert "No samples yet" in admin_index()  # before beat's first sample
+    today = timezone.now().date()
+    DailyVolume.objects.create(day=today, currency="USD", amount=Decimal("125.5"), movements=3)
+    DailyVolume.objects.create(
+        day=today - timedelta(days=3), currency="USD", amount=Decimal("10"), movements=1
+    )
+    DailyVolume.objects.create(
+        day=today - timedelta(days=20), currency="EUR", amount=Decimal("9"), movements=1
+    )
+    now = timezone.now()
+    for minutes, pending, lag in [(50, 4, 12), (30, 0, None), (5, 2, 3)]:
+        trend_services.relay_sample_record(
+            outbox_pending=pending,
+            oldest_pending_seconds=0.5,
+            consumer_lag=lag,
+            at=now - timedelta(minutes=minutes),
+        )
+    html = admin_index()
+    usd = html.split('<figure class="chart-figure" data-currency="USD">', 1)[1].split("</figure>", 1)[0]
+    assert "<figcaption>USD: 135.5000 in 14 days</figcaption>" in usd
+    assert '<svg id="chart-volume-USD" class="chart" role="img"' in usd
+    assert usd.count('class="bar"') == 14  # one a day, empty days too
+    assert f"<title>{today:%Y-%m-%d}: 125.5000 USD in 3 transaction(s)</title>" in usd
+    assert 'data-currency="EUR"' not in html  # nothing in the last 14 days
+    relay = html.split('id="overview-relay-chart"', 1)[1].split("</figure>", 1)[0]
+    assert '<svg id="chart-relay"' in relay
+    assert "outbox backlog" in relay and "consumer lag" in relay
+    assert relay.count("<polyline") == 1  # the backlog's three samples
+    assert relay.count("<circle") == 2  # the lag: a reading, a gap (Kafka unreadable), a reading
+    assert "<script" not in html.split('id="operator-overview"', 1)[1].split('id="content-related"')[0]
