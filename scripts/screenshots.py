@@ -4,9 +4,10 @@ does not run the stack.
 Why a database and a web server of its own: the pictures show this checkout's pages (the stack's web
 server may still run older code) on the same demo data every run, and the demo users and movements
 never land in the live `wallet` database. The database (`wallet_screenshots` on the stack's
-PostgreSQL) is created on first use and migrated; the demo data is made through the services, once
-(a pending approval again whenever none is pending); the web server is `walletproject.serve` on free
-loopback ports, as the stack runs it. The browser is Debian's chromium through Playwright, headless.
+PostgreSQL) is created on first use and migrated; the demo data is `manage.py seed_demo`'s (made
+once; a pending approval again whenever none is left pending); the web server is
+`walletproject.serve` on free loopback ports, as the stack runs it. The browser is Debian's
+chromium through Playwright, headless.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--database wallet_screenshots]
 """
@@ -14,6 +15,7 @@ loopback ports, as the stack runs it. The browser is Debian's chromium through P
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import signal
@@ -26,7 +28,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,12 +39,12 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connections, transaction  # noqa: E402
+from django.db import connections  # noqa: E402
 
 from common.postgresql.url import database_url  # noqa: E402
 
 WIDTH, HEIGHT = 1366, 768
-OPERATOR, CHECKER, CUSTOMER, PAYEE = "demo-ops", "demo-checker", "demo-alice", "demo-bob"
+OPERATOR, CUSTOMER = "demo-ops", "demo-alice"  # seed_demo's
 PASSWORD = "demo-password-1"  # noqa: S105 -- a demo user in the screenshots' own database
 
 
@@ -66,63 +67,34 @@ def use_database(name: str) -> str:
     return database_url(name)
 
 
-def _user(username: str, *, operator: bool, approver: bool = False) -> Any:
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        devnull = open(os.devnull, "w")  # noqa: SIM115
-        args = [username, "--operator"] if operator else [username]
-        call_command("issue_token", *args, "--by", "make screenshots", stdout=devnull)
-        if approver:
-            call_command("grant_approver", username, stdout=devnull)
-        user = get_user_model().objects.get(username=username)
-    if operator and not user.check_password(PASSWORD):
-        user.set_password(PASSWORD)
-        user.save()
-    return user
-
-
 def seed() -> dict[str, str]:
-    """The demo data (made once); the ids the pages need."""
+    """The demo data (`manage.py seed_demo`, made once; the operators' password set every run), a
+    pending approval again when none is left pending; the ids the pages need."""
+    from django.utils import timezone
+
     from approvals import services as approvals
     from approvals.models import Approval
+    from approvals.thresholds import threshold
     from wallets import services
     from wallets.models import Wallet
 
-    operator = _user(OPERATOR, operator=True)
-    _user(CHECKER, operator=True, approver=True)
-    if not Wallet.objects.filter(user_id=CUSTOMER).exists():
-        say("making the demo wallets and movements")
-        usd = services.wallet_create(user_id=CUSTOMER, currency="USD")
-        eur = services.wallet_create(user_id=CUSTOMER, currency="EUR")
-        payee = services.wallet_create(user_id=PAYEE, currency="USD")
-        for wallet, amount in ((usd, "750.00"), (eur, "320.00"), (payee, "80.00")):
-            services.wallet_fund(wallet_id=wallet.id, amount=Decimal(amount), initiated_by=OPERATOR)
-        for amount, description in (("42.50", "Dinner"), ("19.99", "Books"), ("120.00", "Rent share")):
-            with transaction.atomic():
-                services.transfer_create(
-                    from_wallet_id=usd.id,
-                    to_wallet_id=payee.id,
-                    amount=Decimal(amount),
-                    initiated_by=CUSTOMER,
-                    owner_user_id=CUSTOMER,
-                    note=services.Note(description=description, metadata={"demo": "yes"}),
-                )
-        services.wallet_withdraw(wallet_id=eur.id, amount=Decimal("45.00"), initiated_by=OPERATOR)
-    usd = Wallet.objects.get(user_id=CUSTOMER, currency="USD")
-    approval = (
-        Approval.objects.filter(status=Approval.Status.PENDING, wallet=usd).order_by("-requested_at").first()
-    )
+    call_command("seed_demo", "--password", PASSWORD, stdout=io.StringIO())
+    wallet = Wallet.objects.filter(user_id=CUSTOMER, currency="USD").order_by("created_at").first()
+    if wallet is None:
+        raise SystemExit(f"seed_demo made no USD wallet for {CUSTOMER}")
+    pending = Approval.objects.filter(status=Approval.Status.PENDING, expires_at__gt=timezone.now())
+    approval = pending.order_by("-requested_at").first()
     if approval is None:
-        say("requesting a fund above the approval threshold")
+        say("requesting a fund above the approval threshold (the last one is no longer pending)")
         approval = approvals.movement_request(
-            wallet_id=usd.id,
-            amount=Decimal("2500.00"),
+            wallet_id=wallet.id,
+            amount=threshold(wallet.currency) + Decimal("500"),
             withdraw=False,
-            note=services.Note(description="Goodwill credit", metadata={"ticket": "DEMO-1"}),
-            requested_by=operator,
-            via="admin",
+            note=services.Note("goodwill credit"),
+            requested_by=get_user_model().objects.get(username=OPERATOR),
+            via="screenshots",
         )
-    return {"wallet": str(usd.id), "approval": str(approval.id)}
+    return {"wallet": str(wallet.id), "approval": str(approval.id)}
 
 
 def pages(ids: dict[str, str]) -> list[tuple[str, str]]:
