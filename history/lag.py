@@ -26,6 +26,7 @@ from confluent_kafka.admin import OffsetSpec  # type: ignore[attr-defined]
 from django.conf import settings
 
 from kafka_bridge.client import admin_client, discard_admin_client, offsets_reader
+from kafka_bridge.retention import topic_retention
 
 _LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 _EARLIEST = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
@@ -129,6 +130,27 @@ def consumer_lag_summary(
         "total": sum(p.lag for p in lags),
         "max": max((p.lag for p in lags), default=0),
         "partitions": {str(p.partition): p.lag for p in lags},
+        **event_log_state(lags, topic, limit),
+    }
+
+
+def event_log_state(lags: list[PartitionLag], topic: str, timeout: float) -> dict[str, Any]:
+    """What the log still holds: the topic's retention (None if unreadable), the partitions whose
+    earliest offset is above 0 (a rebuild from Kafka would miss their first events), and those whose
+    committed offset is below the earliest (the consumer was away longer than the retention: the
+    events between are lost to it; `rebuild_history --from-ledger` recovers them)."""
+    try:
+        retention: dict[str, Any] | None = topic_retention([topic], timeout=timeout)[topic].as_dict()
+    except Exception:  # information only
+        retention = None
+    return {
+        "retention": retention,
+        "truncated_partitions": {str(p.partition): p.earliest for p in lags if p.earliest > 0},
+        "behind_retention": {
+            str(p.partition): {"committed": p.committed, "earliest": p.earliest}
+            for p in lags
+            if p.committed is not None and p.committed < p.earliest
+        },
     }
 
 

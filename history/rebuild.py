@@ -13,6 +13,10 @@ delete), and `ON CONFLICT (event_id)` makes the overlap harmless. The rebuild re
 `assign()` under a throwaway group id and commits no offsets, so the live group is not touched.
 Invalid messages already dead-lettered are not sent to the DLQ again.
 
+A topic whose first events are gone (retention, `kafka-delete-records`: a partition's earliest offset
+above 0) is refused (`LogTruncated`) before anything changes: the history would silently lose them.
+`history/ledger_rebuild.py` rebuilds from the ledger instead, whatever Kafka still holds.
+
 Interrupted (Ctrl-C, a crash, a stall), the transaction rolls back whole: the old history stays as
 it was and a rerun starts again from the topic's start, so stopping it is always harmless. It is
 not resumed half-way on purpose: a half-built history committed would be a wrong one.
@@ -44,6 +48,26 @@ logger = logging.getLogger(__name__)
 
 class RebuildStalled(RuntimeError):
     """Kafka stopped delivering before the end offsets were reached; the rebuild rolled back."""
+
+
+class LogTruncated(RuntimeError):
+    """The topic no longer holds its first events: a rebuild from it would silently drop them."""
+
+    def __init__(self, topic: str, earliest: dict[int, int]) -> None:
+        self.topic, self.earliest = topic, earliest
+        shown = ", ".join(f"partition {p} starts at offset {o}" for p, o in sorted(earliest.items()))
+        super().__init__(
+            f"topic {topic} no longer holds its first events ({shown}): a rebuild from it would lose "
+            "them, so nothing was changed. Rebuild from the ledger instead: "
+            "`manage.py rebuild_history --from-ledger` (and keep the log: `manage.py kafka_setup`)."
+        )
+
+
+def refuse_truncated(ends: dict[int, tuple[int, int]], topic: str) -> None:
+    """LogTruncated if any partition's earliest retained offset is above 0."""
+    truncated = {p: low for p, (low, _) in ends.items() if low > 0}
+    if truncated:
+        raise LogTruncated(topic, truncated)
 
 
 @dataclass
@@ -90,6 +114,9 @@ def rebuild_history(
     dead_letters = DeadLetterProducer(settings.KAFKA_DLQ_TOPIC, settings.KAFKA_GROUP_ID)
     tracker = VersionTracker()
     try:
+        # Refused before anything is deleted, and again on the offsets read after the delete (the
+        # broker may have dropped a segment meanwhile), which rolls the delete back.
+        refuse_truncated(_end_offsets(consumer, topic, stall_timeout), topic)
         with transaction.atomic():
             with connection.cursor() as cursor:
                 # One rebuild at a time; a second one waits for the first to commit.
@@ -107,6 +134,7 @@ def rebuild_history(
                     "SET history_version = -1, history_balance = 0, history_held = 0"
                 )
             ends = _end_offsets(consumer, topic, stall_timeout)
+            refuse_truncated(ends, topic)
             remaining = {p: end for p, (low, end) in ends.items() if end > low}
             total = sum(end - low for low, end in ends.values())
             if on_progress is not None:

@@ -10,7 +10,9 @@ too) gets the details below, with the same status code; any other header, a bad 
 token included, is answered as anonymous (a probe never fails on its credentials). The details
 say up/down per component, never hosts or error text.
 
-The details report, as information, the outbox backlog with a `status` of "ok" or "stalled" (the rule
+The details say whether the event log is whole (`event_log`: the topic's retention, partitions
+whose first events are gone, a consumer away longer than the retention; docs/history.md). They
+also report, as information, the outbox backlog with a `status` of "ok" or "stalled" (the rule
 is `Backlog.stalled`) and the consumer lag (this process's last read and its age, so a probe never
 waits on Kafka's admin requests). Neither makes the service unready. A stalled relay in particular
 does not: the web process still takes money correctly and the outbox keeps every event durably, so
@@ -120,6 +122,34 @@ def outbox_info(database_up: bool) -> dict[str, object] | None:
     }
 
 
+def event_log_info(lag: dict[str, object] | None) -> dict[str, object] | None:
+    """Whether the event log is whole (from the lag read: no request of its own), information only.
+
+    `status`: "ok"; "finite_retention" (Kafka will drop events: run `manage.py kafka_setup`);
+    "truncated" (some partition's first events are gone: `rebuild_history` would refuse, use
+    `--from-ledger`); "events_lost" (the consumer was away longer than the retention: the history
+    misses events until `rebuild_history --from-ledger`). None when the lag could not be read."""
+    if lag is None or "error" in lag:
+        return None
+    retention = lag.get("retention")
+    truncated = lag.get("truncated_partitions") or {}
+    behind = lag.get("behind_retention") or {}
+    if behind:
+        status = "events_lost"
+    elif truncated:
+        status = "truncated"
+    elif not isinstance(retention, dict) or not retention.get("forever"):
+        status = "finite_retention"
+    else:
+        status = "ok"
+    return {
+        "status": status,
+        "retention": retention,
+        "truncated_partitions": truncated,
+        "behind_retention": behind,
+    }
+
+
 def staff_token(request: HttpRequest) -> bool:
     """Whether the request carries a staff user's valid API token; anything else (no header, a bad
     or revoked token, a database that cannot say) is False, never an error."""
@@ -139,13 +169,15 @@ def ready(request: HttpRequest) -> JsonResponse:
     status = 503 if down else 200
     if not staff_token(request):
         return compact_json({"status": "ready" if not down else "unavailable"}, status=status)
+    lag = recent_consumer_lag() if checks["kafka"]["status"] == "up" else None
     body = {
         "status": "ready" if not down else "unavailable",
         "down": down,
         "checks": checks,
         "outbox": outbox_info(checks["database"]["status"] == "up"),
         # Information, like the backlog: a consumer behind is not a reason to stop serving.
-        "consumer_lag": recent_consumer_lag() if checks["kafka"]["status"] == "up" else None,
+        "consumer_lag": lag,
+        "event_log": event_log_info(lag),
     }
     if debezium.enabled():
         # RELAY=debezium (issue #24): the connector's state and the slot's lag, information only

@@ -12,7 +12,7 @@ from confluent_kafka import KafkaException
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from history.rebuild import RebuildStalled, rebuild_history
+from history.rebuild import LogTruncated, RebuildStalled, rebuild_history
 
 
 class Command(BaseCommand):
@@ -48,6 +48,8 @@ class Command(BaseCommand):
                     stall_timeout=options["stall_timeout"],
                     on_progress=on_progress,
                 )
+            except LogTruncated as exc:
+                raise CommandError(f"rebuild_history refused: {exc}") from exc
             except (KafkaException, RebuildStalled) as exc:
                 raise CommandError(f"rebuild_history failed and was rolled back: {exc}") from exc
             except KeyboardInterrupt as exc:
