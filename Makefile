@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-multi-leg bench-lag bench-relays bench-memory bench-volume chaos screenshots
+.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-multi-leg bench-lag bench-relays bench-memory bench-volume chaos screenshots docs
 
 help:
 	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
@@ -15,6 +15,7 @@ help:
 	@echo "make up / make down / make status - the stack in the background"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (make bench-outbox: outbox relay throughput and on-commit cost)"
+	@echo "make docs   - the documentation (docs/, MkDocs Material) built into site/, --strict: a broken link fails"
 	@echo "make screenshots - PNGs of the main pages at 1366x768 in docs/screenshots/ (own demo database and web server)"
 
 # System packages (Debian's python3.X-venv, docker-compose, prometheus for its promtool, chromium for
@@ -132,3 +133,8 @@ fmt: venv
 
 clean: down
 	rm -rf .stack
+
+# The documentation into site/ (git-ignored; open site/index.html, it works offline). --strict:
+# a broken link or anchor fails, as in .ci/run.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
