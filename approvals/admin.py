@@ -149,13 +149,11 @@ class ApprovalAdmin(ReadOnlyModelAdmin):
         "kind",
         "status",
         "target",
-        "amount",
-        "currency",
+        "money",
         "requested_by",
         "requested",
         "decided_by",
         "movement",
-        "last_error_code",
     )
     list_display_links = None
     list_filter = ("status", "kind", WalletApprovalsFilter)
@@ -187,6 +185,10 @@ class ApprovalAdmin(ReadOnlyModelAdmin):
     @admin.display(description="requested (UTC)", ordering="requested_at")
     def requested(self, approval: Approval) -> str:
         return compact_time(approval.requested_at)
+
+    @admin.display(description="amount")
+    def money(self, approval: Approval) -> str:
+        return f"{format_money(approval.amount)} {approval.currency}"
 
     @admin.display(description="wallet or transaction")
     def target(self, approval: Approval) -> SafeString:

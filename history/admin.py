@@ -70,12 +70,10 @@ class HistoryEventAdmin(ReadOnlyModelAdmin):
         "event_type",
         "wallet",
         "user_id",
-        "amount",
-        "currency",
+        "money",
         "balance_after",
         "wallet_version",
         "transaction",
-        "hold",
         "description",
     )
     list_display_links = None
@@ -132,9 +130,9 @@ class HistoryEventAdmin(ReadOnlyModelAdmin):
     def transaction(self, obj: HistoryEvent) -> SafeString | str:
         return _short(obj.transaction_id)
 
-    @admin.display(description="hold")
-    def hold(self, obj: HistoryEvent) -> SafeString | str:
-        return _short(obj.hold_id)
+    @admin.display(description="amount")
+    def money(self, obj: HistoryEvent) -> str:
+        return "—" if obj.amount is None else f"{obj.amount} {obj.currency}"
 
     @admin.display(description="metadata")
     def metadata_pretty(self, obj: HistoryEvent) -> SafeString | str:
