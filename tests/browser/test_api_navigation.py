@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from rest_framework.test import APIClient
 
 from approvals.models import Approval
@@ -29,7 +29,7 @@ def crumbs(page: Page) -> list[str]:
     return [text.strip() for text in page.locator(".breadcrumb li").all_inner_texts()]
 
 
-def links_panel(page: Page):  # type: ignore[no-untyped-def]
+def links_panel(page: Page) -> Locator:
     return page.locator(".links-panel")
 
 
