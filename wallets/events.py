@@ -5,6 +5,11 @@ version (with ../shared/spec/holds.md's additions: schema version 2).
 MULTI_LEG transaction (or of its reversal) the event belongs to, null for every other movement. A
 consumer of version 2 ignores keys it does not know (events.md), so it is not a new version.
 
+An event's id is one the ledger already holds, so the history can be rebuilt from the ledger with
+the ids Kafka carried (`history/ledger_rebuild.py`): a movement's event has its ledger entry's id, a
+WALLET_CREATED its wallet's, a HOLD_CREATED its hold's, and a HOLD_RELEASED its hold's id with the
+version nibble 8 (`release_event_id`; RFC 9562's custom version, which no other id has).
+
 Built here, written as outbox rows (`kafka_bridge.outbox`) by `ledger_writes` in the same statement
 as the change they describe, published by `kafka_bridge`, consumed by `history`.
 """
@@ -49,6 +54,15 @@ EVENT_TYPES = (
 )
 
 
+RELEASE_ID_VERSION = 8
+
+
+def release_event_id(hold_id: uuid.UUID) -> uuid.UUID:
+    """The id of a hold's HOLD_RELEASED: the hold's id with version nibble 8 (the SQL twin is in
+    history/ledger_rebuild.py)."""
+    return uuid.UUID(int=(hold_id.int & ~(0xF << 76)) | (RELEASE_ID_VERSION << 76))
+
+
 @dataclass(frozen=True)
 class WalletEvent:
     event_type: str
@@ -70,9 +84,24 @@ class WalletEvent:
     metadata: dict[str, str] | None = None
     leg_index: int | None = None  # the leg of a MULTI_LEG transaction (or its reversal), from 0
 
-    def outbox_message(self) -> OutboxMessage:
+    def ledger_id(self, entry_id: uuid.UUID | None = None) -> uuid.UUID:
+        """The event's id: given, else its entry's (`entry_id`, a movement's), else its wallet's or
+        hold's (module note); a new one only for an event the ledger does not hold."""
+        if self.event_id is not None:
+            return self.event_id
+        if entry_id is not None:
+            return entry_id
+        if self.event_type == WALLET_CREATED:
+            return self.wallet_id
+        if self.hold_id is not None and self.event_type == HOLD_CREATED:
+            return self.hold_id
+        if self.hold_id is not None and self.event_type == HOLD_RELEASED:
+            return release_event_id(self.hold_id)
+        return new_id()
+
+    def outbox_message(self, entry_id: uuid.UUID | None = None) -> OutboxMessage:
         """This event as the outbox stores it: keyed by wallet, so a wallet's events stay in order."""
-        event_id = self.event_id or new_id()
+        event_id = self.ledger_id(entry_id)
         return OutboxMessage(
             event_id=event_id,
             aggregatetype=AGGREGATE_TYPE,

@@ -82,7 +82,14 @@ class Entry:
 
 def insert_events(events: Sequence[WalletEvent], at: datetime) -> None:
     """Events of a change that is not a money movement (a wallet created)."""
-    outbox.enqueue([event.outbox_message() for event in events], at)
+    outbox.enqueue(messages(events, ()), at)
+
+
+def messages(events: Sequence[WalletEvent], entries: Iterable[Entry]) -> list[outbox.OutboxMessage]:
+    """The events' outbox rows, each movement's event with its entry's id (the wallet and version
+    find it), so the ledger holds every event's id (events.py)."""
+    ids = {(e.wallet_id, e.wallet_version): e.id for e in entries if e.wallet_version is not None}
+    return [event.outbox_message(ids.get((event.wallet_id, event.wallet_version))) for event in events]
 
 
 @dataclass(frozen=True)
@@ -188,7 +195,13 @@ def write_movement(
     movement = Movement(
         transaction_id, kind, initiated_by, entries, description, metadata, reverses_id, reason
     )
-    write_changes(at=at, updates=updates, events=events, extra=[*_movement_ctes(movement, at), *extra])
+    write_changes(
+        at=at,
+        updates=updates,
+        events=events,
+        extra=[*_movement_ctes(movement, at), *extra],
+        entries=entries,
+    )
 
 
 def write_changes(
@@ -197,8 +210,10 @@ def write_changes(
     updates: Sequence[BalanceUpdate],
     events: Sequence[WalletEvent],
     extra: Sequence[Cte] = (),
+    entries: Sequence[Entry] = (),
 ) -> None:
-    """Version-checked wallet updates, outbox rows and `extra`, in one statement."""
+    """Version-checked wallet updates, outbox rows and `extra`, in one statement (`entries`: the
+    movement's, whose ids its events take)."""
     params: list[Any] = []
     update_rows = []
     for update in updates:
@@ -206,7 +221,7 @@ def write_changes(
         base = update.version - 1 if update.base_version is None else update.base_version
         params += [update.wallet_id, update.balance, update.held, update.version, base]
     params.append(at)
-    outbox_insert, outbox_params = outbox.insert_statement([event.outbox_message() for event in events], at)
+    outbox_insert, outbox_params = outbox.insert_statement(messages(events, entries), at)
     ctes = [Cte(outbox_insert, outbox_params), *extra]
     parts = []
     for number, cte in enumerate(ctes):
@@ -309,7 +324,7 @@ def write_many(
         for leg in movement.legs
     ]
     outbox_insert, outbox_params = outbox.insert_many_statement(
-        [event.outbox_message() for event in events], at
+        messages(events, (entry for movement in movements for entry in movement.entries)), at
     )
     sql = f"""
         WITH moved AS (
