@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import wait
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec  # type: ignore[attr-defined]
 from django.conf import settings
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from kafka_bridge.client import admin_client, discard_admin_client, offsets_reader
 from kafka_bridge.retention import topic_retention
@@ -206,3 +208,34 @@ def recent_consumer_lag() -> dict[str, Any]:
     the background when older than REFRESH_SECONDS). Only a process's first call waits for Kafka,
     up to the health check timeout."""
     return _recent.get(first_wait=settings.HEALTH_CHECK_TIMEOUT_SECONDS)
+
+
+class EventLogCollector:
+    """`/metrics`: whether the event log is whole, from this process's last lag read (no request of
+    its own). `wallet_event_log_events_lost`: partitions whose committed offset is below the
+    earliest retained one (the consumer was away longer than the retention); alert rule
+    WalletHistoryEventsLost (docker/prometheus/alerts.yml)."""
+
+    def collect(self) -> Iterator[Metric]:
+        lag = recent_consumer_lag()
+        known = "error" not in lag
+        retention = lag.get("retention") if known else None
+        figures = {  # declared always; a sample only when known (as the lag's gauges)
+            "wallet_event_log_events_lost": (
+                "Partitions of the event topic whose committed offset is below the earliest retained one.",
+                len(lag.get("behind_retention") or {}) if known else None,
+            ),
+            "wallet_event_log_truncated_partitions": (
+                "Partitions of the event topic whose earliest retained offset is above 0.",
+                len(lag.get("truncated_partitions") or {}) if known else None,
+            ),
+            "wallet_event_log_kept_forever": (
+                "1 when the event topic's retention is infinite (kafka_setup), 0 when Kafka drops events.",
+                int(bool(retention.get("forever"))) if isinstance(retention, dict) else None,
+            ),
+        }
+        for name, (text, value) in figures.items():
+            family = GaugeMetricFamily(name, text, labels=[])
+            if value is not None:
+                family.add_metric([], value)
+            yield family
