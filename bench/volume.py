@@ -15,7 +15,8 @@ At each size: `manage.py reconcile --full` (wall time, the process's CPU and its
 backend's), 1,000 new transfers, then one periodic `manage.py reconcile`; an old ledger row
 changed behind the system's back (its append-only and balance triggers disabled in that one
 transaction) and `reconcile --full` must exit 1 naming it, then the row is restored;
-`rebuild_history` from the topic (events/s; sizes in `--rebuild-sizes`); sequential GETs of the
+`rebuild_history` from the topic (events/s; sizes in `--rebuild-sizes`); `rebuild_history
+--from-ledger` at every size (wall, CPU, peak memory; bench/results/ledger_rebuild.md); sequential GETs of the
 history pages (first and a deep cursor page of the long-history wallet), every admin changelist
 and the overview, `/metrics`, `/health/ready`. Last, uniform transfers with wrk against the volume
 database and the empty one in turn (ABAB, each with its relay and consumer running, each run on a
@@ -250,6 +251,51 @@ def rebuild(size: str) -> dict[str, Any]:
     check = child(url, "reconcile", *full_flag())
     result["reconcile_after"] = brief(check)
     return result
+
+
+TARGET_LEDGER_REBUILD_10M_S = 600.0  # issue #32: 10 M entries in at most 10 minutes
+
+
+def ledger_rebuild(size: str) -> dict[str, Any]:
+    """`rebuild_history --from-ledger` (issue #32): wall time, CPU, the command's and its PostgreSQL
+    backend's peak memory, then a full reconcile of the rebuilt history."""
+    url = database_url(db_name(size))
+    say(f"{size}: rebuild_history --from-ledger")
+    run = child(url, "rebuild_history", "--from-ledger")
+    result = brief(run) | {
+        "max_rss_mib": run.get("max_rss_mib"),
+        "backend_peak_rss_mib": run.get("backend_peak_rss_mib"),
+        "output": run["stdout"].strip(),
+    }
+    say(f"{size}: --from-ledger {run['wall_s']}s, exit {run['exit']}: {result['output']}")
+    result["reconcile_after"] = brief(child(url, "reconcile", *full_flag()))
+    return result
+
+
+def ledger_report(results: dict[str, Any], out: Path) -> None:
+    """bench/results/ledger_rebuild.md and .json: the --from-ledger figures of every size measured."""
+    rows = {s: e["ledger_rebuild"] for s, e in results["sizes"].items() if e.get("ledger_rebuild")}
+    out.with_suffix(".json").write_text(json.dumps({"meta": results["meta"], "sizes": rows}, indent=2))
+    lines = [
+        "# rebuild_history --from-ledger (issue #32)",
+        "",
+        f"Measured {results['meta'].get('measured_at')} on {results['meta'].get('cores')} cores by "
+        "`make bench-volume` (`bench/volume.py --steps ledger` for this step alone).",
+        "",
+        "| size | history rows built | wall | CPU (command + backend) | command peak RSS | backend peak RSS "
+        "| reconcile --full after |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size, r in rows.items():
+        built = next((w for w in r["output"].split(", ") if w.startswith("built ")), r["output"])
+        lines.append(
+            f"| {size} | {built} | {r['wall_s']:.1f} s | {r['cpu_s']:.1f} s | {r['max_rss_mib']} MiB "
+            f"| {r['backend_peak_rss_mib']} MiB | exit {r['reconcile_after']['exit']} |"
+        )
+    lines += ["", f"Target: 10 M entries in at most {TARGET_LEDGER_REBUILD_10M_S / 60:.0f} minutes.", ""]
+    for size, r in rows.items():
+        lines.append(f"- {size}: `{r['output']}`")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
 def admin_paths() -> list[tuple[str, str]]:
@@ -580,7 +626,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="1m,10m")
-    parser.add_argument("--steps", default="reconcile,rebuild,http,throughput")
+    parser.add_argument("--steps", default="reconcile,rebuild,ledger,http,throughput")
     parser.add_argument("--rebuild-sizes", default="1m", help="sizes to time rebuild_history at (1m)")
     parser.add_argument("--requests", type=int, default=200, help="GETs per API page")
     parser.add_argument("--admin-requests", type=int, default=20, help="GETs per admin page")
@@ -621,6 +667,8 @@ def main() -> None:
                 entry["reconcile"] = reconcile_measures(size, recheck=size in args.recheck_sizes.split(","))
             if "rebuild" in steps and size in rebuild_sizes:
                 entry["rebuild"] = rebuild(size)
+            if "ledger" in steps:
+                entry["ledger_rebuild"] = ledger_rebuild(size)
             if "http" in steps:
                 entry["http"] = http_measures(size, args.requests, args.admin_requests, args.pages)
             if "throughput" in steps and size in args.throughput_sizes.split(","):
@@ -636,6 +684,7 @@ def main() -> None:
         }
         out.parent.mkdir(parents=True, exist_ok=True)
         out.with_suffix(".json").write_text(json.dumps(results, indent=2, default=str))
+    ledger_report(results, RESULTS / "ledger_rebuild")
     results["targets"] = targets(results)
     out.with_suffix(".json").write_text(json.dumps(results, indent=2, default=str))
     report = markdown(results)

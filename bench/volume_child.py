@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -56,6 +57,12 @@ def main() -> None:
     with contextlib.suppress(Exception):  # then the figure is the first backend's only
         pids.add(backend())  # the command may have opened a new connection
     spent_backend = cpu_seconds_of(pids) - before_backend
+    backend_peak = 0
+    for pid in pids:  # the backend's peak resident memory (PostgreSQL runs on this machine)
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    backend_peak = max(backend_peak, int(line.split()[1]))
     print(
         json.dumps(
             {
@@ -64,6 +71,8 @@ def main() -> None:
                 "wall_s": round(wall, 3),
                 "process_cpu_s": round((after.user - before.user) + (after.system - before.system), 3),
                 "backend_cpu_s": round(spent_backend, 3),
+                "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "backend_peak_rss_mib": round(backend_peak / 1024, 1),
                 "stdout": out.getvalue(),
                 "stderr": err.getvalue(),
             }
