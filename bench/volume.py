@@ -287,7 +287,8 @@ def ledger_report(results: dict[str, Any], out: Path) -> None:
         "|---|---|---|---|---|---|---|",
     ]
     for size, r in rows.items():
-        built = next((w for w in r["output"].split(", ") if w.startswith("built ")), r["output"])
+        summary = r["output"].split(": ", 1)[-1]
+        built = next((w for w in summary.split(", ") if w.startswith("built ")), summary)
         lines.append(
             f"| {size} | {built} | {r['wall_s']:.1f} s | {r['cpu_s']:.1f} s | {r['max_rss_mib']} MiB "
             f"| {r['backend_peak_rss_mib']} MiB | exit {r['reconcile_after']['exit']} |"
