@@ -247,7 +247,7 @@ def test_an_approvals_page_says_what_moves_and_a_second_operator_approves_it_the
     approval.refresh_from_db()
     assert (approval.status, approval.decided_by.username) == ("approved", "browserchecker")
     assert approval.decision_reason == "wire 9001 is on the statement"
-    assert Wallet.objects.get(id=wallet_id).balance == Decimal("2500")
+    assert Wallet.objects.get(id=str(wallet_id)).balance == Decimal("2500")
     expect(summary.locator("h2")).to_contain_text("approved")
     expect(page.locator("#approval-decision")).to_have_count(0)  # decided: no buttons any more
 
@@ -269,7 +269,7 @@ def test_a_second_operator_rejects_with_a_reason_on_the_page_and_nothing_moves(p
     page.wait_for_load_state("load")
     approval.refresh_from_db()
     assert (approval.status, approval.decision_reason) == ("rejected", "no such wire")
-    assert Wallet.objects.get(id=approval.wallet_id).balance == 0
+    assert Wallet.objects.get(id=str(approval.wallet_id)).balance == 0
 
 
 def test_a_resubmitted_or_double_clicked_approval_acts_once(page, operator, checker):
@@ -298,7 +298,7 @@ def test_a_resubmitted_or_double_clicked_approval_acts_once(page, operator, chec
     )
     expect(page.locator(".messagelist .error")).to_have_count(0)
     page.wait_for_load_state("load")
-    wallet = Wallet.objects.get(id=approval.wallet_id)
+    wallet = Wallet.objects.get(id=str(approval.wallet_id))
     assert (wallet.balance, wallet.version) == (Decimal("3000"), 1)  # funded once
     assert approval.events.filter(action="approved").count() == 1
     assert not approval.events.filter(action="failed").exists()
