@@ -23,6 +23,7 @@ from rest_framework.request import Request, is_form_media_type
 from rest_framework.views import APIView
 
 from . import browsable
+from .errors import StaffOnly
 from .parsers import ExactJSONParser
 
 
@@ -113,4 +114,4 @@ class ApiView(APIView):
 
     def require_staff(self, request: Request) -> None:
         if not request.user.is_staff:
-            raise exceptions.PermissionDenied()
+            raise StaffOnly()

@@ -135,7 +135,7 @@ class CachedTokenAuthentication(TokenAuthentication):  # type: ignore[misc]
 
 def _note_use(auth_token: Any, request: Request | HttpRequest) -> None:
     """Send `token_used`, unless this process sent it for this token less than a period ago."""
-    period = float(getattr(settings, "API_TOKEN_USE_SECONDS", 60))
+    period = float(settings.API_TOKEN_USE_SECONDS)
     now = time.monotonic()
     sent = _use_sent.get(auth_token.digest)
     if sent is not None and now - sent < period:

@@ -109,6 +109,14 @@ def web_server(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[
             process.wait(timeout=30)
 
 
+def as_rendered(form: dict[str, Any]) -> dict[str, Any]:
+    """An admin money form's fields as a freshly rendered form posts them: with a new one-time token
+    (common.admin.run_once acts once per token)."""
+    from common.admin import ONCE_FIELD, new_once_token
+
+    return {**form, ONCE_FIELD: new_once_token()}
+
+
 def behind_the_ledgers_back(sql: str, params: list[Any]) -> None:
     """Run `sql` with the money-state guards of the wallet and hold tables off (migration 0011), as
     only a table's owner or a superuser could: how a test makes what reconcile must find."""

@@ -4,6 +4,7 @@ code: `permission_denied` (or the contract's own, e.g. `own_approval`)."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from common.errors import PERMISSION_DENIED, StaffOnly, api_exception_handler
 from tests.approvals.conftest import post
 from tests.conftest import make_approver, make_client
 from wallets import services
+from wallets.models import Wallet
 from wallets.permissions import (
     IsStaff,
     NotYourUserId,
@@ -118,3 +120,29 @@ def test_an_operator_without_the_approver_permission_is_told_which_permission():
     refused = post(other, f"/approvals/{approval_id}/approve")
     assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
     assert "approvals.approve_adjustment" in refused.json()["error"]
+
+
+@pytest.mark.django_db
+def test_the_api_names_the_rule_end_to_end():
+    alice = make_client("alice")
+    bobs = services.wallet_create(user_id="bob")
+    alices = services.wallet_create(user_id="alice")
+    services.wallet_fund(wallet_id=alices.id, amount=Decimal("50"), initiated_by="test")
+    names_bob = "you are 'alice', the request names 'bob'"
+
+    listed = alice.get("/users/bob/wallets")
+    assert (listed.status_code, listed.json()["code"]) == (403, "permission_denied")
+    assert names_bob in listed.json()["error"]
+    created = alice.post("/wallets", {"user_id": "bob"}, format="json")
+    assert created.status_code == 403 and names_bob in created.json()["error"]
+    assert Wallet.objects.filter(user_id="bob").count() == 1  # nothing created
+
+    funded = alice.post(f"/wallets/{alices.id}/fund", {"amount": "5"}, format="json")
+    assert (funded.status_code, funded.json()["error"]) == (403, StaffOnly.default_message)
+
+    held = alice.post(
+        f"/wallets/{alices.id}/holds", {"to_wallet_id": str(bobs.id), "amount": "5"}, format="json"
+    )
+    assert held.status_code == 201, held.json()
+    captured = alice.post(f"/holds/{held.json()['data']['id']}/capture", {}, format="json")
+    assert (captured.status_code, captured.json()["error"]) == (403, PayerMayNotSettle.default_message)

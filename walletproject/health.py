@@ -37,17 +37,12 @@ from django.views.decorators.http import require_GET
 
 from common.auth import CachedTokenAuthentication
 from common.errors import compact_json
-from history.lag import EventLogCollector, recent_consumer_lag
+from history.lag import recent_consumer_lag
 from kafka_bridge import debezium
 from kafka_bridge.client import cluster_topics
 from kafka_bridge.selectors import outbox_backlog
-from walletproject.metrics import registry as metrics_registry
 
 logger = logging.getLogger(__name__)
-
-# The event log's gauges on /metrics (history.lag.EventLogCollector). Registered here until
-# walletproject/metrics.py registers it beside HistoryCollector (this module is imported by the URLs).
-metrics_registry.register(EventLogCollector())
 
 
 def check_database() -> None:

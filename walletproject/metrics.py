@@ -26,7 +26,6 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
-from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -34,10 +33,11 @@ from rest_framework.views import APIView
 from approvals.selectors import pending_approvals
 from common.auth import CachedTokenAuthentication
 from common.schema import ERROR
-from history.lag import recent_consumer_lag
+from history.lag import EventLogCollector, recent_consumer_lag
 from history.selectors import history_status
 from kafka_bridge import debezium
 from kafka_bridge.selectors import outbox_backlog
+from wallets.permissions import IsStaff
 from wallets.selectors import pending_holds_by_currency
 
 
@@ -187,11 +187,12 @@ registry.register(DebeziumRelayCollector())
 registry.register(HoldsCollector())
 registry.register(ApprovalsCollector())
 registry.register(HistoryCollector())
+registry.register(EventLogCollector())  # the event log's retention and losses (issue #32)
 
 
 class MetricsView(APIView):
     authentication_classes = [CachedTokenAuthentication]
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsStaff]
     renderer_classes = [JSONRenderer]  # for the error envelope; the metrics are a plain response
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:

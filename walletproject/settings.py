@@ -78,6 +78,9 @@ if WALLET_DEFAULT_CURRENCY not in WALLET_CURRENCIES:
 # token's own expiry. A revocation made through Django ends it at once (AUTH_GENERATION_FILE); one
 # made in raw SQL, or on another host, waits this long at most.
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=30)
+# A token's last use (shown in the admin) is written at most this often per token and web process
+# (wallets/token_use.py): the cached request path makes no write.
+API_TOKEN_USE_SECONDS = env.int("API_TOKEN_USE_SECONDS", default=60)
 # The counter this host's processes share to drop cached tokens on a revocation (common/auth_generation.py).
 AUTH_GENERATION_FILE = env.path("AUTH_GENERATION_FILE", default=STACK_DIR / "run" / "auth-generation")
 # Lifetime of a token `issue_token` makes without --ttl; empty: tokens that never expire.

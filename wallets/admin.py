@@ -65,7 +65,7 @@ from common.admin import (
 )
 from common.errors import ApplicationError
 
-from . import reversals, services, staff_gate, tokens
+from . import reversals, services, staff_gate, token_use, tokens
 from .models import (
     ApiToken,
     Hold,
@@ -671,10 +671,12 @@ if admin.site.is_registered(AuthToken):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(ReadOnlyModelAdmin):
-    """Live tokens, never a key (stored nowhere) nor a digest. knox keeps no last-used time."""
+    """Live tokens, never a key (stored nowhere) nor a digest; their last use from
+    wallets/token_use.py (written at most once a minute per token and web process, so it lags by up
+    to API_TOKEN_USE_SECONDS)."""
 
-    fields = ("token_key", "user", "created", "expiry")
-    list_display = ("prefix", "user", "created", "expiry", "state")
+    fields = ("token_key", "user", "created", "expiry", "last_used", "last_used_from")
+    list_display = ("prefix", "user", "created", "expiry", "state", "last_used")
     list_display_links = None
     list_filter = (("expiry", admin.EmptyFieldListFilter),)
     list_select_related = ("user",)
@@ -686,6 +688,17 @@ class ApiTokenAdmin(ReadOnlyModelAdmin):
     @admin.display(description="prefix", ordering="token_key")
     def prefix(self, token: ApiToken) -> str:
         return f"{token.token_key}…"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
+        return token_use.with_last_use(super().get_queryset(request))  # one LEFT JOIN
+
+    @admin.display(description="last used", ordering="last_used_at", empty_value="never")
+    def last_used(self, token: ApiToken) -> Any:
+        return token.last_used_at  # annotated by with_last_use
+
+    @admin.display(description="last used from", empty_value="-")
+    def last_used_from(self, token: ApiToken) -> Any:
+        return token.last_used_from
 
     @admin.display(description="state")
     def state(self, token: ApiToken) -> str:

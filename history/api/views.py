@@ -13,7 +13,6 @@ from typing import Any
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,7 +24,7 @@ from common.times import RFC3339_MAX_LENGTH, parse_rfc3339
 from history import selectors
 from history.event_types import EVENT_TYPES
 from wallets.openapi import USER_ID, WALLET_ID
-from wallets.permissions import may_act_for
+from wallets.permissions import require_may_act_for
 from wallets.selectors import wallet_get_visible
 
 from .serializers import HistoryEventOutput, history_event_data
@@ -149,8 +148,7 @@ class UserActivityView(ApiView):
         tags=["history"],
     )
     def get(self, request: Request, user_id: str) -> Response:
-        if not may_act_for(request.user, user_id):
-            raise exceptions.PermissionDenied()
+        require_may_act_for(request.user, user_id)
         filters = history_filters(request)
         page = paginate(
             request,

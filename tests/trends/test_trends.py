@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -41,11 +42,12 @@ def moved(
     ids = list(
         LedgerTransaction.objects.filter(entries__wallet=wallet).values_list("id", flat=True).distinct()
     )
+    params: list[Any] = [timedelta(days=days_ago) - (later or timedelta(0)), ids]
     with transaction.atomic(), connection.cursor() as cursor:  # the ledger is append-only: as its owner
         cursor.execute("ALTER TABLE wallets_ledgertransaction DISABLE TRIGGER USER")
         cursor.execute(
             "UPDATE wallets_ledgertransaction SET created_at = created_at - %s WHERE id = ANY(%s)",
-            [timedelta(days=days_ago) - (later or timedelta(0)), ids],
+            params,
         )
         cursor.execute("ALTER TABLE wallets_ledgertransaction ENABLE TRIGGER USER")
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.conftest import as_rendered
 from wallets.models import Wallet, WalletStatusChange
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,7 @@ def test_freeze_action_needs_a_reason_and_is_recorded(operator_browser, make_wal
     wallet = make_wallet("gina", "5")
     url = "/admin/wallets/wallet/"
     operator_browser.post(
-        url, {"action": "freeze_wallets", "_selected_action": [str(wallet.id)], "reason": ""}
+        url, as_rendered({"action": "freeze_wallets", "_selected_action": [str(wallet.id)], "reason": ""})
     )
     wallet.refresh_from_db()
     assert wallet.status == "active"
@@ -52,7 +53,7 @@ def test_freeze_action_needs_a_reason_and_is_recorded(operator_browser, make_wal
 
     reason = "chargeback investigation #42"
     operator_browser.post(
-        url, {"action": "freeze_wallets", "_selected_action": [str(wallet.id)], "reason": reason}
+        url, as_rendered({"action": "freeze_wallets", "_selected_action": [str(wallet.id)], "reason": reason})
     )
     wallet.refresh_from_db()
     assert wallet.status == "frozen"
@@ -61,7 +62,7 @@ def test_freeze_action_needs_a_reason_and_is_recorded(operator_browser, make_wal
     assert change.changed_by.username == "opsadmin"
 
     operator_browser.post(
-        url, {"action": "unfreeze_wallets", "_selected_action": [str(wallet.id)], "reason": "ok"}
+        url, as_rendered({"action": "unfreeze_wallets", "_selected_action": [str(wallet.id)], "reason": "ok"})
     )
     wallet.refresh_from_db()
     assert wallet.status == "active"

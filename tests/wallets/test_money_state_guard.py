@@ -16,6 +16,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 
+from tests.conftest import as_rendered
 from wallets import holds, services
 from wallets.models import Hold, Wallet, WalletRowReadOnly, WalletStatusChange
 
@@ -198,12 +199,14 @@ def test_the_wallet_page_freezes_with_a_reason_through_the_service(operator_brow
     wallet = make_wallet("erin", "5")
     url = f"/admin/wallets/wallet/{wallet.id}/status/"
     page = operator_browser.get(f"/admin/wallets/wallet/{wallet.id}/change/").content.decode()
-    assert f'href="{url}"' in page and ">Freeze<" in page
-    assert operator_browser.post(url, {"to_status": "frozen", "reason": ""}).status_code == 200  # asked again
+    assert f'action="{url}"' in page and 'value="Freeze (recorded)"' in page
+    assert (
+        operator_browser.post(url, as_rendered({"to_status": "frozen", "reason": ""})).status_code == 200
+    )  # asked again
     assert Wallet.objects.get(id=wallet.id).status == "active"
-    done = operator_browser.post(url, {"to_status": "frozen", "reason": "fraud review"})
+    done = operator_browser.post(url, as_rendered({"to_status": "frozen", "reason": "fraud review"}))
     assert (done.status_code, done["Location"]) == (302, f"/admin/wallets/wallet/{wallet.id}/change/")
     assert Wallet.objects.get(id=wallet.id).status == "frozen"
-    again = operator_browser.post(url, {"to_status": "frozen", "reason": "twice"}, follow=True)
+    again = operator_browser.post(url, as_rendered({"to_status": "frozen", "reason": "twice"}), follow=True)
     assert "was already frozen" in again.content.decode()
     assert list(WalletStatusChange.objects.values_list("to_status", "reason")) == [("frozen", "fraud review")]

@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from kafka_bridge.models import OutboxEvent
-from tests.conftest import make_client
+from tests.conftest import as_rendered, make_client
 from wallets.models import LedgerTransaction, Wallet
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_approvals")]
@@ -181,12 +181,14 @@ def test_the_admin_reverse_action_asks_for_a_reason(client, make_wallet):
     assert not LedgerTransaction.objects.filter(reverses=txn).exists()
     done = client.post(
         changelist,
-        {
-            "action": "reverse_transactions",
-            "_selected_action": [str(txn.id)],
-            "apply": "1",
-            "reason": "test fund",
-        },
+        as_rendered(
+            {
+                "action": "reverse_transactions",
+                "_selected_action": [str(txn.id)],
+                "apply": "1",
+                "reason": "test fund",
+            }
+        ),
     )
     assert done.status_code == 302
     reversal = LedgerTransaction.objects.get(reverses=txn)

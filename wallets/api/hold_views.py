@@ -15,7 +15,6 @@ from typing import Any
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -29,7 +28,7 @@ from wallets import holds, reversals, selectors, staff_gate
 from wallets.errors import TransactionNotFound
 from wallets.models import Hold, LedgerTransaction
 from wallets.openapi import WALLET_ID
-from wallets.permissions import balances_hidden_from, sending_owner
+from wallets.permissions import PayerMayNotSettle, balances_hidden_from, sending_owner
 from wallets.services import Note
 
 from . import schema
@@ -177,7 +176,7 @@ class HoldDetailView(ApiView):
 def _settleable(request: Request, hold_id: str) -> Hold:
     hold = _visible_hold(request, hold_id)
     if not selectors.may_settle(request.user, hold):
-        raise exceptions.PermissionDenied()
+        raise PayerMayNotSettle()
     return hold
 
 

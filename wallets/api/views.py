@@ -15,7 +15,6 @@ from typing import Any
 from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,7 +25,7 @@ from common.schema import PAGE_PARAMETERS
 from wallets import selectors, services, staff_gate
 from wallets.errors import WalletNotFound
 from wallets.openapi import USER_ID, WALLET_ID
-from wallets.permissions import balances_hidden_from, may_act_for, sending_owner
+from wallets.permissions import balances_hidden_from, require_may_act_for, sending_owner
 
 from . import schema
 from .idempotency import respond_once
@@ -112,8 +111,7 @@ class WalletCreateView(ApiView):
     )
     def post(self, request: Request) -> Response | HttpResponse:
         data = self.validated(request)
-        if not may_act_for(request.user, data["user_id"]):
-            raise exceptions.PermissionDenied()
+        require_may_act_for(request.user, data["user_id"])
 
         def create() -> tuple[int, Any]:
             return 201, wallet_data(
@@ -156,8 +154,7 @@ class UserWalletsView(ApiView):
         tags=["wallets"],
     )
     def get(self, request: Request, user_id: str) -> Response:
-        if not may_act_for(request.user, user_id):
-            raise exceptions.PermissionDenied()
+        require_may_act_for(request.user, user_id)
         page = paginate(
             request,
             WALLETS_NEWEST_FIRST,
