@@ -190,3 +190,29 @@ def test_the_index_draws_money_per_day_and_the_relays_backlog_and_lag_as_inline_
     assert relay.count("<polyline") == 1  # the backlog's three samples
     assert relay.count("<circle") == 2  # the lag: a reading, a gap (Kafka unreadable), a reading
     assert "<script" not in html.split('id="operator-overview"', 1)[1].split('id="content-related"')[0]
+
+
+@pytest.mark.parametrize(
+    ("log", "shown"),
+    [
+        ({"retention": {"forever": True}}, "kept forever, whole"),
+        ({"retention": {"forever": False, "ms": 604800000}}, "Kafka will drop old events"),
+        (
+            {"retention": {"forever": True}, "truncated_partitions": {"2": 17}},
+            "its first events are gone on partition(s) 2",
+        ),
+        (
+            {"retention": {"forever": False}, "truncated_partitions": {"0": 5}, "behind_retention": {"0": 3}},
+            "the history misses events",
+        ),
+    ],
+)
+def test_the_event_log_row_says_whether_kafka_still_holds_every_event(admin_index, monkeypatch, log, shown):
+    import walletproject.overview as overview
+
+    lag = {"group": "g", "topic": "t", "total": 0, "max": 0, "age_seconds": 1.0, **log}
+    monkeypatch.setattr(overview, "recent_consumer_lag", lambda: lag)
+    row = admin_index().split('id="overview-event-log">')[1].split("</td>")[0]
+    assert shown in row
+    if "from-ledger" in shown or "misses" in shown or "gone" in shown:
+        assert "rebuild_history --from-ledger" in row

@@ -55,6 +55,8 @@ from trends.selectors import DayVolume, counted_until, money_per_day, relay_seri
 from wallets.money import format_money
 from wallets.selectors import CurrencyTotals, currency_totals
 
+from .health import event_log_info
+
 logger = logging.getLogger(__name__)
 register = template.Library()
 
@@ -79,6 +81,11 @@ class Overview:
     samples: list[RelaySample] | None = None
     now: datetime = field(default_factory=timezone.now)
     unavailable: list[str] = field(default_factory=list)  # figures that could not be read
+
+    @property
+    def event_log(self) -> dict[str, object] | None:
+        """Whether Kafka still holds every event (issue #32), from the lag already read."""
+        return event_log_info(self.consumer_lag)
 
     @property
     def chart_days(self) -> int:
