@@ -199,7 +199,7 @@ def test_the_index_draws_money_per_day_and_the_relays_backlog_and_lag_as_inline_
         ({"retention": {"forever": False, "ms": 604800000}}, "Kafka will drop old events"),
         (
             {"retention": {"forever": True}, "truncated_partitions": {"2": 17}},
-            "its first events are gone on partition(s) 2",
+            "its first events are gone</span> on partition(s) 2",
         ),
         (
             {"retention": {"forever": False}, "truncated_partitions": {"0": 5}, "behind_retention": {"0": 3}},
