@@ -114,6 +114,7 @@ class Traffic:
     blocked: list[str] = field(default_factory=list)
     expected_blocked: set[str] = field(default_factory=set)
     failed: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
 
     def on_request(self, request: Any) -> None:
         self.requests.append(request.url)
@@ -121,6 +122,11 @@ class Traffic:
     def on_failed(self, request: Any) -> None:
         if request.failure == "csp":
             self.blocked.append(request.url)
+        elif request.failure == "net::ERR_ABORTED" and request.resource_type != "document":
+            # The browser cancelled it: the test navigated on while the page still fetched (an
+            # icon its stylesheet names). Not an answer of the server's; a missing asset is a 404,
+            # seen by on_response, and a request to another host is in `foreign` whatever came of it.
+            self.cancelled.append(request.url)
         else:
             self.failed.append(f"{request.method} {request.url}: {request.failure}")
 
