@@ -18,14 +18,8 @@ import argparse
 import io
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from pathlib import Path
 
@@ -42,6 +36,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 
 from common.postgresql.url import database_url  # noqa: E402
+from walletproject import serve  # noqa: E402
 
 WIDTH, HEIGHT = 1366, 768
 OPERATOR, CUSTOMER = "demo-ops", "demo-alice"  # seed_demo's
@@ -112,54 +107,12 @@ def pages(ids: dict[str, str]) -> list[tuple[str, str]]:
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def web_server(url: str, log: Path) -> Iterator[str]:
-    """`walletproject.serve` on the screenshots' database and two free ports, until the block ends."""
-    port, history_port = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "DATABASE_URL": url,
-        "PORT": str(port),
-        "HISTORY_PORT": str(history_port),
-        "WEB_CONCURRENCY": "1",
-    }
+def web_server(url: str, log: Path) -> AbstractContextManager[str]:
+    """`walletproject.serve` (the stack's launcher) on the screenshots' database and two free
+    ports, one worker, until the block ends; a fresh log each run."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "walletproject.serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with suppress(OSError), urllib.request.urlopen(f"{base}/health", timeout=1) as response:  # noqa: S310
-                if response.read() == b"OK":
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the web server did not start; see {log}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    log.write_bytes(b"")
+    return serve.in_background({**os.environ, "DATABASE_URL": url}, log, workers=1)
 
 
 def photograph(base: str, shots: list[tuple[str, str]], out: Path) -> list[Path]:

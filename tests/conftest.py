@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import copy
 import os
-import signal
-import socket
 import subprocess
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from walletproject import serve
 from wallets.tokens import token_issue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,60 +50,16 @@ def issue_key(username: str, *, staff: bool = False) -> str:
     return token_issue(user=user, ttl=None, actor="tests", via="tests")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def web_server(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[str]:
     """The web server of the test's own, started as the stack starts it (`walletproject.serve`:
-    granian on PORT and HISTORY_PORT, here two free loopback ports), in its own process group;
-    yields the base URL of PORT once `/health` answers on both, and stops it on the way out."""
-    port, history_port = free_port(), free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "python"), "-m", "walletproject.serve"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=ROOT,
-            env={
-                "PYTHONUNBUFFERED": "1",
-                "DJANGO_SETTINGS_MODULE": "walletproject.settings",
-                **env,
-                "PORT": str(port),
-                "HISTORY_PORT": str(history_port),
-                "WEB_CONCURRENCY": str(workers),
-            },
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
+    granian on two free loopback ports), in its own process group; yields the base URL of PORT
+    once `/health` answers on both, and stops it on the way out."""
     try:
-        deadline = time.monotonic() + 60
-        pending = [base_url, f"http://127.0.0.1:{history_port}"]
-        while pending:
-            try:
-                with urllib.request.urlopen(f"{pending[0]}/health", timeout=1) as response:
-                    if response.read() == b"OK":
-                        pending.pop(0)
-                        continue
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace")[-4000:]
-                pytest.fail(f"the web server did not become healthy:\n{tail}")
-            time.sleep(0.2)
-        yield base_url
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        with serve.in_background(env, log, workers=workers) as base_url:
+            yield base_url
+    except serve.NotHealthy as exc:
+        pytest.fail(str(exc))
 
 
 def as_rendered(form: dict[str, Any]) -> dict[str, Any]:

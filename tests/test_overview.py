@@ -144,7 +144,7 @@ def test_the_page_renders_with_kafka_down_and_a_figure_failing(admin_index, monk
 def test_with_the_debezium_relay_the_connectors_state_shows_and_a_dead_connect_is_down(admin_index, settings):
     """RELAY=debezium (issue #24): the overview reads Connect's REST API for the connector's state
     and the slot's lag; with nothing listening it says down, and the page still renders."""
-    from tests.conftest import free_port
+    from walletproject.serve import free_port
 
     assert 'id="overview-connector"' not in admin_index()  # the Celery relay: no connector
     settings.RELAY = "debezium"

@@ -333,7 +333,9 @@ def test_switching_a_running_postgres_to_the_debezium_relay_restarts_it_and_retu
     """RELAY=debezium on a server started for the Celery relay: `scripts/stack` restarts it with
     wal_level=logical and goes on (it once waited forever on the restarted server's output); back
     in the default mode, a server with a slot left starts logical, and without one as before."""
-    from .conftest import STACK, free_port
+    from walletproject.serve import free_port
+
+    from .conftest import STACK
 
     slot = "test_left_behind"
 

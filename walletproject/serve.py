@@ -30,15 +30,22 @@ number of keep-alive connections a worker holds, it starves some of them: with 1
 clients saw connections served once in 10 s next to others served 3,900 times, while wrk's p99
 *improved*, because wrk only times the requests that were answered. The default shares a worker
 fairly (a test in tests/test_stack.py holds it to that).
+
+`in_background` starts this launcher on two free loopback ports for the tests and for
+`scripts/screenshots.py`: the server the stack runs, on a database of the caller's.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 
@@ -82,6 +89,66 @@ def granian_command(port: int, workers: int) -> list[str]:
     if os.environ.get("WEB_ACCESS_LOG", "").lower() in ("1", "true", "yes", "on"):
         command.append("--access-log")
     return command
+
+
+class NotHealthy(RuntimeError):
+    """`in_background`'s server never answered `/health` (the message ends with its log's tail)."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def in_background(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[str]:
+    """This launcher in a process group of its own, on PORT and HISTORY_PORT two free loopback
+    ports, its output appended to `log`; yields the base URL of PORT once `/health` answers on
+    both, and stops it on the way out; NotHealthy if it never answers."""
+    port, history_port = free_port(), free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "walletproject.serve"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=Path(__file__).resolve().parent.parent,
+            env={
+                "PYTHONUNBUFFERED": "1",
+                "DJANGO_SETTINGS_MODULE": "walletproject.settings",
+                **env,
+                "PORT": str(port),
+                "HISTORY_PORT": str(history_port),
+                "WEB_CONCURRENCY": str(workers),
+            },
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        pending = [base_url, f"http://127.0.0.1:{history_port}"]
+        while pending:
+            try:
+                with urllib.request.urlopen(f"{pending[0]}/health", timeout=1) as response:  # noqa: S310 -- loopback
+                    if response.read() == b"OK":
+                        pending.pop(0)
+                        continue
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace")[-4000:]
+                raise NotHealthy(f"the web server did not become healthy:\n{tail}")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
 
 
 def main() -> int:
