@@ -168,9 +168,10 @@ class LedgerEntry(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Each entry insert maintains every index and checks every foreign key, inside the wallets'
-    # locks; so one of each, no more. The transaction is indexed by `entry_transaction_idx`; the
-    # wallet by `entry_wallet_version_unique` (wallet first), and its existence is enforced by the
-    # composite `entry_wallet_currency_fk` (migration 0002: the entry's currency is its wallet's).
+    # locks; so few of each. The transaction is indexed by `entry_transaction_idx`; the wallet by
+    # `entry_wallet_version_unique` (wallet first) and, for user wallets only, by time in
+    # `entry_wallet_created_idx`; its existence is enforced by the composite
+    # `entry_wallet_currency_fk` (migration 0002: the entry's currency is its wallet's).
     transaction = models.ForeignKey(
         LedgerTransaction, on_delete=models.PROTECT, related_name="entries", db_index=False
     )
@@ -199,7 +200,16 @@ class LedgerEntry(models.Model):
             models.UniqueConstraint(fields=["wallet", "wallet_version"], name="entry_wallet_version_unique"),
             models.CheckConstraint(condition=Q(leg__gte=0), name="entry_leg_non_negative"),
         ]
-        indexes = [models.Index(fields=["transaction"], name="entry_transaction_idx")]
+        indexes = [
+            models.Index(fields=["transaction"], name="entry_transaction_idx"),
+            # A user wallet's entries by time: the balance at a moment and a statement's period
+            # (issue #33). Partial: system-account entries (half of all rows) are never asked by time.
+            models.Index(
+                fields=["wallet", "created_at", "wallet_version"],
+                name="entry_wallet_created_idx",
+                condition=Q(wallet_version__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.amount} {self.wallet_id}"

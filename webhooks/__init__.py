@@ -1,0 +1,1 @@
+"""Webhooks: integrators hear about money as it moves (issue #34)."""
