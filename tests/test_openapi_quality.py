@@ -19,6 +19,8 @@ import referencing
 import referencing.jsonschema
 from drf_spectacular.generators import SchemaGenerator
 
+from tests.conftest import ROOT
+
 # The operation ids, as the generated client's methods are named after them (a rename is a
 # breaking change for every client: change this list knowingly).
 OPERATION_IDS = {
@@ -188,3 +190,9 @@ def test_the_security_scheme_names_token_key(document):
     assert "Authorization: Token <key>" in token["description"]
     for _, _, operation in operations(document):
         assert {"tokenAuth": []} in operation["security"]
+
+
+def test_the_contract_page_names_every_operation_id():
+    text = (ROOT / "docs" / "contract" / "api.md").read_text()
+    missing = [name for name in OPERATION_IDS.values() if f"`{name}`" not in text]
+    assert not missing, f"docs/contract/api.md does not name {missing}"
