@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,49 @@ def schema(into: Path) -> Path:
     return path
 
 
+PYPROJECT = """\
+# Written by clients/generate.py from the generator's setup.py: the same metadata, declared instead
+# of run (a setup.py fails the repository's mypy --strict, which checks this package too).
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "wallet-client"
+version = "{version}"
+description = "A client library for accessing Wallet API"
+readme = "README.md"
+requires-python = ">=3.11, <4"
+dependencies = [{dependencies}]
+
+[tool.setuptools.packages.find]
+include = ["wallet_client*"]
+
+[tool.setuptools.package-data]
+wallet_client = ["py.typed"]
+
+"""
+
+
+def yaml_version(document: Path) -> str:
+    """info.version of the document (drf-spectacular writes it as `  version: 1.0.0`)."""
+    match = re.search(r"^  version: (\S+)$", document.read_text(), re.M)
+    assert match, "the document has no info.version"
+    return match.group(1).strip("'\"")
+
+
+def metadata_as_pyproject(output: Path, version: str) -> None:
+    """setup.py's metadata into pyproject.toml, beside the generator's ruff configuration."""
+    setup = (output / "setup.py").read_text()
+    requires = re.search(r"install_requires=\[(.*?)\]", setup, re.S)
+    assert requires, "the generated setup.py names no install_requires"
+    ruff = (output / "pyproject.toml").read_text().lstrip()
+    (output / "pyproject.toml").write_text(
+        PYPROJECT.format(version=version, dependencies=requires.group(1).strip()) + ruff
+    )
+    (output / "setup.py").unlink()
+
+
 def generate(into: Path) -> None:
     """clients/openapi.yaml and clients/python/ written into `into` (replacing what was there)."""
     bin_dir = tool()
@@ -72,7 +116,7 @@ def generate(into: Path) -> None:
                 "--config",
                 str(CONFIG),
                 "--meta",
-                "setup",  # setup.py: pip builds it with setuptools, no other build backend
+                "setup",  # setuptools: see metadata_as_pyproject
                 "--fail-on-warning",
                 "--output-path",
                 str(output),
@@ -83,6 +127,7 @@ def generate(into: Path) -> None:
             stdout=subprocess.DEVNULL,
         )
         shutil.rmtree(output / ".ruff_cache", ignore_errors=True)
+        metadata_as_pyproject(output, yaml_version(document))
         into.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(into / PACKAGE_DIR, ignore_errors=True)
         shutil.copytree(output, into / PACKAGE_DIR)
