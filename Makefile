@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-multi-leg bench-lag bench-relays bench-memory bench-volume chaos screenshots docs
+.PHONY: help setup venv run up down status test test-only lint fmt clean bench bench-compare bench-outbox bench-http bench-multi-leg bench-lag bench-relays bench-memory bench-volume chaos screenshots docs client
 
 help:
 	@echo "make run    - install what is missing, start PostgreSQL, Redis, Kafka, run the app (Ctrl-C stops the app)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (make bench-outbox: outbox relay throughput and on-commit cost)"
 	@echo "make docs   - the documentation (docs/, MkDocs Material) built into site/, --strict: a broken link fails"
+	@echo "make client - clients/python (the generated Python client) and clients/openapi.yaml, from this checkout's schema"
 	@echo "make screenshots - PNGs of the main pages at 1366x768 in docs/screenshots/ (own demo database and web server)"
 
 # System packages (Debian's python3.X-venv, docker-compose, prometheus for its promtool, chromium for
@@ -138,3 +139,10 @@ clean: down
 # a broken link or anchor fails, as in .ci/run.
 docs: venv
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The Python client (clients/python, openapi-python-client) and the OpenAPI document it is made from
+# (clients/openapi.yaml), regenerated from this checkout's schema; tests/test_client.py fails when
+# they are stale. The generator runs from a virtualenv of its own, .stack/tools/openapi-python-client
+# (every package pinned in clients/generator-requirements.txt), never from .venv.
+client: venv
+	$(BIN)/python clients/generate.py

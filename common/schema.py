@@ -14,8 +14,8 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import build_bearer_security_scheme_object, get_doc
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.plumbing import get_doc
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from .api import ApiView
@@ -36,8 +36,14 @@ ERROR = inline_serializer(
 COMMON_ERRORS = {
     401: "not_authenticated: no token or session, or an invalid one",
     406: "not_acceptable: the Accept header names neither JSON nor HTML",
-    429: "throttled (with Retry-After): too many failed authentications from the address, or API_USER_RATE",
-    503: "service_unavailable: the database is unavailable; retry",
+    429: (
+        "throttled, with Retry-After (seconds): too many failed authentications from the client's "
+        "address (API_AUTH_FAILURE_RATE), or the end user's request rate (API_USER_RATE)"
+    ),
+    503: (
+        "service_unavailable, with Retry-After: the database is unavailable; retry. (Kafka being down "
+        "never fails a request: events wait in the outbox.)"
+    ),
 }
 # What the HTTP server (granian, walletproject/serve.py) answers before the application sees the
 # request: the status with an empty body, not the envelope. Every parameter's bounds keep a
@@ -82,13 +88,56 @@ def page_of(name: str, item: type[serializers.Serializer]) -> Any:  # type: igno
     )
 
 
+def error_example(name: str, status: int, code: str, message: str) -> OpenApiExample:
+    """An error envelope as an example of the `status` response."""
+    value = {"success": False, "error": message, "code": code}
+    return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
+
+
+def request_example(name: str, body: Any) -> OpenApiExample:
+    return OpenApiExample(name, value=body, request_only=True)
+
+
+def response_example(name: str, data: Any, status: int = 200) -> OpenApiExample:
+    """A success envelope carrying `data`, as an example of the `status` response."""
+    value = {"success": True, "data": data}
+    return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
+
+
+def page_example(name: str, items: list[Any], next_cursor: str | None = None) -> OpenApiExample:
+    value = {"success": True, "data": items, "has_more": next_cursor is not None, "next_cursor": next_cursor}
+    return OpenApiExample(name, value=value, response_only=True, status_codes=["200"])
+
+
+# Examples every operation's common errors carry (the statuses a client most needs to handle).
+COMMON_EXAMPLES = {
+    401: error_example(
+        "No token",
+        401,
+        "not_authenticated",
+        "Authentication credentials were not provided. Send the API token as `Authorization: Token "
+        "<key>`, or log in at /api-auth/login/ in a browser.",
+    ),
+    429: error_example(
+        "Throttled", 429, "throttled", "Request was throttled. Expected available in 12 seconds."
+    ),
+    503: error_example(
+        "Database unavailable",
+        503,
+        "service_unavailable",
+        "The service is temporarily unavailable; retry shortly.",
+    ),
+}
+
+
 def responses(status: int, success: Any, errors: dict[int, str]) -> dict[Any, Any]:
     """The success response and exactly the error statuses the operation can answer: its own
     (`errors`) and the common ones, each with the codes it may carry, in the error envelope; and
     the web server's own refusals."""
     result: dict[Any, Any] = {status: success}
     for code, description in sorted({**COMMON_ERRORS, **errors}.items()):
-        result[code] = OpenApiResponse(ERROR, description=description)
+        example = COMMON_EXAMPLES.get(code)
+        result[code] = OpenApiResponse(ERROR, description=description, examples=[example] if example else [])
     for code, description in SERVER_REFUSALS.items():
         result[code] = OpenApiResponse(description=description)  # no content: an empty body
     return result
@@ -111,6 +160,23 @@ def seed_paths(result: dict[str, Any], generator: Any, request: Any, public: boo
     result["paths"] = {
         (path.rstrip("/") or "/"): operations for path, operations in result.get("paths", {}).items()
     }
+    return result
+
+
+RETRY_AFTER = {
+    "schema": {"type": "integer", "minimum": 1},
+    "description": "Seconds to wait before retrying.",
+}
+
+
+def retry_after(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Postprocessing hook: the Retry-After header of a 429 (always sent), and of a 409 or 503 (sent
+    with conflict and service_unavailable: a lock wait over the limit, the database unavailable)."""
+    for _, _, operation in operations(result):
+        for status, response in operation["responses"].items():
+            if status in ("409", "429", "503"):
+                header = {**RETRY_AFTER, "required": status == "429"}
+                response.setdefault("headers", {})["Retry-After"] = header
     return result
 
 
@@ -144,6 +210,18 @@ def link_to_operations_taking(
             }
 
 
+# The API's token is sent as `Authorization: Token <key>`. Declared as an apiKey in the
+# Authorization header rather than as `type: http`: an http scheme must name a registered HTTP
+# authentication scheme (bearer, basic) for generators to build the header, and `Token` is not one,
+# so generated clients would ignore it or send `Bearer`. An apiKey header named Authorization is
+# understood by every generator: its value is the whole `Token <key>` (openapi-python-client:
+# `AuthenticatedClient(base_url=..., token=key, prefix="Token")`).
+AUTHORIZATION_HEADER_FORM = (
+    "An API token (`manage.py issue_token <user>`), sent as `Authorization: Token <key>`: the word "
+    "`Token`, one space, then the key. Any other form (`Bearer <key>`, a bare key) is 401."
+)
+
+
 class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     """`Authorization: Token <key>` (common.auth, knox's tokens), under the name DRF's tokens had."""
 
@@ -151,8 +229,9 @@ class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-ca
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        definition: dict[str, Any] = build_bearer_security_scheme_object(
-            header_name="Authorization",
-            token_prefix="Token",  # noqa: S106 -- the header's scheme word, not a secret
-        )
-        return definition
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": AUTHORIZATION_HEADER_FORM,
+        }

@@ -32,7 +32,7 @@ from rest_framework.views import APIView
 
 from approvals.selectors import pending_approvals
 from common.auth import CachedTokenAuthentication
-from common.schema import ERROR
+from common.schema import COMMON_ERRORS, COMMON_EXAMPLES, ERROR
 from history.lag import EventLogCollector, recent_consumer_lag
 from history.selectors import history_status
 from kafka_bridge import debezium
@@ -200,12 +200,19 @@ class MetricsView(APIView):
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
+        operation_id="metrics_get",
         summary="Prometheus metrics (staff token)",
-        description="Outbox backlog, oldest pending age and published-events counter, text format 0.0.4.",
+        description=(
+            "For a Prometheus scraper with a staff token: the outbox's backlog and oldest pending age, "
+            "events published, the history consumer's lag and the event log's state, pending holds "
+            "and approvals, in text format 0.0.4 (whatever the Accept header says)."
+        ),
         responses={
             (200, "text/plain"): OpenApiTypes.STR,
-            401: OpenApiResponse(ERROR, description="not_authenticated"),
+            401: OpenApiResponse(ERROR, description="not_authenticated", examples=[COMMON_EXAMPLES[401]]),
             403: OpenApiResponse(ERROR, description="permission_denied: staff only"),
+            429: OpenApiResponse(ERROR, description=COMMON_ERRORS[429], examples=[COMMON_EXAMPLES[429]]),
+            503: OpenApiResponse(ERROR, description=COMMON_ERRORS[503], examples=[COMMON_EXAMPLES[503]]),
         },
         tags=["operations"],
     )

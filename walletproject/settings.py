@@ -429,7 +429,15 @@ REST_KNOX = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Wallet API",
-    "DESCRIPTION": "Digital wallet transaction system: wallets, ledger, transfers, event history.",
+    "DESCRIPTION": (
+        "Digital wallet transaction system: wallets, ledger, transfers, holds, split payments, "
+        "maker-checker approvals, event history.\n\n"
+        "Authenticate with `Authorization: Token <key>`. Every answer is an envelope: "
+        '`{"success": true, "data": ...}` or `{"success": false, "error": ..., "code": ...}`. '
+        'Money is a decimal string (`"100.00"`). A POST may carry an `Idempotency-Key`; lists are '
+        "cursor pages (`limit`, `cursor`, `has_more`, `next_cursor`). A generated Python client: "
+        "clients/python (docs/client.md)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The default enum hook, then the seed's paths (no trailing slash) and the links from every
@@ -458,6 +466,7 @@ SPECTACULAR_SETTINGS = {
         "wallets.api.schema.link_holds_and_transactions",
         "approvals.api.schema.staff_movements_may_wait",
         "approvals.api.schema.link_approvals",
+        "common.schema.retry_after",
     ],
     # Swagger UI and Redoc come from drf-spectacular-sidecar's static files: no page loads anything
     # from another host, so the docs work offline and show the pinned version.

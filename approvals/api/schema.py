@@ -12,6 +12,7 @@ from approvals.models import Approval
 from common import schema
 from wallets.api import schema as wallet_schema
 
+from .examples import PENDING as PENDING_EXAMPLE
 from .serializers import ApprovalOutput
 
 APPROVAL = schema.envelope("ApprovalEnvelope", ApprovalOutput())
@@ -93,16 +94,25 @@ REJECT_ERRORS = {
 def staff_movements_may_wait(
     result: dict[str, Any], generator: Any, request: Any, public: bool
 ) -> dict[str, Any]:
-    """Postprocessing hook: every staff movement's operation answers 202 with the pending approval."""
+    """Postprocessing hook: every staff movement's operation answers 202 with the pending approval,
+    and 503 staff_gate_missing when no approval policy is installed (a deployment error)."""
     for path in STAFF_MOVEMENTS:
         operation = result["paths"].get(path, {}).get("post")
         if operation is not None:
             operation["responses"]["202"] = {
                 "description": PENDING,
                 "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/ApprovalEnvelope"}}
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/ApprovalEnvelope"},
+                        "examples": {"WaitingForASecondOperator": {"value": PENDING_EXAMPLE}},
+                    }
                 },
             }
+            unavailable = operation["responses"].get("503")
+            if unavailable is not None and "staff_gate_missing" not in unavailable["description"]:
+                unavailable["description"] += (
+                    "; staff_gate_missing (staff: no approval policy is installed, a deployment error)"
+                )
     return result
 
 

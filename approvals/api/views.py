@@ -29,7 +29,7 @@ from common.schema import PAGE_PARAMETERS
 from wallets.api import schema as wallet_schema
 from wallets.api.idempotency import respond_once
 
-from . import schema
+from . import examples, schema
 from .serializers import ApproveInput, RejectInput, approval_data
 
 browsable.link_ids(approval_id="approval-detail")  # the browsable API links an approval's id
@@ -64,8 +64,14 @@ class ApprovalListView(ApiView):
 
     @extend_schema(
         operation_id="approvals_list",
+        summary="List approvals (staff)",
+        description=(
+            "Staff only: the staff movements waiting for (or given) a second operator's decision, "
+            "newest first, a cursor page at a time; `status` and `kind` filter, e.g. `?status=pending`."
+        ),
         parameters=[schema.STATUS, schema.KIND, *PAGE_PARAMETERS],
         responses=wallet_schema.responses(200, schema.APPROVAL_PAGE, schema.LIST_ERRORS),
+        examples=examples.LIST,
         tags=["approvals"],
     )
     def get(self, request: Request) -> Response:
@@ -131,6 +137,13 @@ class ApprovalDetailView(ApiView):
         ]
 
     @extend_schema(
+        operation_id="approval_get",
+        summary="Get an approval (staff)",
+        description=(
+            "Staff only: what the approval would move and who asked, its status, and once decided "
+            "who decided, why, and the transaction it made (or the last refusal of an approve)."
+        ),
+        examples=examples.GET,
         parameters=[schema.APPROVAL_ID],
         responses=wallet_schema.responses(200, schema.APPROVAL, schema.DETAIL_ERRORS),
         tags=["approvals"],
@@ -176,6 +189,14 @@ class ApprovalApproveView(_DecisionView):
     body_optional = True
 
     @extend_schema(
+        operation_id="approval_approve",
+        summary="Approve and run a pending movement",
+        description=(
+            "Staff with the approvals.approve_adjustment permission, never the requester: approve and "
+            "run the movement now, every rule checked again. A refusal is the movement's own error "
+            "(e.g. 400 insufficient_funds); the approval then stays pending with last_error set."
+        ),
+        examples=examples.APPROVE,
         request=ApproveInput,
         parameters=[schema.APPROVAL_ID, wallet_schema.IDEMPOTENCY_KEY],
         responses=wallet_schema.responses(200, schema.APPROVAL, schema.APPROVE_ERRORS),
@@ -193,6 +214,13 @@ class ApprovalRejectView(_DecisionView):
     serializer_class = RejectInput
 
     @extend_schema(
+        operation_id="approval_reject",
+        summary="Reject a pending movement",
+        description=(
+            "Staff with the approvals.approve_adjustment permission, never the requester: reject with "
+            "a reason; nothing moves."
+        ),
+        examples=examples.REJECT,
         request=RejectInput,
         parameters=[schema.APPROVAL_ID, wallet_schema.IDEMPOTENCY_KEY],
         responses=wallet_schema.responses(200, schema.APPROVAL, schema.REJECT_ERRORS),

@@ -30,6 +30,43 @@ from wallets.selectors import wallet_get_visible
 from .serializers import HistoryEventOutput, history_event_data
 
 HISTORY_PAGE = schema.page_of("HistoryEventPage", HistoryEventOutput)
+_EVENT = {
+    "id": 41,
+    "event_id": "0195f3c2-7a10-7b4e-9c3d-2f1a5e6b7c01",
+    "event_type": "WALLET_CREATED",
+    "wallet_id": "0195f3c2-7a10-7b4e-9c3d-2f1a5e6b7c01",
+    "user_id": "alice",
+    "amount": "0.0000",
+    "currency": "USD",
+    "balance_after": "0.0000",
+    "wallet_version": 0,
+    "transaction_id": None,
+    "counterparty_wallet_id": None,
+    "held_after": "0.0000",
+    "hold_id": None,
+    "reverses_transaction_id": None,
+    "description": None,
+    "metadata": {},
+    "leg_index": None,
+    "created_at": "2026-03-02T09:30:00.000000Z",
+    "recorded_at": "2026-03-02T09:30:00.150000Z",
+}
+HISTORY_EXAMPLE = [
+    _EVENT,
+    {
+        **_EVENT,
+        "id": 42,
+        "event_id": "0195f3c3-0a11-7f82-b071-6d5e9cafb005",
+        "event_type": "WALLET_FUNDED",
+        "amount": "100.0000",
+        "balance_after": "100.0000",
+        "wallet_version": 1,
+        "transaction_id": "0195f3c3-0a11-7f82-b071-6d5e9cafb005",
+        "description": "Top-up",
+        "created_at": "2026-03-02T09:30:10.000000Z",
+        "recorded_at": "2026-03-02T09:30:10.120000Z",
+    },
+]
 # Exactly what each endpoint may answer besides 200 and common.schema.COMMON_ERRORS (401, 406, 503).
 WALLET_HISTORY_ERRORS = {
     400: "validation_error (a query parameter or the cursor)",
@@ -124,8 +161,17 @@ class WalletHistoryView(ApiView):
         return [browsable.Link("Wallet", reverse("wallet-detail", kwargs=self.kwargs))]
 
     @extend_schema(
+        operation_id="wallet_history_list",
+        summary="List a wallet's history",
+        description=(
+            "The wallet's events (created, funded, transfers, holds, reversals) in the order they "
+            "happened to it, a cursor page at a time, filtered by event type, hold and time. "
+            "Eventually consistent: an event appears shortly after its movement; the ledger "
+            "(`wallet_transactions_list`) is the immediate view."
+        ),
         parameters=[WALLET_ID, *FILTER_PARAMETERS],
         responses=schema.responses(200, HISTORY_PAGE, WALLET_HISTORY_ERRORS),
+        examples=[schema.page_example("The first events of a wallet", HISTORY_EXAMPLE)],
         tags=["history"],
     )
     def get(self, request: Request, wallet_id: str) -> Response:
@@ -143,8 +189,16 @@ class UserActivityView(ApiView):
     crumb = "Activity of {user_id}"
 
     @extend_schema(
+        operation_id="user_activity_list",
+        summary="List a user's activity",
+        description=(
+            "The events of all the user's wallets, in the order they happened, a cursor page at a "
+            "time, with the same filters as a wallet's history. An end user reads only their own "
+            "(another's is 403). Eventually consistent, as the history is."
+        ),
         parameters=[USER_ID, *FILTER_PARAMETERS],
         responses=schema.responses(200, HISTORY_PAGE, USER_ACTIVITY_ERRORS),
+        examples=[schema.page_example("Activity of alice", HISTORY_EXAMPLE, next_cursor="WzIsIjAxOTUiXQ")],
         tags=["history"],
     )
     def get(self, request: Request, user_id: str) -> Response:

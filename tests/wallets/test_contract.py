@@ -46,12 +46,12 @@ POSTS = {
     "/approvals/{approval_id}/reject": DECISION,
 }
 LINKED = {
-    "wallets_retrieve",
-    "wallets_fund_create",
-    "wallets_withdraw_create",
-    "wallets_transfer_create",
-    "wallets_history_retrieve",
-    "wallets_transactions_retrieve",
+    "wallet_get",
+    "wallet_fund",
+    "wallet_withdraw",
+    "transfer_create",
+    "wallet_history_list",
+    "wallet_transactions_list",
 }
 
 
@@ -177,7 +177,7 @@ def test_a_created_wallet_links_to_every_operation_on_it(document):
     assert set(by_operation) >= LINKED
     for operation_id in LINKED:
         assert by_operation[operation_id] == {"wallet_id": "$response.body#/data/id"}
-    assert by_operation["users_wallets_retrieve"] == {"user_id": "$response.body#/data/user_id"}
+    assert by_operation["user_wallets_list"] == {"user_id": "$response.body#/data/user_id"}
     funded = document["paths"]["/wallets/{wallet_id}/fund"]["post"]["responses"]["200"]["links"]
     assert {link["operationId"] for link in funded.values()} >= LINKED
     operation_ids = {op["operationId"] for item in document["paths"].values() for op in item.values()}

@@ -65,14 +65,12 @@ def test_rules_come_from_their_one_definition(document):
 def test_holds_and_transactions_link_to_the_operations_on_them(document):
     created = document["paths"]["/wallets/{wallet_id}/holds"]["post"]["responses"]["201"]["links"]
     assert {link["operationId"] for link in created.values()} == {
-        "holds_retrieve",
-        "holds_capture_create",
-        "holds_void_create",
+        "hold_get",
+        "hold_capture",
+        "hold_void",
     }
     transfer = document["paths"]["/wallets/{wallet_id}/transfer"]["post"]["responses"]["200"]["links"]
-    assert {"transactions_retrieve", "transactions_reverse_create"} <= {
-        link["operationId"] for link in transfer.values()
-    }
+    assert {"transaction_get", "transaction_reverse"} <= {link["operationId"] for link in transfer.values()}
 
 
 def test_documented_shapes_match_what_the_api_returns(operator, make_wallet):

@@ -31,7 +31,7 @@ from wallets.openapi import WALLET_ID
 from wallets.permissions import PayerMayNotSettle, balances_hidden_from, sending_owner
 from wallets.services import Note
 
-from . import schema
+from . import examples, schema
 from .idempotency import respond_once
 from .serializers import (
     CaptureInput,
@@ -76,9 +76,18 @@ class WalletHoldsView(ApiView):
         return wallet_links(request, self.kwargs["wallet_id"])
 
     @extend_schema(
+        operation_id="hold_create",
+        summary="Hold money for another wallet",
+        description=(
+            "Reserve `amount` of this wallet for `to_wallet_id` until `expires_in` seconds pass: the "
+            "money stays in the wallet but is no longer available; the receiver (or staff) captures "
+            "it (all or part) or voids it, and an expired hold is released. A staff hold may wait for "
+            "approval (202)."
+        ),
         request=HoldInput,
         parameters=[WALLET_ID, schema.IDEMPOTENCY_KEY],
         responses=schema.responses(201, schema.HOLD, schema.HOLD_CREATE_ERRORS),
+        examples=examples.HOLD_CREATE,
         tags=["holds"],
     )
     def post(self, request: Request, wallet_id: str) -> Response | HttpResponse:
@@ -112,8 +121,15 @@ class WalletHoldsView(ApiView):
         return respond_once(request, staff_gate.gated(request.user, create, describe))
 
     @extend_schema(
+        operation_id="wallet_holds_list",
+        summary="List a wallet's holds",
+        description=(
+            "The holds the wallet sends or receives, newest first, a cursor page at a time; "
+            "`status` keeps those in one status."
+        ),
         parameters=[WALLET_ID, STATUS, *PAGE_PARAMETERS],
         responses=schema.responses(200, schema.HOLD_PAGE, schema.HOLDS_ERRORS),
+        examples=examples.HOLDS,
         tags=["holds"],
     )
     def get(self, request: Request, wallet_id: str) -> Response:
@@ -165,8 +181,15 @@ class HoldDetailView(ApiView):
         return hold_links(request, hold) if hold is not None else []
 
     @extend_schema(
+        operation_id="hold_get",
+        summary="Get a hold",
+        description=(
+            "The hold's amount, what was captured, its status and expiry. Visible to staff and to "
+            "the owners of either wallet."
+        ),
         parameters=[HOLD_ID],
         responses=schema.responses(200, schema.HOLD, schema.HOLD_DETAIL_ERRORS),
+        examples=examples.HOLD_GET,
         tags=["holds"],
     )
     def get(self, request: Request, hold_id: str) -> Response:
@@ -200,9 +223,18 @@ class HoldCaptureView(ApiView):
         return [browsable.Link("Hold", reverse("hold-detail", kwargs=self.kwargs))]
 
     @extend_schema(
+        operation_id="hold_capture",
+        summary="Capture a hold",
+        description=(
+            "Capture all of a pending hold, or `amount` of it (once): the payer pays the receiver as "
+            "one ledger transaction linked to the hold, and the rest is released. Without "
+            "description or metadata the capture carries the hold's. The receiver's owner or staff "
+            "only; a staff capture may wait for approval (202)."
+        ),
         request=CaptureInput,
         parameters=[HOLD_ID, schema.IDEMPOTENCY_KEY],
         responses=schema.responses(200, schema.CAPTURE, schema.CAPTURE_ERRORS),
+        examples=examples.CAPTURE,
         tags=["holds"],
     )
     def post(self, request: Request, hold_id: str) -> Response | HttpResponse:
@@ -253,9 +285,16 @@ class HoldVoidView(ApiView):
         return [browsable.Link("Hold", reverse("hold-detail", kwargs=self.kwargs))]
 
     @extend_schema(
+        operation_id="hold_void",
+        summary="Void a hold",
+        description=(
+            "Release the whole pending hold to the payer: nothing moves. No body. Allowed on frozen "
+            "wallets. The receiver's owner or staff only."
+        ),
         request=None,
         parameters=[HOLD_ID, schema.IDEMPOTENCY_KEY],
         responses=schema.responses(200, schema.HOLD, schema.VOID_ERRORS),
+        examples=examples.VOID,
         tags=["holds"],
     )
     def post(self, request: Request, hold_id: str) -> Response | HttpResponse:
@@ -299,8 +338,16 @@ class TransactionDetailView(ApiView):
         return links
 
     @extend_schema(
+        operation_id="transaction_get",
+        summary="Get a ledger transaction",
+        description=(
+            "A ledger transaction (a fund, withdrawal, transfer, capture, split or reversal) with its "
+            "entries and legs, and what reversed it. An end user sees it when one of its wallets is "
+            "theirs, and other users' wallets without their balances."
+        ),
         parameters=[TRANSACTION_ID],
         responses=schema.responses(200, schema.LEDGER_TRANSACTION, schema.TRANSACTION_ERRORS),
+        examples=examples.TRANSACTION_GET,
         tags=["money"],
     )
     def get(self, request: Request, transaction_id: str) -> Response:
@@ -333,9 +380,17 @@ class TransactionReverseView(ApiView):
         return [browsable.Link("Transaction", reverse("transaction-detail", kwargs=self.kwargs))]
 
     @extend_schema(
+        operation_id="transaction_reverse",
+        summary="Reverse a transaction (staff)",
+        description=(
+            "Staff only: write the opposite entries of a completed fund, withdrawal, transfer, "
+            "capture or split as a REVERSAL transaction linked to it, with a reason (once; a reversal "
+            "is not reversed). A reversal usually waits for a second operator (202 with the approval)."
+        ),
         request=ReverseInput,
         parameters=[TRANSACTION_ID, schema.IDEMPOTENCY_KEY],
         responses=schema.responses(201, schema.LEDGER_TRANSACTION, schema.REVERSE_ERRORS),
+        examples=examples.REVERSE,
         tags=["money"],
     )
     def post(self, request: Request, transaction_id: str) -> Response | HttpResponse:

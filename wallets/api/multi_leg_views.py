@@ -27,7 +27,7 @@ from wallets.models import LedgerTransaction
 from wallets.permissions import balances_hidden_from, sending_owner
 from wallets.services import NO_NOTE, MovementResult, Note
 
-from . import schema
+from . import examples, schema
 from .idempotency import respond_once
 from .serializers import BatchInput, MultiLegInput, leg_data, movement_legs, transaction_data
 
@@ -115,7 +115,15 @@ class MultiLegTransactionView(ApiView):
         parameters=[schema.IDEMPOTENCY_KEY],
         responses=schema.responses(201, schema.LEDGER_TRANSACTION, schema.MULTI_LEG_ERRORS),
         tags=["money"],
+        operation_id="multi_leg_transaction_create",
         summary="Move money along up to 100 legs as one transaction: every leg or none",
+        description=(
+            "A split payment: up to 100 legs, each from one wallet to another in one currency, moved "
+            "in order as one MULTI_LEG ledger transaction, all or none (a refused leg is named in "
+            "the 400's details). An end user's legs all send from their own wallets; a staff "
+            "transaction may wait for approval (202)."
+        ),
+        examples=examples.MULTI_LEG,
     )
     def post(self, request: Request) -> Response | HttpResponse:
         data = self.validated(request)
@@ -171,7 +179,15 @@ class BatchTransferView(ApiView):
             201: schema.LEDGER_TRANSACTION,
         },
         tags=["money"],
+        operation_id="batch_transfer_create",
         summary="Up to 1,000 transfers in one request: each its own result (or, atomic, all or none)",
+        description=(
+            "Payouts in bulk: each transfer completes or fails on its own, and the 200 lists every "
+            "item's result in the request's order (a refused transfer is a failed item, not an "
+            "error). With `atomic: true` (at most 100) they move as one MULTI_LEG transaction, all "
+            "or none: 201 with it, as POST /transactions. A staff batch may wait for approval (202)."
+        ),
+        examples=examples.BATCH,
     )
     def post(self, request: Request) -> Response | HttpResponse:
         data = self.validated(request)

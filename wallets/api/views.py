@@ -27,7 +27,7 @@ from wallets.errors import WalletNotFound
 from wallets.openapi import USER_ID, WALLET_ID
 from wallets.permissions import balances_hidden_from, require_may_act_for, sending_owner
 
-from . import schema
+from . import examples, schema
 from .idempotency import respond_once
 from .serializers import (
     AmountInput,
@@ -104,9 +104,16 @@ class WalletCreateView(ApiView):
         return "POST the form below to create a wallet for a user (staff: any user; you: your own)."
 
     @extend_schema(
+        operation_id="wallet_create",
+        summary="Create a wallet",
+        description=(
+            "A new wallet for `user_id` in `currency` (default: the configured default currency), "
+            "balance 0. Staff create wallets for any user; an end user only for their own user id."
+        ),
         request=WalletCreateInput,
         parameters=[schema.IDEMPOTENCY_KEY],
         responses=schema.responses(201, schema.WALLET, schema.CREATE_ERRORS),
+        examples=examples.WALLET_CREATE,
         tags=["wallets"],
     )
     def post(self, request: Request) -> Response | HttpResponse:
@@ -132,8 +139,15 @@ class WalletDetailView(ApiView):
         return wallet_links(request, wallet["id"], wallet["user_id"])[1:]
 
     @extend_schema(
+        operation_id="wallet_get",
+        summary="Get a wallet",
+        description=(
+            "The wallet's balance, held amount (pending holds), available balance, version and "
+            "status. An end user sees only their own wallets: another's is 404."
+        ),
         parameters=[WALLET_ID],
         responses=schema.responses(200, schema.WALLET, schema.DETAIL_ERRORS),
+        examples=examples.WALLET_GET,
         tags=["wallets"],
     )
     def get(self, request: Request, wallet_id: str) -> Response:
@@ -149,8 +163,15 @@ class UserWalletsView(ApiView):
         return [browsable.Link("Create a wallet", reverse("wallet-create"))]
 
     @extend_schema(
+        operation_id="user_wallets_list",
+        summary="List a user's wallets",
+        description=(
+            "The user's wallets, newest first, a cursor page at a time: pass `next_cursor` as "
+            "`cursor` while `has_more`. An end user lists only their own (another's is 403)."
+        ),
         parameters=[USER_ID, *PAGE_PARAMETERS],
         responses=schema.responses(200, schema.WALLET_PAGE, schema.USER_WALLETS_ERRORS),
+        examples=examples.USER_WALLETS,
         tags=["wallets"],
     )
     def get(self, request: Request, user_id: str) -> Response:
@@ -181,9 +202,17 @@ class _SystemMovementView(ApiView):
         return wallet_links(request, self.kwargs["wallet_id"])
 
     @extend_schema(
+        operation_id="wallet_fund",
+        summary="Fund a wallet (staff)",
+        description=(
+            "Staff only: money enters the wallet from outside, through the system account of its "
+            "currency; the answer is the wallet after it. Above the approval policy's limits it "
+            "waits for a second operator instead (202 with the pending approval)."
+        ),
         request=AmountInput,
         parameters=[WALLET_ID, schema.IDEMPOTENCY_KEY],
         responses=schema.responses(200, schema.WALLET, schema.FUND_ERRORS),
+        examples=examples.FUND,
         tags=["money"],
     )
     def post(self, request: Request, wallet_id: str) -> Response | HttpResponse:
@@ -216,7 +245,17 @@ class WalletFundView(_SystemMovementView):
 
 
 @extend_schema_view(
-    post=extend_schema(responses=schema.responses(200, schema.WALLET, schema.WITHDRAW_ERRORS))
+    post=extend_schema(
+        operation_id="wallet_withdraw",
+        summary="Withdraw from a wallet (staff)",
+        description=(
+            "Staff only: money leaves the wallet to outside, through the system account of its "
+            "currency; at most its available balance. The answer is the wallet after it. Above the "
+            "approval policy's limits it waits for a second operator instead (202)."
+        ),
+        responses=schema.responses(200, schema.WALLET, schema.WITHDRAW_ERRORS),
+        examples=examples.WITHDRAW,
+    )
 )
 class WalletWithdrawView(_SystemMovementView):
     service = staticmethod(services.wallet_withdraw)
@@ -235,9 +274,18 @@ class TransferView(ApiView):
         return wallet_links(request, self.kwargs["wallet_id"])
 
     @extend_schema(
+        operation_id="transfer_create",
+        summary="Transfer to another wallet",
+        description=(
+            "Move `amount` from this wallet to `to_wallet_id` (same currency) as one ledger "
+            "transaction; the answer is its two entries, out then in (another user's receiving "
+            "wallet without its balance). Send an `Idempotency-Key` to retry safely. An end user "
+            "sends only from their own wallets; a staff transfer may wait for approval (202)."
+        ),
         request=TransferInput,
         parameters=[WALLET_ID, schema.IDEMPOTENCY_KEY],
         responses=schema.responses(200, schema.TRANSFER, schema.TRANSFER_ERRORS),
+        examples=examples.TRANSFER,
         tags=["money"],
     )
     def post(self, request: Request, wallet_id: str) -> Response | HttpResponse:
@@ -274,8 +322,15 @@ class WalletTransactionsView(ApiView):
         return wallet_links(request, self.kwargs["wallet_id"])
 
     @extend_schema(
+        operation_id="wallet_transactions_list",
+        summary="List a wallet's ledger entries",
+        description=(
+            "The wallet's ledger entries, newest first, a cursor page at a time: the immediate, "
+            "authoritative record (the history is its eventually consistent, filterable view)."
+        ),
         parameters=[WALLET_ID, *PAGE_PARAMETERS],
         responses=schema.responses(200, schema.TRANSACTION_PAGE, schema.TRANSACTIONS_ERRORS),
+        examples=examples.TRANSACTIONS,
         tags=["wallets"],
     )
     def get(self, request: Request, wallet_id: str) -> Response:

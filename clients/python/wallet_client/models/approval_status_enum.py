@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class ApprovalStatusEnum(StrEnum):
+    APPROVED = "approved"
+    EXPIRED = "expired"
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+    def __str__(self) -> str:
+        return str(self.value)
