@@ -187,6 +187,10 @@ class LedgerEntry(models.Model):
     # for every other kind. (transaction, leg) references the leg's row (migration 0009).
     leg = models.SmallIntegerField(null=True, blank=True)  # >= 0: entry_leg_non_negative
     created_at = models.DateTimeField()
+    # SHA-256(previous entry's hash || canonical bytes of this entry), set by PostgreSQL on insert
+    # for user-wallet entries; empty for system-account entries (wallets/chain.py,
+    # docs/ledger-chain.md).
+    chain_hash = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "ledger entries"
