@@ -119,6 +119,8 @@ INSTALLED_APPS = [
     "kafka_bridge",
     # The overview's charts: samples of the relay and the consumer, money per day (beat: trends.sample).
     "trends",
+    # HTTP webhooks (docs/webhooks.md): endpoints, deliveries, attempts; `manage.py deliver_webhooks`.
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -394,6 +396,21 @@ KAFKA_PARTITIONS = env.int("KAFKA_PARTITIONS", default=6)
 KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR", default=1)
 # The relay's producer waits this long to fill a batch (librdkafka linger.ms).
 KAFKA_LINGER_MS = env.int("KAFKA_LINGER_MS", default=5)
+
+# Webhooks (docs/webhooks.md). The retry delays (seconds; the last repeats, each with full jitter) and
+# the window after which a delivery fails and its endpoint is disabled.
+WEBHOOKS_ENABLED = env.bool("WEBHOOKS_ENABLED", default=True)
+WEBHOOK_MAX_ENDPOINTS_PER_USER = env.int("WEBHOOK_MAX_ENDPOINTS_PER_USER", default=10)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_RETRY_SCHEDULE = [
+    float(delay) for delay in env.list("WEBHOOK_RETRY_SCHEDULE", default=[5, 30, 120, 600, 3600, 10800])
+]
+WEBHOOK_RETRY_WINDOW_SECONDS = env.float("WEBHOOK_RETRY_WINDOW_SECONDS", default=3 * 24 * 3600.0)
+WEBHOOK_RESPONSE_CAP_BYTES = env.int("WEBHOOK_RESPONSE_CAP_BYTES", default=1024)
+WEBHOOK_SECRET_OVERLAP_SECONDS = env.float("WEBHOOK_SECRET_OVERLAP_SECONDS", default=24 * 3600.0)
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=32)  # the shared pool of senders
+WEBHOOK_PER_ENDPOINT = env.int("WEBHOOK_PER_ENDPOINT", default=4)  # at most in flight per endpoint
+WEBHOOK_GROUP_ID = env.str("WEBHOOK_GROUP_ID", default="wallet-webhooks")
 
 # How long a readiness probe waits for each dependency before calling it down.
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
