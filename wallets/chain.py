@@ -75,6 +75,20 @@ def next_hash(previous: bytes, canonical: bytes) -> bytes:
     return hashlib.sha256(previous + canonical).digest()
 
 
+ROW_FIELDS = (
+    "id",
+    "wallet_id",
+    "wallet_version",
+    "transaction_id",
+    "type",
+    "amount",
+    "currency",
+    "balance_after",
+    "created_at",
+    "chain_hash",
+)
+
+
 @dataclass(frozen=True)
 class ChainRow:
     """What the chain reads of one user-wallet entry (a `LedgerEntry` row)."""

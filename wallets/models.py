@@ -203,6 +203,11 @@ class LedgerEntry(models.Model):
             ),
             models.UniqueConstraint(fields=["wallet", "wallet_version"], name="entry_wallet_version_unique"),
             models.CheckConstraint(condition=Q(leg__gte=0), name="entry_leg_non_negative"),
+            # Added NOT VALID, then validated, by migration 0015 after its backfill.
+            models.CheckConstraint(
+                condition=Q(wallet_version__isnull=True) | Q(chain_hash__isnull=False),
+                name="entry_chain_hash_present",
+            ),
         ]
         indexes = [
             models.Index(fields=["transaction"], name="entry_transaction_idx"),
