@@ -28,6 +28,7 @@ urlpatterns = [
     # The staff fund, withdraw and reverse (the approval threshold in front) and the approvals.
     path("", include("approvals.api.urls")),
     path("", include("history.api.urls")),
+    path("", include("webhooks.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI and Redoc from drf-spectacular-sidecar's static files; our templates add a policy
     # that lets the pages load nothing from another host (walletproject/templates/docs/).

@@ -119,4 +119,4 @@ class Attempt(models.Model):
 
     @property
     def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
+        return not self.error and self.status_code is not None and 200 <= self.status_code < 300
