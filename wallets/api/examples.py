@@ -292,3 +292,97 @@ BATCH: list[OpenApiExample] = [
         },
     ),
 ]
+
+
+# The balance at a moment and the statement (issue #33; docs/statements.md).
+_HASH_OPENING = "5d1c0a3f6e2b4c7d8e9fa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1"
+_HASH_ENTRY = "9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9"
+BALANCE_AT = [
+    response_example(
+        "The balance at the end of March 2026",
+        {
+            "wallet_id": ALICE_WALLET,
+            "currency": "USD",
+            "at": "2026-03-31T23:59:59.999999Z",
+            "balance": "70.0000",
+            "held": "25.0000",
+            "available": "45.0000",
+            "version": 3,
+        },
+    ),
+    error_example(
+        "Before the wallet existed",
+        404,
+        "wallet_not_yet_open",
+        "The wallet did not exist yet at 2026-01-01T00:00:00.000000Z: it was created at "
+        "2026-03-02T09:30:00.000000Z.",
+    ),
+    error_example(
+        "A time without an offset",
+        400,
+        "validation_error",
+        "`at` has no offset: add `Z` (UTC) or one like `+02:00`; the server does not guess a time zone.",
+    ),
+]
+_STATEMENT_ENTRY = {
+    "id": TRANSFER_TXN[:-4] + "0a0a",
+    "transaction_id": TRANSFER_TXN,
+    "type": "TRANSFER_OUT",
+    "amount": "-30.0000",
+    "currency": "USD",
+    "balance_after": "70.0000",
+    "wallet_version": 2,
+    "created_at": LATER,
+    "description": "Invoice 1001",
+    "hash": _HASH_ENTRY,
+}
+STATEMENT = [
+    OpenApiExample(
+        "March 2026, one page",
+        value={
+            "success": True,
+            "data": {
+                "wallet_id": ALICE_WALLET,
+                "currency": "USD",
+                "from": "2026-03-02T09:31:00.000000Z",
+                "to": "2026-04-01T00:00:00.000000Z",
+                "opening_balance": "100.0000",
+                "closing_balance": "70.0000",
+                "total_in": "0.0000",
+                "total_out": "30.0000",
+                "count": 1,
+                "opening_hash": _HASH_OPENING,
+                "closing_hash": _HASH_ENTRY,
+                "opening_version": 1,
+                "closing_version": 2,
+                "entries": [_STATEMENT_ENTRY],
+                "next_cursor": None,
+            },
+            "has_more": False,
+            "next_cursor": None,
+        },
+        response_only=True,
+        status_codes=["200"],
+        media_type="application/json",
+    ),
+    OpenApiExample(
+        "The same as CSV",
+        value=(
+            "row,wallet_id,created_at,entry_id,transaction_id,type,amount,currency,balance_after,"
+            "wallet_version,description,hash\r\n"
+            f"OPENING,{ALICE_WALLET},2026-03-02T09:31:00.000000Z,,,,,USD,100.0000,1,,{_HASH_OPENING}\r\n"
+            f"ENTRY,{ALICE_WALLET},{LATER},{_STATEMENT_ENTRY['id']},{TRANSFER_TXN},TRANSFER_OUT,-30.0000,"
+            f"USD,70.0000,2,Invoice 1001,{_HASH_ENTRY}\r\n"
+            f"CLOSING,{ALICE_WALLET},2026-04-01T00:00:00.000000Z,,,,,USD,70.0000,2,,{_HASH_ENTRY}\r\n"
+        ),
+        response_only=True,
+        status_codes=["200"],
+        media_type="text/csv",
+    ),
+    error_example(
+        "`from` not before `to`",
+        400,
+        "validation_error",
+        "`from` must be before `to` (the period is from inclusive, to exclusive).",
+    ),
+]

@@ -11,7 +11,7 @@ from django.urls import re_path
 
 from wallets.permissions import USER_ID
 
-from . import hold_views, multi_leg_views, views
+from . import hold_views, multi_leg_views, statement_views, views
 
 WALLET = r"(?P<wallet_id>[^/]+)"
 HOLD = r"(?P<hold_id>[^/]+)"
@@ -28,6 +28,12 @@ urlpatterns = [
         rf"^wallets/{WALLET}/transactions/?$",
         views.WalletTransactionsView.as_view(),
         name="wallet-transactions",
+    ),
+    re_path(
+        rf"^wallets/{WALLET}/balance/?$", statement_views.BalanceAtView.as_view(), name="wallet-balance-at"
+    ),
+    re_path(
+        rf"^wallets/{WALLET}/statement/?$", statement_views.StatementView.as_view(), name="wallet-statement"
     ),
     re_path(rf"^users/{USER}/wallets/?$", views.UserWalletsView.as_view(), name="user-wallets"),
     re_path(rf"^wallets/{WALLET}/holds/?$", hold_views.WalletHoldsView.as_view(), name="wallet-holds"),

@@ -9,11 +9,11 @@ its page, and `links` what the page links to (common/browsable.py).
 from __future__ import annotations
 
 import uuid
-from contextlib import suppress
 from typing import Any
 
 from django.http import HttpResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +22,7 @@ from common import browsable
 from common.api import ApiView, parse_uuid
 from common.pagination import Keyset, paginate, read_int, read_time_and_uuid
 from common.schema import PAGE_PARAMETERS
+from common.times import format_timestamp
 from wallets import selectors, services, staff_gate
 from wallets.errors import WalletNotFound
 from wallets.openapi import USER_ID, WALLET_ID
@@ -79,8 +80,14 @@ def wallet_links(request: Request, wallet_id: Any, user_id: str | None = None) -
         browsable.Link("Holds (and a new hold)", to("wallet-holds")),
         browsable.Link("History", to("wallet-history")),
     ]
-    with suppress(NoReverseMatch):  # statements: a route named "wallet-statements" shows here
-        links.append(browsable.Link("Statements", to("wallet-statements")))
+    # The balance now and this month's statement so far (issue #33); other moments and periods
+    # are the query's `at`, `from` and `to`.
+    now = timezone.now()
+    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    links += [
+        browsable.Link("Balance at a moment (now)", f"{to('wallet-balance-at')}?at={format_timestamp(now)}"),
+        browsable.Link("Statement (this month)", f"{to('wallet-statement')}?from={format_timestamp(month)}"),
+    ]
     if user_id is not None:
         links.append(
             browsable.Link(f"Wallets of {user_id}", reverse("user-wallets", kwargs={"user_id": user_id}))
