@@ -214,6 +214,49 @@ def check_wallet_balances(scope: Scope, found: _Found) -> CheckResult:
     return result
 
 
+def check_ledger_chain(scope: Scope, found: _Found) -> CheckResult:
+    """Every user wallet's hash chain recomputes (docs/ledger-chain.md): each entry's stored hash
+    is SHA-256 of the previous entry's stored hash (the genesis before the first) and its own
+    canonical bytes, as PostgreSQL's `wallets_chain_canonical` writes them. A changed field, a
+    removed, reordered or inserted entry breaks it at that entry or the next; the first broken
+    entry of each wallet is named. From the checkpoint on: the entries after its version, chained
+    to the stored hash of the entry at it (checked by an earlier run)."""
+    count, rows, wallets = _limited(
+        f"""
+        SELECT DISTINCT ON (c.wallet_id) c.wallet_id AS subject, c.id, c.wallet_version, c.chain_hash,
+               c.expected
+          FROM (SELECT e.wallet_id, e.id, e.wallet_version, e.chain_hash,
+                       sha256(lag(e.chain_hash, 1, COALESCE(base.chain_hash,
+                                                            wallets_chain_genesis(e.wallet_id)))
+                                  OVER (PARTITION BY e.wallet_id ORDER BY e.wallet_version)
+                              || wallets_chain_canonical(e.wallet_id, e.wallet_version, e.id,
+                                                         e.transaction_id, e.type, e.amount, e.currency,
+                                                         e.balance_after, e.created_at)) AS expected
+                  FROM {LEDGER_SCOPE} AS s
+                  LEFT JOIN LATERAL (SELECT b.chain_hash FROM {ENTRIES} AS b
+                                      WHERE b.wallet_id = s.id AND b.wallet_version <= s.from_version
+                                      ORDER BY b.wallet_version DESC LIMIT 1) AS base ON true
+                  JOIN {ENTRIES} AS e ON e.wallet_id = s.id AND e.wallet_version > s.from_version) AS c
+         WHERE c.chain_hash IS DISTINCT FROM c.expected
+         ORDER BY c.wallet_id, c.wallet_version
+        """  # noqa: S608
+    )
+    changed = _scalar(f"SELECT count(*) FROM {LEDGER_SCOPE}")  # noqa: S608
+    result = CheckResult(
+        "ledger_chain", "every wallet's ledger hash chain recomputes", _wallets_checked(scope, changed)
+    )
+    result.count = count
+    found.wallets |= wallets
+    for wallet_id, entry_id, version, stored, expected in rows:
+        shown = "no hash" if stored is None else f"hash {bytes(stored).hex()}"
+        gives = "none (the hash before it is missing)" if expected is None else bytes(expected).hex()
+        result.examples.append(
+            f"wallet {wallet_id}: entry {entry_id} (version {version}) stores {shown}, "
+            f"its chain gives {gives}"
+        )
+    return result
+
+
 def check_holds(scope: Scope, found: _Found) -> CheckResult:
     """`held` equals the wallet's pending holds, and the version counts every change: one per
     ledger entry, one per hold created, one per hold released (a version raised behind the
@@ -633,6 +676,7 @@ def reconcile(
     checks: list[tuple[str, Callable[[Scope, _Found], CheckResult]]] = [
         ("wallet balances", check_wallet_balances),
         ("holds", check_holds),
+        ("ledger chain", check_ledger_chain),
         ("ledger transactions", check_transactions_balance),
         ("negative balances", check_no_negative_balances),
         ("currency totals", check_currency_totals),

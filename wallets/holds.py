@@ -37,7 +37,7 @@ from .errors import (
     WalletFrozen,
 )
 from .ledger_writes import BalanceUpdate, Cte, Entry, write_changes, write_movement
-from .locks import lock_user_wallets
+from .locks import change_time, lock_user_wallets
 from .models import Hold, LedgerEntry, LedgerTransaction, Wallet
 from .money import format_money
 from .services import NO_NOTE, Note, credit, debit, lock_sender_and_receiver, user_entry, wallet_event
@@ -89,11 +89,11 @@ def hold_create(
     sender must be theirs (an end user's hold); otherwise it is answered as not found."""
     if from_wallet_id == to_wallet_id:
         raise SameWallet("A hold needs two different wallets.")
-    now = timezone.now()
     with transaction.atomic(savepoint=False):
-        _, sender, receiver = lock_sender_and_receiver(
+        locked, sender, receiver = lock_sender_and_receiver(
             from_wallet_id, to_wallet_id, owner_user_id, "Both wallets of a hold must hold the same currency."
         )
+        now = change_time(locked.values())
         _check_active(sender, receiver)
         if sender.available < amount:
             raise InsufficientFunds()
@@ -173,10 +173,10 @@ def hold_capture(
 ) -> CaptureResult:
     """Move `amount` (default: all of the hold) from sender to receiver as one ledger transaction
     linked to the hold, and release the rest. `note` defaults to the hold's own."""
-    now = timezone.now()
     txn_id = new_id()
     with transaction.atomic(savepoint=False):
         locked = lock_user_wallets([hold.from_wallet_id, hold.to_wallet_id])
+        now = change_time(locked.values())
         hold = _pending(hold.id)
         sender, receiver = locked[hold.from_wallet_id], locked[hold.to_wallet_id]
         if now >= hold.expires_at:
@@ -277,7 +277,7 @@ def hold_void(*, hold: Hold, initiated_by: str) -> Hold:
         sender = lock_user_wallets([hold.from_wallet_id])[hold.from_wallet_id]
         current = _pending(hold.id)
         return _release(
-            current, sender, status=Hold.Status.VOIDED, closed_by=initiated_by, now=timezone.now()
+            current, sender, status=Hold.Status.VOIDED, closed_by=initiated_by, now=change_time([sender])
         )
 
 
@@ -288,7 +288,7 @@ def hold_expire(*, hold_id: uuid.UUID) -> bool:
         return False
     with transaction.atomic(savepoint=False):
         sender = lock_user_wallets([hold.from_wallet_id])[hold.from_wallet_id]
-        now = timezone.now()
+        now = change_time([sender])
         current = Hold.objects.filter(id=hold_id, status=Hold.Status.PENDING, expires_at__lte=now).first()
         if current is None:
             return False

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from common.compiled import CompiledQuery
 
@@ -87,3 +89,11 @@ def lock_for_sending(
     receivers = list(receivers)
     rows = _LOCK_FOR_SENDING.run(_padded([*senders, *receivers]), _padded(receivers), owner)
     return {wallet.id: wallet for wallet in rows}
+
+
+def change_time(locked: Iterable[Wallet]) -> datetime:
+    """The time of a change to wallets whose locks are held: now, taken after the locks (not before
+    the wait for them), and never earlier than any of their last changes (`updated_at`), so each
+    wallet's entries and events carry times that never decrease in version order (the balance at
+    a moment reads the last entry by time). Another host's clock a little ahead cannot reorder."""
+    return max([timezone.now(), *(wallet.updated_at for wallet in locked)])

@@ -29,7 +29,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from common.errors import ApplicationError, ValidationFailed
 from common.ids import new_id
@@ -44,7 +43,7 @@ from .errors import (
     WalletNotFound,
 )
 from .ledger_writes import Entry, LegRow, Movement, balance_updates, write_many
-from .locks import lock_for_sending
+from .locks import change_time, lock_for_sending
 from .models import LedgerEntry, LedgerTransaction, Wallet
 from .services import NO_NOTE, MovementResult, Note, credit, debit, user_entry, wallet_event
 
@@ -148,10 +147,10 @@ def transaction_create(
         raise ValidationFailed(
             f"A transaction has 1 to {MAX_LEGS} legs.", details={items: [f"{len(legs)} given"]}
         )
-    now = timezone.now()
     txn_id = new_id()
     with transaction.atomic(savepoint=False):
         locked, versions = _lock(legs, owner_user_id)
+        now = change_time(locked.values())
         entries: list[Entry] = []
         wallet_events: list[events.WalletEvent] = []
         leg_rows = []
@@ -212,10 +211,10 @@ def batch_transfer(
             f"A batch has 1 to {MAX_BATCH_ITEMS} transfers.",
             details={"transfers": [f"{len(transfers)} given"]},
         )
-    now = timezone.now()
     results: list[BatchItem] = []
     with transaction.atomic(savepoint=False):
         locked, versions = _lock(transfers, owner_user_id)
+        now = change_time(locked.values())
         movements: list[tuple[Movement, list[events.WalletEvent]]] = []
         for index, item in enumerate(transfers):
             try:

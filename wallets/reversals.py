@@ -14,7 +14,6 @@ import uuid
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from common.api import parse_uuid
 from common.ids import new_id
@@ -22,7 +21,7 @@ from common.ids import new_id
 from . import events
 from .errors import AlreadyReversed, NotReversible, TransactionNotFound
 from .ledger_writes import Entry, LegRow, Movement, balance_updates, write_many
-from .locks import lock_user_wallets
+from .locks import change_time, lock_user_wallets
 from .models import LedgerEntry, LedgerTransaction, TransactionLeg, Wallet
 from .services import MovementResult, credit, debit, user_entry, wallet_event
 
@@ -64,11 +63,11 @@ def transaction_reverse(*, transaction_id: uuid.UUID, reason: str, initiated_by:
         .order_by(F("leg").desc(nulls_last=True), "amount", "id")
     )
     original_legs = list(TransactionLeg.objects.filter(transaction=original).order_by("-index"))
-    now = timezone.now()
     txn_id = new_id()
     try:
         with transaction.atomic(savepoint=False):
             locked = lock_user_wallets(leg.wallet_id for leg in legs)
+            now = change_time(locked.values())
             versions = {wallet_id: wallet.version for wallet_id, wallet in locked.items()}
             if LedgerTransaction.objects.filter(reverses=original).exists():
                 raise AlreadyReversed()

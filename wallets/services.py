@@ -34,7 +34,7 @@ from .errors import (
     WalletNotFound,
 )
 from .ledger_writes import BalanceUpdate, Entry, insert_events, write_movement
-from .locks import lock_for_sending, lock_user_wallets
+from .locks import change_time, lock_for_sending, lock_user_wallets
 from .models import LedgerEntry, LedgerTransaction, Wallet, WalletStatusChange
 from .money import MAX_MONEY, format_money
 
@@ -199,10 +199,10 @@ def system_movement(
 ) -> MovementResult:
     """Fund (money enters from outside) or withdraw (money leaves) against the system account; the
     result names the ledger transaction (an approval records which one it made)."""
-    now = timezone.now()
     txn_id = new_id()
     with transaction.atomic(savepoint=False):
         wallet = _lock_one(wallet_id)
+        now = change_time([wallet])
         if withdraw:
             debit(wallet, amount, now)
             kind, entry_type, event_type, signed = (
@@ -294,10 +294,10 @@ def transfer_create(
     (an end user's transfer); otherwise it is answered as not found."""
     if from_wallet_id == to_wallet_id:
         raise SameWallet()
-    now = timezone.now()
     txn_id = new_id()
     with transaction.atomic(savepoint=False):
         locked, sender, receiver = lock_sender_and_receiver(from_wallet_id, to_wallet_id, owner_user_id)
+        now = change_time(locked.values())
         if sender.status != Wallet.Status.ACTIVE:
             raise WalletFrozen("The sending wallet is frozen.")
         if receiver.status != Wallet.Status.ACTIVE:
@@ -337,7 +337,7 @@ def _set_status(*, wallet_id: uuid.UUID, status: str, reason: str, actor: Any) -
             raise WalletNotFound()
         if wallet.status == status:
             return False
-        Wallet.objects.filter(id=wallet_id).update(status=status, updated_at=timezone.now())
+        Wallet.objects.filter(id=wallet_id).update(status=status, updated_at=change_time([wallet]))
         WalletStatusChange.objects.create(
             wallet_id=wallet_id, from_status=wallet.status, to_status=status, reason=reason, changed_by=actor
         )

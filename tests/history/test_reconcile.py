@@ -22,7 +22,7 @@ from tests.conftest import behind_the_ledgers_back, make_approver
 def test_reconcile_exits_0_on_clean_data_and_names_the_wallet_changed_behind_its_back(topics, drained):
     clean = topics.manage("reconcile", "--history-grace", "0")
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "8 checks, all agree" in clean.stdout
+    assert "9 checks, all agree" in clean.stdout
     assert "BREACH" not in clean.stdout
     assert ReconcileRun.objects.get().ok is True
 
@@ -131,7 +131,7 @@ def _checks() -> dict[str, Any]:
 def test_reconcile_agrees_with_holds_captures_and_reversals_in_the_history(with_holds):
     result = reconcile(history_grace=0)
     assert result.ok, result.report()
-    assert len(result.checks) == 8
+    assert len(result.checks) == 9
     assert "ok      every wallet's held equals its pending holds; its version counts its changes" in (
         result.report()
     )

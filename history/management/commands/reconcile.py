@@ -17,12 +17,13 @@ from tqdm import tqdm
 from history.reconcile import ReconcileBusy, reconcile, store
 
 # The checks in their order, and the checkpoint update that closes a run (for the progress bar).
-_STEPS = 9
+_STEPS = 10
 
 
 class Command(BaseCommand):
     help = (
-        "Check wallet balances against the ledger, that every ledger transaction balances, that no user "
+        "Check wallet balances against the ledger, that every wallet's ledger hash chain recomputes, "
+        "that every ledger transaction balances, that no user "
         "wallet is negative, that per currency the user balances equal what the system account paid out, "
         "that the outbox is draining, and that the history matches the ledger. By default only what is "
         "new since the last checkpoint; --full checks everything. Exits 1 on any breach."
