@@ -11,6 +11,7 @@ browsable page, so a refusal of a download is still the JSON error envelope.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from rest_framework.response import Response
 from common import browsable, schema
 from common.api import ApiView
 from common.errors import ValidationFailed
-from common.pagination import Keyset, paginate
+from common.pagination import Keyset, cursor_position, paginate
 from common.schema import PAGE_PARAMETERS
 from common.times import format_timestamp, parse_rfc3339
 from wallets import balance_at, selectors, statement_csv, statement_pdf, statements
@@ -118,17 +119,38 @@ def statement_entry_data(entry: Any) -> dict[str, Any]:
     }
 
 
-def read_time_and_int(value: Any) -> tuple[datetime, int] | None:
-    if isinstance(value, list) and len(value) == 2 and isinstance(value[1], int):
-        moment = parse_rfc3339(value[0])
-        if moment is not None and not isinstance(value[1], bool):
-            return moment, value[1]
+@dataclass(frozen=True)
+class Position:
+    """Where a page ends: its last entry (time, version), and the period's end, which a cursor
+    pins: a statement whose `to` defaulted to "now" keeps the first page's end on every page."""
+
+    created_at: datetime
+    version: int
+    end: datetime
+
+
+def read_position(value: Any) -> Position | None:
+    if (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[1], int)
+        and not isinstance(value[1], bool)
+    ):
+        moment, end = parse_rfc3339(value[0]), parse_rfc3339(value[2])
+        if moment is not None and end is not None:
+            return Position(moment, value[1], end)
     return None
 
 
-ENTRIES_OLDEST_FIRST = Keyset(
-    position=lambda entry: [format_timestamp(entry.created_at), entry.wallet_version], read=read_time_and_int
-)
+def entries_oldest_first(end: datetime) -> Keyset[Position]:
+    return Keyset(
+        position=lambda entry: [
+            format_timestamp(entry.created_at),
+            entry.wallet_version,
+            format_timestamp(end),
+        ],
+        read=read_position,
+    )
 
 
 def download_response(kind: str, header: StatementHeader) -> HttpResponseBase:
@@ -240,8 +262,15 @@ class StatementView(ApiView):
             message = "`format` must be json, csv or pdf."
             raise ValidationFailed(message, details={"format": [message]})
         start = read_moment(request, "from", required=True)
-        end = read_moment(request, "to", required=False) or timezone.now()
         assert start is not None
+        end = read_moment(request, "to", required=False)
+        pinned = cursor_position(request, entries_oldest_first(timezone.now()))
+        if pinned is not None:
+            if end is not None and end != pinned.end:
+                message = "The cursor belongs to a statement with another `to`."
+                raise ValidationFailed(message, details={"cursor": [message]})
+            end = pinned.end
+        end = end or timezone.now()
         if start >= end:
             message = "`from` must be before `to` (the period is from inclusive, to exclusive)."
             raise ValidationFailed(message, details={"from": [message]})
@@ -250,8 +279,13 @@ class StatementView(ApiView):
             return download_response(self.download, header)
         page = paginate(
             request,
-            ENTRIES_OLDEST_FIRST,
-            lambda after: statements.statement_entries(wallet=wallet, start=start, end=end, after=after),
+            entries_oldest_first(end),
+            lambda after: statements.statement_entries(
+                wallet=wallet,
+                start=start,
+                end=end,
+                after=(after.created_at, after.version) if after is not None else None,
+            ),
         )
         data = {
             **header_data(header),
