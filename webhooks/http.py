@@ -81,6 +81,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
             content=body,
             headers={**headers, **extra, "content-type": "application/json"},
             extensions=extensions,
+            timeout=float(settings.WEBHOOK_TIMEOUT_SECONDS),
         ) as response:
             read = b""
             for chunk in response.iter_raw():

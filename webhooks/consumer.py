@@ -1,0 +1,333 @@
+"""`deliver_webhooks`: wallet events in from Kafka, deliveries out over HTTP, in one process.
+
+- The Kafka side is a consumer group of its own (WEBHOOK_GROUP_ID, `wallet-webhooks`) on the event
+  topic: for each event one Delivery per matching active endpoint is inserted (idempotent: the
+  delivery's id is a hash of endpoint and event), and only after that transaction committed is the
+  offset committed, so a SIGKILL between the two re-reads the batch and inserts nothing twice.
+- An endpoint receives the events that occurred after it was created (a new group reads the topic
+  from its start, and old events are not news to a new endpoint).
+- The HTTP side (dispatch.py) runs in a thread beside the consumer: it claims due deliveries from
+  PostgreSQL and sends them on a bounded pool shared by every endpoint. The consumer wakes it when
+  it queued something, so a delivery leaves within milliseconds of its event; it also looks every
+  quarter second, for retries that came due and for rows another process inserted.
+- SIGTERM/SIGINT only set a flag: no new claims, the sends in flight finish (at most the timeout),
+  the saved batch's offsets are committed, then the process exits. A lease left by a killed process
+  runs out and its delivery is sent again, with the same webhook-id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connections, transaction
+
+from common.times import parse_rfc3339
+from kafka_bridge.client import base_config
+
+from . import clock, dispatch
+from .models import Delivery, Endpoint, delivery_id
+
+logger = logging.getLogger(__name__)
+
+READY_LINE = "webhooks: consuming"
+
+
+@dataclass
+class Options:
+    topic: str = field(default_factory=lambda: str(settings.KAFKA_TOPIC))
+    group_id: str = field(default_factory=lambda: str(settings.WEBHOOK_GROUP_ID))
+    batch_size: int = 500
+    poll_timeout: float = 0.05
+    idle_poll: float = 0.25  # the dispatcher's look for due rows when nothing woke it
+    concurrency: int = field(default_factory=lambda: int(settings.WEBHOOK_CONCURRENCY))
+    session_timeout: float = 10.0
+    backoff_max: float = 30.0
+
+
+@dataclass
+class Stats:
+    received: int = 0
+    queued: int = 0  # deliveries inserted (new)
+    skipped: int = 0  # messages that are not events (the history dead-letters them)
+    sent: int = 0
+    delivered: int = 0
+    failed_attempts: int = 0
+
+    def summary(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.__dict__.items())
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: uuid.UUID
+    event_type: str
+    wallet_id: uuid.UUID
+    wallet_version: int
+    user_id: str
+    occurred_at: Any
+    payload: str
+
+
+def decode(value: bytes | None) -> Event | None:
+    """The fields routing needs; None for a message that is not an event."""
+    try:
+        text = (value or b"").decode("utf-8")
+        body = json.loads(text)
+        version = body["wallet_version"]
+        occurred = parse_rfc3339(body.get("occurred_at"))
+        if not isinstance(version, int) or isinstance(version, bool) or occurred is None:
+            return None
+        return Event(
+            event_id=uuid.UUID(body["event_id"]),
+            event_type=str(body["event_type"]),
+            wallet_id=uuid.UUID(body["wallet_id"]),
+            wallet_version=version,
+            user_id=str(body["user_id"]),
+            occurred_at=occurred,
+            payload=text,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+
+
+def queue(events: list[Event]) -> int:
+    """Insert the deliveries the events owe the active endpoints; returns how many were new."""
+    if not events:
+        return 0
+    endpoints = list(Endpoint.objects.filter(status=Endpoint.Status.ACTIVE))
+    now = clock.now()
+    rows = [
+        Delivery(
+            id=delivery_id(endpoint.id, event.event_id),
+            endpoint_id=endpoint.id,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            wallet_id=event.wallet_id,
+            wallet_version=event.wallet_version,
+            payload=event.payload,
+            next_attempt_at=now,
+        )
+        for event in events
+        for endpoint in endpoints
+        if (endpoint.owner is None or endpoint.owner == event.user_id)
+        and endpoint.wants(event.event_type)
+        and event.occurred_at >= endpoint.created_at
+    ]
+    if not rows:
+        return 0
+    with transaction.atomic():
+        before = Delivery.objects.filter(id__in=[r.id for r in rows]).count()
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return len(rows) - before
+
+
+class WebhookService:
+    def __init__(self, options: Options | None = None) -> None:
+        self.options = options or Options()
+        self.stats = Stats()
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight: Counter[uuid.UUID] = Counter()
+        self._pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="webhook")
+        self._consumer: Any = None
+        self._connections: dict[int, Any] = {}  # the senders' database connections, closed at the end
+
+    def stop(self, *_: object) -> None:
+        if not self._stopping.is_set():
+            logger.info("webhooks: stop requested; finishing the sends in flight")
+        self._stopping.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    # -- the process -----------------------------------------------------------------------------
+
+    def run(self) -> Stats:
+        previous = self._install_signal_handlers()
+        dispatcher = threading.Thread(target=self._dispatch_loop, name="webhook-dispatcher", daemon=True)
+        dispatcher.start()
+        try:
+            self._consume_loop()
+        finally:
+            self.stop()
+            dispatcher.join()
+            self._pool.shutdown(wait=True)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self._close_connections()
+        logger.info("webhooks: stopped (%s)", self.stats.summary())
+        return self.stats
+
+    def _close_connections(self) -> None:
+        """The senders' connections (each thread has its own), then this thread's."""
+        for wrapper in self._connections.values():
+            wrapper.inc_thread_sharing()
+            wrapper.close()
+        connections.close_all()
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {signum: signal.signal(signum, self._on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stop()
+
+    # -- Kafka -> deliveries ---------------------------------------------------------------------
+
+    def _config(self) -> dict[str, Any]:
+        session_ms = int(self.options.session_timeout * 1000)
+        return {
+            **base_config(),
+            "group.id": self.options.group_id,
+            "client.id": f"webhooks-{socket.gethostname()}-{os.getpid()}",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": session_ms,
+            "heartbeat.interval.ms": max(500, min(3000, session_ms // 3)),
+            "logger": logging.getLogger("webhooks.librdkafka"),
+        }
+
+    def _consume_loop(self) -> None:
+        self._consumer = Consumer(self._config())
+        try:
+            self._consumer.subscribe([self.options.topic])
+            logger.info("%s %s as group %s", READY_LINE, self.options.topic, self.options.group_id)
+            failures = 0
+            while not self.stopping:
+                try:
+                    messages: list[Message] = self._consumer.consume(
+                        num_messages=self.options.batch_size, timeout=self.options.poll_timeout
+                    )
+                except KafkaException as exc:
+                    failures += 1
+                    if self._back_off(failures, f"Kafka consume failed: {exc}"):
+                        break
+                    continue
+                failures = 0
+                if messages:
+                    self._handle(messages)
+        finally:
+            self._consumer.close()
+
+    def _back_off(self, attempt: int, reason: str) -> bool:
+        delay = min(self.options.backoff_max, 0.5 * 2 ** (attempt - 1))
+        logger.error("webhooks: %s; retrying in %.1fs", reason, delay)
+        return self._stopping.wait(delay)
+
+    def _handle(self, messages: list[Message]) -> None:
+        events: list[Event] = []
+        offsets: dict[tuple[str, int], int] = {}
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    logger.warning("webhooks: consume error %s", error)
+                continue
+            self.stats.received += 1
+            event = decode(message.value())
+            if event is None:
+                self.stats.skipped += 1
+            else:
+                events.append(event)
+            offsets[(str(message.topic()), int(message.partition() or 0))] = int(message.offset() or 0) + 1
+        attempt = 0
+        while True:
+            try:
+                self.stats.queued += queue(events)
+                break
+            except DatabaseError as exc:
+                close_old_connections()
+                attempt += 1
+                if self._back_off(attempt, f"deliveries not saved ({str(exc).strip()[:200]})"):
+                    return  # offsets not committed: the batch is read again
+        if events:
+            self._wake.set()
+        self._commit(offsets)
+
+    def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        if not offsets:
+            return
+        partitions = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        try:
+            self._consumer.commit(offsets=partitions, asynchronous=False)
+        except KafkaException as exc:
+            # Re-read later: the deliveries exist, so nothing doubles.
+            logger.warning("webhooks: offsets not committed (%s); the batch will be re-read harmlessly", exc)
+
+    # -- deliveries -> HTTP ----------------------------------------------------------------------
+
+    def _dispatch_loop(self) -> None:
+        try:
+            while not self.stopping:
+                with self._lock:
+                    free = self.options.concurrency - sum(self._in_flight.values())
+                    busy = {k: v for k, v in self._in_flight.items() if v}
+                claimed: list[dispatch.Claimed] = []
+                if free > 0:
+                    try:
+                        claimed = dispatch.claim(limit=free, busy=busy)
+                    except DatabaseError as exc:
+                        logger.error("webhooks: claim failed (%s)", str(exc).strip()[:200])
+                        close_old_connections()
+                        self._stopping.wait(1.0)
+                        continue
+                logger.debug("webhooks: claimed %d (free %d, busy %s)", len(claimed), free, busy)
+                for item in claimed:
+                    with self._lock:
+                        self._in_flight[item.endpoint_id] += 1
+                    self._pool.submit(self._send, item)
+                if not claimed:
+                    self._wake.wait(self.options.idle_poll)
+                    self._wake.clear()
+        finally:
+            connections.close_all()
+
+    def _send(self, item: dispatch.Claimed) -> None:
+        self._connections.setdefault(threading.get_ident(), connections["default"])
+        try:
+            outcome = dispatch.send(item)
+            with self._lock:
+                self.stats.sent += 1
+                if outcome.ok:
+                    self.stats.delivered += 1
+                else:
+                    self.stats.failed_attempts += 1
+        except Exception:
+            logger.exception(
+                "webhooks: delivery %s not recorded; its lease runs out and it is retried", item.delivery_id
+            )
+            close_old_connections()
+        finally:
+            with self._lock:
+                self._in_flight[item.endpoint_id] -= 1
+            self._wake.set()
+
+
+def run_once(timeout: float = 10.0) -> None:
+    """Tests: dispatch what is due until nothing is, without Kafka (the dispatcher alone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        claimed = dispatch.claim(limit=100, busy={})
+        if not claimed:
+            return
+        for item in claimed:
+            dispatch.send(item)
