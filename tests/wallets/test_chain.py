@@ -147,6 +147,28 @@ def test_a_hash_the_writer_gives_is_replaced_by_the_one_postgresql_computes(make
         raise _Undo
 
 
+def test_an_entry_below_the_wallets_newest_version_is_refused(make_wallet):
+    wallet = make_wallet("alice", "1")
+    services.wallet_fund(wallet_id=wallet.id, amount=Decimal(1), initiated_by="t")
+    holds.hold_create(
+        from_wallet_id=wallet.id, to_wallet_id=make_wallet("bob").id, amount=Decimal(1), initiated_by="t"
+    )
+    services.wallet_fund(wallet_id=wallet.id, amount=Decimal(1), initiated_by="t")
+    versions = LedgerEntry.objects.filter(wallet_id=wallet.id).order_by("wallet_version")
+    assert list(versions.values_list("wallet_version", flat=True)) == [
+        1,
+        2,
+        4,
+    ]
+    entry = LedgerEntry.objects.get(wallet_id=wallet.id, wallet_version=1)
+    refused(  # version 3, the hold's, has no entry: an insert there would be chained to 2's hash
+        "INSERT INTO wallets_ledgerentry (id, transaction_id, wallet_id, currency, amount, type, "
+        "balance_after, wallet_version, created_at) VALUES (%s, %s, %s, 'USD', 1, 'FUND', 3, 3, now())",
+        [uuid.uuid4(), entry.transaction_id, wallet.id],
+        "entry version 3 is not after its newest entry's version 4",
+    )
+
+
 def refused(sql: str, params: list[object], match: str) -> None:
     with pytest.raises(IntegrityError, match=match), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -27,21 +27,31 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 -- BEFORE INSERT, so it sees the rows the same statement inserted before this one (a batch writes
--- several entries of one wallet, in version order). Whatever hash the writer gave is replaced.
--- An entry whose previous entry has no hash yet (a ledger older than the chain, before the
--- backfill of migration 0015 reached its wallet) gets none: the backfill gives it one.
+-- several entries of one wallet). The previous entry is the wallet's newest: an entry is only ever
+-- appended, in version order, and one that is not (an insert below the newest version, or out of
+-- order within a statement) is refused, so no insert can store a hash its chain does not give.
+-- Whatever hash the writer gave is replaced. An entry whose previous entry has no hash yet (a
+-- ledger older than the chain, before the backfill of migration 0015 reached its wallet) gets none:
+-- the backfill gives it one.
 CREATE FUNCTION wallets_chain_entry() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
+    newest record;
     previous bytea;
 BEGIN
-    SELECT e.chain_hash INTO previous
+    SELECT e.wallet_version, e.chain_hash INTO newest
       FROM wallets_ledgerentry AS e
-     WHERE e.wallet_id = NEW.wallet_id AND e.wallet_version < NEW.wallet_version
+     WHERE e.wallet_id = NEW.wallet_id AND e.wallet_version IS NOT NULL
      ORDER BY e.wallet_version DESC
      LIMIT 1;
     IF NOT FOUND THEN
         previous := wallets_chain_genesis(NEW.wallet_id);
+    ELSIF newest.wallet_version >= NEW.wallet_version THEN
+        RAISE EXCEPTION 'wallet %: entry version % is not after its newest entry''s version %',
+            NEW.wallet_id, NEW.wallet_version, newest.wallet_version
+            USING ERRCODE = 'check_violation';
+    ELSE
+        previous := newest.chain_hash;
     END IF;
     NEW.chain_hash := sha256(previous || wallets_chain_canonical(
         NEW.wallet_id, NEW.wallet_version, NEW.id, NEW.transaction_id, NEW.type, NEW.amount,
