@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
@@ -65,7 +67,7 @@ from common.admin import (
 )
 from common.errors import ApplicationError
 
-from . import reversals, services, staff_gate, token_use, tokens
+from . import reversals, services, staff_gate, statements, token_use, tokens
 from .models import (
     ApiToken,
     Hold,
@@ -78,6 +80,8 @@ from .models import (
     WalletStatusChange,
 )
 from .money import format_money
+from .statement_downloads import download_response
+from .statement_pdf import StatementTooLongForPdf
 
 RECENT_ENTRIES = 20
 
@@ -132,6 +136,38 @@ class StatusForm(forms.Form):
     reason = forms.CharField(
         label="Reason (recorded)", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class StatementForm(forms.Form):
+    """A statement's period and format for an operator (issue #33): times in UTC, the period
+    half-open as the API's (docs/statements.md)."""
+
+    _WIDGET = {"type": "datetime-local", "step": "1"}
+
+    start = forms.DateTimeField(
+        label="From (UTC, inclusive)",
+        widget=forms.DateTimeInput(attrs=_WIDGET, format="%Y-%m-%dT%H:%M:%S"),
+    )
+    end = forms.DateTimeField(
+        label="To (UTC, exclusive; empty: now)",
+        required=False,
+        widget=forms.DateTimeInput(attrs=_WIDGET, format="%Y-%m-%dT%H:%M:%S"),
+    )
+    format = forms.ChoiceField(choices=[("csv", "CSV"), ("pdf", "PDF")], initial="csv")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("start"), cleaned.get("end") or timezone.now()
+        cleaned["end"] = end
+        if start is not None and start >= end:
+            raise forms.ValidationError(
+                "From must be before To (the period is From inclusive, To exclusive)."
+            )
+        return cleaned
+
+
+def month_start() -> datetime:
+    return timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 class StatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
@@ -210,7 +246,12 @@ class WalletAdmin(ReadOnlyModelAdmin):
             self.admin_site.admin_view(self.status_view),
             name="wallets_wallet_status",
         )
-        return [status, *super().get_urls()]
+        statement = path(
+            "<uuid:wallet_id>/statement/",
+            self.admin_site.admin_view(self.statement_view),
+            name="wallets_wallet_statement",
+        )
+        return [status, statement, *super().get_urls()]
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
@@ -219,10 +260,38 @@ class WalletAdmin(ReadOnlyModelAdmin):
             **(extra_context or {}),
             "has_freeze_permission": self.has_freeze_permission(request),
             "once": once_input(),
+            "statement_form": StatementForm(initial={"start": month_start()}),
         }
         with contextlib.suppress(ValueError):  # not a wallet id: Django says it does not exist
             context["wallet_lists"] = wallet_lists(uuid.UUID(str(object_id)))
         return super().change_view(request, object_id, form_url, context)
+
+    def statement_view(self, request: HttpRequest, wallet_id: Any) -> HttpResponseBase:
+        """A user wallet's statement as CSV or PDF, the customer's very download
+        (`wallets.statement_downloads`): the form on the wallet's page GETs here; a refusal (a
+        bad period, a PDF over its cap) shows the form again with the reason."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        wallet = get_object_or_404(Wallet, id=wallet_id, kind=Wallet.Kind.USER)
+        form = StatementForm(request.GET or None, initial={"start": month_start()})
+        if form.is_valid():
+            header = statements.statement_header(
+                wallet=wallet, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
+            )
+            try:
+                return download_response(form.cleaned_data["format"], header)
+            except StatementTooLongForPdf as refused:
+                form.add_error(None, refused.message)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Statement of wallet {wallet.id}",
+            "wallet": wallet,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(
+            request, "admin/wallets/wallet_statement.html", context, status=400 if form.is_bound else 200
+        )
 
     def status_view(self, request: HttpRequest, wallet_id: Any) -> HttpResponse:
         """Freeze or unfreeze one wallet, with a reason (the service locks it): the form on the

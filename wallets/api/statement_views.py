@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
@@ -30,15 +29,15 @@ from common.errors import ValidationFailed
 from common.pagination import Keyset, cursor_position, paginate
 from common.schema import PAGE_PARAMETERS
 from common.times import format_timestamp, parse_rfc3339
-from wallets import balance_at, selectors, statement_csv, statement_pdf, statements
+from wallets import balance_at, selectors, statements
 from wallets.money import format_money
 from wallets.openapi import WALLET_ID
+from wallets.statement_downloads import DOWNLOADS, download_response
 from wallets.statements import StatementHeader
 
 from . import examples, statement_schema
 from .views import wallet_links
 
-DOWNLOADS = {"csv": "text/csv", "pdf": "application/pdf"}
 FORMATS = frozenset({"json", "api", *DOWNLOADS})  # "api": DRF's browsable page
 # A date and time as RFC 3339 has them, but without the offset it requires.
 _WITHOUT_OFFSET = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?")
@@ -151,23 +150,6 @@ def entries_oldest_first(end: datetime) -> Keyset[Position]:
         ],
         read=read_position,
     )
-
-
-def download_response(kind: str, header: StatementHeader) -> HttpResponseBase:
-    """The CSV (streamed from a server-side cursor) or the PDF (at most PDF_MAX_ENTRIES entries)."""
-    rows = statements.statement_rows(wallet=header.wallet, start=header.start, end=header.end)
-    response: HttpResponse | StreamingHttpResponse
-    if kind == "csv":
-        response = StreamingHttpResponse(
-            statement_csv.csv_lines(header, rows), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        statement_pdf.require_fits(header)
-        response = HttpResponse(statement_pdf.statement_pdf(header, rows), content_type="application/pdf")
-    name = statement_csv.filename(header, kind)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 class BalanceAtView(ApiView):
