@@ -27,9 +27,9 @@ from decimal import Decimal
 from django.db import connection
 
 from common.errors import ApplicationError
-from common.times import format_timestamp
 
 from .models import Hold, LedgerEntry, Wallet
+from .statements import utc_text
 
 ENTRIES = LedgerEntry._meta.db_table
 HOLDS = Hold._meta.db_table
@@ -98,9 +98,9 @@ def balance_at(*, wallet: Wallet, at: datetime) -> BalanceAt:
     created."""
     if at < wallet.created_at:
         raise WalletNotYetOpen(
-            f"The wallet did not exist yet at {format_timestamp(at)}: it was created at "
-            f"{format_timestamp(wallet.created_at)}.",
-            details={"at": format_timestamp(at), "created_at": format_timestamp(wallet.created_at)},
+            f"The wallet did not exist yet at {utc_text(at)}: it was created at "
+            f"{utc_text(wallet.created_at)}.",
+            details={"at": utc_text(at), "created_at": utc_text(wallet.created_at)},
         )
     with connection.cursor() as cursor:
         cursor.execute(_STATE_AT, {"w": wallet.id, "t": at})

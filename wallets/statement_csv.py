@@ -22,10 +22,8 @@ import io
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from common.times import format_timestamp
-
 from .money import format_money
-from .statements import Mark, Row, StatementHeader
+from .statements import Mark, Row, StatementHeader, utc_text
 
 HEADER = (
     "row,wallet_id,created_at,entry_id,transaction_id,type,amount,currency,balance_after,"
@@ -49,7 +47,7 @@ def filename(header: StatementHeader, extension: str) -> str:
     """`statement-<wallet>-<from>-<to>.<ext>`, the times in ISO 8601 basic form (no colons)."""
 
     def compact(moment: datetime) -> str:
-        text = format_timestamp(moment)  # 2026-03-01T00:00:00.000000Z
+        text = utc_text(moment)  # 2026-03-01T00:00:00.000000Z
         day, clock = text[:10].replace("-", ""), text[11:19].replace(":", "")
         fraction = text[20:26]
         return f"{day}T{clock}{'.' + fraction if fraction != '000000' else ''}Z"
@@ -62,7 +60,7 @@ def _mark_row(kind: str, header: StatementHeader, moment: datetime, mark: Mark) 
     return [
         kind,
         str(wallet.id),
-        format_timestamp(moment),
+        utc_text(moment),
         "",
         "",
         "",
@@ -79,7 +77,7 @@ def _entry_row(wallet_id: str, row: Row) -> list[str]:
     return [
         "ENTRY",
         wallet_id,
-        format_timestamp(row.created_at),
+        utc_text(row.created_at),
         str(row.id),
         str(row.transaction_id),
         row.type,

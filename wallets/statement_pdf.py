@@ -27,10 +27,9 @@ from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle  # type: ignore[import-untyped]
 
 from common.errors import ApplicationError
-from common.times import format_timestamp
 
 from .money import format_money
-from .statements import Row, StatementHeader
+from .statements import Row, StatementHeader, utc_text
 
 PDF_MAX_ENTRIES = 2_000
 
@@ -92,8 +91,7 @@ def statement_pdf(header: StatementHeader, rows: Iterable[Row]) -> bytes:
         line("Owner:", wallet.user_id),
         line(
             "Period:",
-            f"from {format_timestamp(header.start)} (inclusive) to {format_timestamp(header.end)} "
-            "(exclusive), UTC",
+            f"from {utc_text(header.start)} (inclusive) to {utc_text(header.end)} (exclusive), UTC",
         ),
         Spacer(1, 3 * mm),
         line(
@@ -116,7 +114,7 @@ def statement_pdf(header: StatementHeader, rows: Iterable[Row]) -> bytes:
     for row in rows:
         table.append(
             [
-                format_timestamp(row.created_at),
+                utc_text(row.created_at),
                 row.type,
                 format_money(row.amount),
                 format_money(row.balance_after),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,13 @@ from .chain import genesis_hash
 from .models import LedgerEntry, TransactionLeg, Wallet
 
 CSV_CHUNK = 2000  # rows fetched per round trip of the server-side cursor
+
+
+def utc_text(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds, the year always 4 digits: `0124-01-26T22:06:10.300000Z`
+    (`common.times.format_timestamp`'s strftime writes year 124 as `124`, which is not RFC 3339,
+    and a period may start that early)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,8 @@ def mark_before(*, wallet: Wallet, moment: datetime) -> Mark:
     if row is None:
         return Mark(Decimal(0), 0, genesis_hash(wallet.id))
     balance, version, chain_hash = row
-    assert balance is not None and version is not None  # a chained entry has both
+    assert balance is not None  # a chained entry has both
+    assert version is not None
     return Mark(Decimal(balance), int(version), bytes(chain_hash) if chain_hash is not None else None)
 
 

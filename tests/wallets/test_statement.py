@@ -221,3 +221,19 @@ def test_owner_or_staff_only(
         refused = bob.get(f"/wallets/{wallet.id}/statement", {**query, **({"format": fmt} if fmt else {})})
         assert refused.status_code == 404 and refused.json()["code"] == "wallet_not_found"
     assert operator.get(f"/wallets/{wallet.id}/statement", query).json()["data"]["count"] == 1
+
+
+def test_an_early_from_is_written_as_rfc_3339(alice: APIClient, make_wallet: Callable[..., Wallet]):
+    """Year 124 is `0124`, in the answer and in the cursor (which reads it back)."""
+    wallet, _ = busy_wallet(make_wallet)
+    first = alice.get(
+        f"/wallets/{wallet.id}/statement", {"from": "0124-01-26T22:06:10.3Z", "limit": 4}
+    ).json()
+    assert first["data"]["from"] == "0124-01-26T22:06:10.300000Z"
+    second = alice.get(
+        f"/wallets/{wallet.id}/statement",
+        {"from": "0124-01-26T22:06:10.3Z", "limit": 4, "cursor": first["next_cursor"]},
+    )
+    assert second.status_code == 200 and len(second.json()["data"]["entries"]) == 4
+    early = alice.get(f"/wallets/{wallet.id}/balance", {"at": "0124-01-26T22:06:10Z"}).json()
+    assert early["code"] == "wallet_not_yet_open" and "0124-01-26T22:06:10.000000Z" in early["error"]

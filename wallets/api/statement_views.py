@@ -28,12 +28,12 @@ from common.api import ApiView
 from common.errors import ValidationFailed
 from common.pagination import Keyset, cursor_position, paginate
 from common.schema import PAGE_PARAMETERS
-from common.times import format_timestamp, parse_rfc3339
+from common.times import parse_rfc3339
 from wallets import balance_at, selectors, statements
 from wallets.money import format_money
 from wallets.openapi import WALLET_ID
 from wallets.statement_downloads import DOWNLOADS, download_response
-from wallets.statements import StatementHeader
+from wallets.statements import StatementHeader, utc_text
 
 from . import examples, statement_schema
 from .views import wallet_links
@@ -88,8 +88,8 @@ def header_data(header: StatementHeader) -> dict[str, Any]:
     return {
         "wallet_id": str(header.wallet.id),
         "currency": header.wallet.currency,
-        "from": format_timestamp(header.start),
-        "to": format_timestamp(header.end),
+        "from": utc_text(header.start),
+        "to": utc_text(header.end),
         "opening_balance": format_money(header.opening.balance),
         "closing_balance": format_money(header.closing.balance),
         "total_in": format_money(header.total_in),
@@ -112,7 +112,7 @@ def statement_entry_data(entry: Any) -> dict[str, Any]:
         "currency": entry.currency,
         "balance_after": format_money(entry.balance_after),
         "wallet_version": entry.wallet_version,
-        "created_at": format_timestamp(entry.created_at),
+        "created_at": utc_text(entry.created_at),
         "description": entry.note,
         "hash": bytes(entry.chain_hash).hex() if entry.chain_hash is not None else None,
     }
@@ -144,9 +144,9 @@ def read_position(value: Any) -> Position | None:
 def entries_oldest_first(end: datetime) -> Keyset[Position]:
     return Keyset(
         position=lambda entry: [
-            format_timestamp(entry.created_at),
+            utc_text(entry.created_at),
             entry.wallet_version,
-            format_timestamp(end),
+            utc_text(end),
         ],
         read=read_position,
     )
@@ -182,7 +182,7 @@ class BalanceAtView(ApiView):
                 "data": {
                     "wallet_id": state.wallet_id,
                     "currency": state.currency,
-                    "at": format_timestamp(state.at),
+                    "at": utc_text(state.at),
                     "balance": format_money(state.balance),
                     "held": format_money(state.held),
                     "available": format_money(state.available),
