@@ -39,6 +39,7 @@ from kafka_bridge import debezium
 from kafka_bridge.selectors import outbox_backlog
 from wallets.permissions import IsStaff
 from wallets.selectors import pending_holds_by_currency
+from webhooks.metrics import WebhooksCollector
 
 
 class OutboxCollector(Collector):
@@ -188,6 +189,7 @@ registry.register(HoldsCollector())
 registry.register(ApprovalsCollector())
 registry.register(HistoryCollector())
 registry.register(EventLogCollector())  # the event log's retention and losses (issue #32)
+registry.register(WebhooksCollector())  # pending and failed deliveries, disabled endpoints (issue #34)
 
 
 class MetricsView(APIView):

@@ -16,6 +16,10 @@ from django.db import models
 NAMESPACE = uuid.UUID("5b0c4f57-7a39-4c53-9d0e-0f3a8d0e7c11")
 
 
+# How the reason of an endpoint disabled by the retry window begins (dispatch.record writes it).
+AUTO_DISABLED = "Delivery "
+
+
 def delivery_id(endpoint_id: uuid.UUID, event_id: uuid.UUID) -> uuid.UUID:
     """The same id (and webhook-id) for one event to one endpoint, however often it is inserted."""
     return uuid.uuid5(NAMESPACE, f"{endpoint_id}:{event_id}")
@@ -97,6 +101,10 @@ class Delivery(models.Model):
                 condition=models.Q(status="pending"),
             ),
             models.Index(fields=["endpoint", "-created_at", "-id"], name="webhook_delivery_list_idx"),
+            # /metrics counts the failed ones at every scrape, however many were delivered.
+            models.Index(
+                fields=["endpoint"], name="webhook_delivery_failed_idx", condition=models.Q(status="failed")
+            ),
         ]
 
     def __str__(self) -> str:
