@@ -65,14 +65,20 @@ CREATE TRIGGER ledgerentry_chain
     FOR EACH ROW WHEN (NEW.wallet_version IS NOT NULL)
     EXECUTE FUNCTION wallets_chain_entry();
 
--- The ledger stays append-only, with one exception: the backfill gives an entry that has no hash
--- its hash, changing nothing else (a row with a hash never changes again).
+-- The ledger stays append-only, with one exception: the backfill gives a user-wallet entry that
+-- has no hash its hash, changing nothing else (a row with a hash never changes again). Every
+-- column but the hash is compared (a column added to the table must be added here), by name: a
+-- comparison of whole rows as JSON cost the backfill a third of its time.
 CREATE FUNCTION wallets_guard_ledger_entry() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND OLD.chain_hash IS NULL AND OLD.wallet_version IS NOT NULL
        AND octet_length(NEW.chain_hash) = 32
-       AND to_jsonb(NEW) - 'chain_hash' = to_jsonb(OLD) - 'chain_hash' THEN
+       AND (NEW.id, NEW.transaction_id, NEW.wallet_id, NEW.currency, NEW.amount, NEW.type,
+            NEW.balance_after, NEW.wallet_version, NEW.leg, NEW.created_at)
+           IS NOT DISTINCT FROM
+           (OLD.id, OLD.transaction_id, OLD.wallet_id, OLD.currency, OLD.amount, OLD.type,
+            OLD.balance_after, OLD.wallet_version, OLD.leg, OLD.created_at) THEN
         RETURN NEW;
     END IF;
     RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
