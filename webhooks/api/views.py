@@ -120,8 +120,8 @@ class EndpointDetailView(ApiView):
         return _ok(endpoint_data(selectors.endpoint_get(principal=request.user, endpoint_id=endpoint_id)))
 
     @extend_schema(
-        operation_id="webhook_endpoint_update",
-        summary="Update a webhook endpoint",
+        operation_id="webhook_endpoint_edit",
+        summary="Edit a webhook endpoint",
         description=(
             "Change the URL, the event types (empty: every type) or the description; fields left "
             "out stay as they are. A new URL is checked as on create."
