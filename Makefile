@@ -92,6 +92,13 @@ bench-lag: up
 bench-relays: up
 	$(BIN)/python bench/relays.py
 
+# Webhook delivery: deliveries/s to 1 and 50 endpoints, lag at half the transfer rate, CPU per
+# delivery, on a database and topic of its own: bench/results/webhooks.md.
+.PHONY: bench-webhooks
+bench-webhooks:
+	scripts/stack up --infra
+	$(BIN)/python bench/webhooks.py
+
 bench-memory: up
 	$(BIN)/python bench/memory.py --events 100000
 
