@@ -91,3 +91,18 @@ def test_only_operators(client: Any, make_wallet: Callable[..., Wallet]):
     wallet = make_wallet("alice", "5.00")
     response = client.get(statement_url(wallet), {"start": "2026-03-01T00:00:00", "format": "csv"})
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_the_browsable_api_links_a_wallet_to_its_balance_and_statement(
+    db: Any, operator_browser: Any, make_wallet: Callable[..., Wallet]
+):
+    wallet = make_wallet("alice", "5.00")
+    page = operator_browser.get(f"/wallets/{wallet.id}", HTTP_ACCEPT="text/html").content.decode()
+    assert f"/wallets/{wallet.id}/balance?at=" in page and f"/wallets/{wallet.id}/statement?from=" in page
+    month = wallet.created_at.strftime("%Y-%m-01T00:00:00.000000Z")
+    statement = operator_browser.get(
+        f"/wallets/{wallet.id}/statement", {"from": month}, HTTP_ACCEPT="text/html"
+    )
+    assert statement.status_code == 200 and statement["Content-Type"].startswith("text/html")
+    html = statement.content.decode()
+    assert "opening_balance" in html and "format=csv" in html and "format=pdf" in html
