@@ -11,6 +11,7 @@ import random
 import threading
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -25,7 +26,7 @@ from wallets.models import LedgerEntry, Wallet
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("without_approvals")]
 
-BACKFILL = importlib.import_module("wallets.migrations.0015_ledger_hash_chain_backfill")
+BACKFILL: Any = importlib.import_module("wallets.migrations.0015_ledger_hash_chain_backfill")
 THREADS = 8
 WALLETS = 20
 TRANSFERS = 1_000
@@ -50,7 +51,7 @@ def test_a_thousand_concurrent_transfers_leave_every_chain_valid_and_times_in_or
     per_thread = TRANSFERS // THREADS
     made: list[int] = [0] * THREADS
 
-    def work(index: int, barrier) -> None:  # type: ignore[no-untyped-def]
+    def work(index: int, barrier: Any) -> None:
         rng = random.Random(index)
         barrier.wait()
         for _ in range(per_thread):
@@ -117,7 +118,7 @@ def test_the_backfill_runs_while_transfers_go_on(make_wallet):
         made = [0] * 4
         during: list[int] = []
 
-        def work(index: int, barrier) -> None:  # type: ignore[no-untyped-def]
+        def work(index: int, barrier: Any) -> None:
             rng = random.Random(index)
             barrier.wait()
             while not stop.is_set() or made[index] < 20:
@@ -127,7 +128,7 @@ def test_the_backfill_runs_while_transfers_go_on(make_wallet):
                 )
                 made[index] += 1
 
-        def backfill(index: int, barrier) -> None:  # type: ignore[no-untyped-def]
+        def backfill(index: int, barrier: Any) -> None:
             if index < 4:
                 return work(index, barrier)
             barrier.wait()

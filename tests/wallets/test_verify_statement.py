@@ -87,7 +87,8 @@ def download(client: Any, history: dict[str, Any], start: Any, end: Any, tmp_pat
 def json_pages(
     client: Any, history: dict[str, Any], start: Any, end: Any, tmp_path: Path, name: str
 ) -> list[Path]:
-    paths, cursor = [], None
+    paths: list[Path] = []
+    cursor = None
     while True:
         query = {"from": format_timestamp(start), "to": format_timestamp(end), "limit": 2}
         response = client.get(
