@@ -7,6 +7,7 @@ import tracemalloc
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from rest_framework.test import APIClient
 
@@ -20,7 +21,7 @@ ENTRIES = 100_000
 
 def stream(client: APIClient, wallet: Wallet, start: datetime, end: datetime) -> tuple[int, int, str, int]:
     """(ENTRY rows, peak bytes while streaming, the last ENTRY's balance, the response's bytes)."""
-    response = client.get(
+    response: Any = client.get(
         f"/wallets/{wallet.id}/statement",
         {"from": format_timestamp(start), "to": format_timestamp(end), "format": "csv"},
     )

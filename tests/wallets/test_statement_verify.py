@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from rest_framework.test import APIClient
 
@@ -31,14 +32,15 @@ def verify(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def save_csv(client: APIClient, wallet: Wallet, path: Path, **query: str) -> Path:
-    response = client.get(f"/wallets/{wallet.id}/statement", {**query, "format": "csv"})
+    response: Any = client.get(f"/wallets/{wallet.id}/statement", {**query, "format": "csv"})
     assert response.status_code == 200
     path.write_bytes(b"".join(response.streaming_content))
     return path
 
 
 def save_pages(client: APIClient, wallet: Wallet, directory: Path, **query: str) -> list[Path]:
-    paths, cursor = [], None
+    paths: list[Path] = []
+    cursor = None
     while True:
         body = client.get(
             f"/wallets/{wallet.id}/statement",
