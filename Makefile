@@ -97,7 +97,7 @@ bench-relays: up
 .PHONY: bench-webhooks
 bench-webhooks:
 	scripts/stack up --infra
-	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/webhook_delivery.py
 
 bench-memory: up
 	$(BIN)/python bench/memory.py --events 100000

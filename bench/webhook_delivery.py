@@ -1,7 +1,7 @@
 """Webhook delivery: deliveries/s to 1 and to 50 endpoints, commit-to-receipt lag at half the
 measured transfer rate, CPU per delivery. Results: bench/results/webhooks.md and .json.
 
-    .venv/bin/python bench/webhooks.py          (make bench-webhooks; needs Kafka and PostgreSQL:
+    .venv/bin/python bench/webhook_delivery.py          (make bench-webhooks; needs Kafka and PostgreSQL:
                                                  scripts/stack up --infra)
 
 What runs: `manage.py deliver_webhooks` as its own process (as the stack runs it) on a database of
@@ -287,7 +287,7 @@ def main() -> None:
     pool, per = settings.WEBHOOK_CONCURRENCY, settings.WEBHOOK_PER_ENDPOINT
     p50, p99, worst = lagged["lag_p50_ms"], lagged["lag_p99_ms"], lagged["lag_max_ms"]
     (RESULTS / "webhooks.md").write_text(
-        f"""# Webhook delivery (`make bench-webhooks`, bench/webhooks.py)
+        f"""# Webhook delivery (`make bench-webhooks`, bench/webhook_delivery.py)
 
 One `deliver_webhooks` process (WEBHOOK_CONCURRENCY {pool}, at most {per} in flight per endpoint), a
 local receiver answering 200 at once, {os.cpu_count()} CPUs shared by Kafka, PostgreSQL, the receiver
