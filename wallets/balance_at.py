@@ -14,8 +14,9 @@ state as of a moment `t` is the state after the last of those changes at or befo
   `held_after` is (history/ledger_rebuild.py): `+amount` at `created_version`, `-captured_amount`
   at the capture's entry, `-(amount - captured_amount)` at `released_version`.
 
-One statement reads all three, so they are consistent with each other. Before the wallet existed
-(`t < created_at`) there is no state: `WalletNotYetOpen` (404).
+One statement reads all three, so they are consistent with each other; a recent moment first waits
+for the wallet's write in flight (`statements.settle`), so an answer never changes afterwards.
+Before the wallet existed (`t < created_at`) there is no state: `WalletNotYetOpen` (404).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from django.db import connection
 from common.errors import ApplicationError
 
 from .models import Hold, LedgerEntry, Wallet
-from .statements import utc_text
+from .statements import settle, utc_text
 
 ENTRIES = LedgerEntry._meta.db_table
 HOLDS = Hold._meta.db_table
@@ -102,6 +103,7 @@ def balance_at(*, wallet: Wallet, at: datetime) -> BalanceAt:
             f"{utc_text(wallet.created_at)}.",
             details={"at": utc_text(at), "created_at": utc_text(wallet.created_at)},
         )
+    settle(wallet=wallet, moment=at)
     with connection.cursor() as cursor:
         cursor.execute(_STATE_AT, {"w": wallet.id, "t": at})
         balance, version, held = cursor.fetchone()

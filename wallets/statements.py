@@ -20,16 +20,39 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.utils import timezone
 
 from .chain import genesis_hash
 from .models import LedgerEntry, TransactionLeg, Wallet
 
 CSV_CHUNK = 2000  # rows fetched per round trip of the server-side cursor
+
+
+# How recent a moment must be for `settle` to wait for the wallet's write in flight: far more than a
+# write holds a wallet's lock (lock waits give up after DB_LOCK_TIMEOUT_MS, 5 s by default).
+SETTLE_WINDOW = timedelta(minutes=1)
+
+
+def settle(*, wallet: Wallet, moment: datetime) -> None:
+    """Make every entry of the wallet timed before `moment` visible before reading up to it.
+
+    Why: a writer takes its entry's time under the wallet's lock (`wallets.locks.change_time`) and
+    commits a few milliseconds later. A statement to "now" read in between would miss an entry
+    timed before its `to`, which the next statement (from that `to`) would not hold either: the
+    two would not chain, a false alarm of tampering. So for a recent moment this waits for the
+    writer in flight, if any: `FOR SHARE` on the wallet's row conflicts with the writers'
+    `FOR NO KEY UPDATE`, and is released at once. A writer that locks the wallet afterwards takes a
+    time after this moment. Older moments need nothing (nothing is written into the past)."""
+    if moment <= timezone.now() - SETTLE_WINDOW:
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {Wallet._meta.db_table} WHERE id = %s FOR SHARE", [wallet.id])  # noqa: S608
 
 
 def utc_text(moment: datetime) -> str:
@@ -82,7 +105,9 @@ def mark_before(*, wallet: Wallet, moment: datetime) -> Mark:
 
 
 def statement_header(*, wallet: Wallet, start: datetime, end: datetime) -> StatementHeader:
-    """The statement's marks and totals over `[start, end)`."""
+    """The statement's marks and totals over `[start, end)` (`settle`d first: a recent `end`
+    waits for the wallet's write in flight)."""
+    settle(wallet=wallet, moment=end)
     totals = (
         _chained(wallet)
         .filter(created_at__gte=start, created_at__lt=end)
