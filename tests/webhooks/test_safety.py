@@ -26,11 +26,6 @@ REFUSED = [
     ("https://240.0.0.1/hook", "reserved"),
     ("https://0.0.0.0/hook", "unspecified"),
     ("https://100.64.0.1/hook", "CGNAT"),
-    ("https://[::1]/hook", "loopback"),
-    ("https://[fc00::1]/hook", "private"),
-    ("https://[fe80::1]/hook", "link-local"),
-    ("https://[::ffff:127.0.0.1]/hook", "IPv4-mapped"),
-    ("https://[::ffff:169.254.169.254]/hook", "IPv4-mapped the cloud metadata"),
     ("https://localhost/hook", "loopback name"),
     ("http://93.184.216.34/hook", "Only https"),
 ]
@@ -44,6 +39,35 @@ def production(settings: Any) -> None:
 @pytest.mark.parametrize(("url", "why"), REFUSED)
 def test_production_refuses_every_non_public_address(production: None, url: str, why: str) -> None:
     with pytest.raises(safety.Unsafe, match=why):
+        safety.check(url)
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("::1", "loopback"),
+        ("fc00::1", "private"),
+        ("fe80::1", "link-local"),
+        ("ff02::1", "multicast"),
+        ("::", "unspecified"),
+        ("::ffff:127.0.0.1", "IPv4-mapped a loopback"),
+        ("::ffff:169.254.169.254", "IPv4-mapped the cloud metadata"),
+        ("::ffff:10.0.0.1", "IPv4-mapped a private"),
+    ],
+)
+def test_a_name_resolving_to_a_non_public_ipv6_address_is_refused(
+    production: None, monkeypatch: pytest.MonkeyPatch, address: str, why: str
+) -> None:
+    monkeypatch.setattr(safety, "resolve", lambda host, port: [address])
+    with pytest.raises(safety.Unsafe, match=why):
+        safety.check("https://hooks.example.com/x")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1]/", "http://[ccf]/", "https://a..b/", "http://h:0/", "http://h:65536/"]
+)
+def test_malformed_urls_are_refused_in_any_environment(url: str) -> None:
+    with pytest.raises(safety.Unsafe):
         safety.check(url)
 
 
