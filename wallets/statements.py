@@ -24,11 +24,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.utils import timezone
 
 from .chain import genesis_hash
+from .locks import lock_user_wallets
 from .models import LedgerEntry, TransactionLeg, Wallet
 
 CSV_CHUNK = 2000  # rows fetched per round trip of the server-side cursor
@@ -46,13 +47,14 @@ def settle(*, wallet: Wallet, moment: datetime) -> None:
     commits a few milliseconds later. A statement to "now" read in between would miss an entry
     timed before its `to`, which the next statement (from that `to`) would not hold either: the
     two would not chain, a false alarm of tampering. So for a recent moment this waits for the
-    writer in flight, if any: `FOR SHARE` on the wallet's row conflicts with the writers'
-    `FOR NO KEY UPDATE`, and is released at once. A writer that locks the wallet afterwards takes a
-    time after this moment. Older moments need nothing (nothing is written into the past)."""
+    writer in flight, if any, by taking the wallet's lock as writers do (`wallets.locks`, the one
+    way a wallet is locked) in a transaction of its own that ends at once. A writer that locks the
+    wallet afterwards takes a time after this moment. Older moments need nothing: nothing is
+    written into the past."""
     if moment <= timezone.now() - SETTLE_WINDOW:
         return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {Wallet._meta.db_table} WHERE id = %s FOR SHARE", [wallet.id])  # noqa: S608
+    with transaction.atomic():
+        lock_user_wallets([wallet.id])
 
 
 def utc_text(moment: datetime) -> str:
