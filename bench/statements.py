@@ -192,6 +192,19 @@ def database_url(name: str) -> str:
     return url_of(name)
 
 
+NEEDED = ("0013_entry_wallet_created_idx", "0014_ledger_hash_chain", "0015_ledger_hash_chain_backfill")
+
+
+def unapplied(url: str) -> list[str]:
+    """The wallets migrations this benchmark needs that the database has not applied."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        rows = connection.execute("SELECT name FROM django_migrations WHERE app = 'wallets'").fetchall()
+    applied = {row[0] for row in rows}
+    return [name for name in NEEDED if name not in applied]
+
+
 def run_size(size: str, *, migrate: bool, requests: int, csv_runs: int, seed: int) -> dict[str, Any]:
     url = database_url(SIZES[size])
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "walletproject.settings"}
@@ -200,6 +213,12 @@ def run_size(size: str, *, migrate: bool, requests: int, csv_runs: int, seed: in
         started = time.monotonic()
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True)
         say(f"{SIZES[size]}: migrated in {time.monotonic() - started:.0f}s")
+    missing = unapplied(url)
+    if missing:
+        raise SystemExit(
+            f"{SIZES[size]}: migrations not applied yet: {', '.join(missing)} (the time index and the chain "
+            "hashes); run again with --migrate"
+        )
     say(f"{SIZES[size]}: measuring ({requests} requests each, {csv_runs} CSVs)")
     result = subprocess.run(
         [
