@@ -19,7 +19,7 @@ from psycopg import errors as pg_errors
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from .throttling import refuse_unauthenticated
+from .throttling import TooManyFailedAuthentications, refuse_unauthenticated
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ def _database_error(exc: Exception) -> ApplicationError:
 # DRF's own exceptions: (type, status, code, message or None for DRF's own words).
 _DRF_ERRORS: list[tuple[type[Exception] | tuple[type[Exception], ...], int, str, str | None]] = [
     (drf.UnsupportedMediaType, 415, "unsupported_media_type", "Content-Type must be application/json."),
+    (TooManyFailedAuthentications, 401, "too_many_failed_authentications", None),
     ((drf.NotAuthenticated, drf.AuthenticationFailed), 401, "not_authenticated", None),
     ((drf.PermissionDenied, DjangoPermissionDenied), 403, "permission_denied", None),
     ((drf.NotFound, Http404), 404, "not_found", "The requested resource was not found."),
@@ -169,7 +170,7 @@ def to_application_error(exc: Exception) -> ApplicationError | None:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed) and "request" in context:
-        exc = refuse_unauthenticated(context["request"], exc)  # 429 once an address guesses too much
+        exc = refuse_unauthenticated(context["request"], exc)  # with Retry-After past the failure limit
     error = to_application_error(exc)
     if error is None:
         view = context.get("view")
@@ -181,7 +182,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         headers["WWW-Authenticate"] = auth_header
     if isinstance(error, Conflict | ServiceUnavailable):
         headers["Retry-After"] = "1"
-    if isinstance(exc, drf.Throttled):
+    if isinstance(exc, drf.Throttled | TooManyFailedAuthentications):
         headers["Retry-After"] = str(max(1, math.ceil(getattr(exc, "wait", None) or 1)))
     return Response(
         envelope(error.code, error.message, error.details), status=error.status_code, headers=headers

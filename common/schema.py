@@ -34,12 +34,12 @@ ERROR = inline_serializer(
 
 # What any authenticated JSON operation may answer, whatever it does.
 COMMON_ERRORS = {
-    401: "not_authenticated: no token or session, or an invalid one",
-    406: "not_acceptable: the Accept header names neither JSON nor HTML",
-    429: (
-        "throttled, with Retry-After (seconds): too many failed authentications from the client's "
-        "address (API_AUTH_FAILURE_RATE), or the end user's request rate (API_USER_RATE)"
+    401: (
+        "not_authenticated: no token or session, or an invalid one; too_many_failed_authentications, "
+        "with Retry-After (seconds): an invalid one from an address past API_AUTH_FAILURE_RATE"
     ),
+    406: "not_acceptable: the Accept header names neither JSON nor HTML",
+    429: ("throttled, with Retry-After (seconds): the end user's request rate (API_USER_RATE)"),
     503: (
         "service_unavailable, with Retry-After: the database is unavailable; retry. (Kafka being down "
         "never fails a request: events wait in the outbox.)"

@@ -3,11 +3,17 @@ per client address, and an optional request rate per end user.
 
 Failed authentications: a request whose token is refused (unknown, malformed, expired, revoked, its
 user deactivated) counts against its client address. Past `API_AUTH_FAILURE_RATE` (20 a minute),
-requests from that address *without valid credentials* are answered 429 `throttled` with
-`Retry-After`. A valid token is never refused by it: the token is checked first, and the counter is
-consulted only once authentication has failed, so an attacker guessing from a shared address (an
-office, a NAT) cannot lock out the clients that hold real tokens. The API's exception handler
-(`common.errors`) calls `refuse_unauthenticated` for every 401.
+refused credentials from that address are answered 401 `too_many_failed_authentications` with
+`Retry-After`: still a 401, because retrying the same credentials can never succeed (a 429 would
+invite exactly that retry, and tools that probe authentication, schemathesis among them, rightly
+expect 401 or 403 for a bad token whatever came before). A request that presented no credentials is
+not counted and is always a plain 401 `not_authenticated`. A valid token is never refused by it:
+the token is checked first, and the counter is consulted only once authentication has failed, so
+an attacker guessing from a shared address (an office, a NAT) cannot lock out the clients that hold
+real tokens. That makes the limit a signal to a misconfigured or hostile client, not a lock: API
+tokens are 256 random bits, which no rate of guessing finds; the password login of the admin is the
+one that locks (django-axes, 429). The API's exception handler (`common.errors`) calls
+`refuse_unauthenticated` for every 401.
 
 Fail open: when Redis does not answer, a throttle lets the request through and logs (once a
 minute per process). Money must not stop because the throttle store is down, and a request with a
@@ -75,34 +81,34 @@ class AuthFailureThrottle(_RedisRateThrottle):
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": client_address(request) or "unknown"}
 
-    def over_limit(self, request: Request) -> bool:
-        """Whether the address has used up its failures, without counting this request."""
-        limit, duration = self.parse_rate(self.rate)
-        if limit is None or duration is None:
-            return False
-        try:
-            self.key = self.get_cache_key(request, None)
-            self.now = self.timer()
-            self.history = [t for t in self.cache.get(self.key, []) if t > self.now - duration]
-        except (RedisError, OSError) as error:
-            _store_down(error)
-            return False
-        return len(self.history) >= limit
+
+class TooManyFailedAuthentications(exceptions.AuthenticationFailed):
+    """Refused credentials from an address past its failure limit: a 401 that also says when the
+    address is back under it (`wait`, seconds, sent as Retry-After)."""
+
+    default_code = "too_many_failed_authentications"
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(
+            f"Too many failed authentications from this address; the credentials were refused. "
+            f"Check the token (`Authorization: Token <key>`) and try again in {wait} seconds."
+        )
+        self.wait = wait
 
 
 def refuse_unauthenticated(request: Request, exc: exceptions.APIException) -> exceptions.APIException:
-    """What a 401 becomes: `Throttled` when the client address is over its failure limit, else the
-    401 itself. Presented credentials that failed (`AuthenticationFailed`) are counted; a request
-    that presented none (`NotAuthenticated`) is not, but is refused like one while the limit holds."""
+    """What a 401 becomes: presented credentials that failed (`AuthenticationFailed`) are counted,
+    and past the address's limit become `TooManyFailedAuthentications`; a request that presented
+    none (`NotAuthenticated`) is neither counted nor changed."""
+    if not isinstance(exc, exceptions.AuthenticationFailed):
+        return exc
     throttle = AuthFailureThrottle()
-    if isinstance(exc, exceptions.AuthenticationFailed):
-        refused = not throttle.allow_request(request, None)
-    else:
-        refused = throttle.over_limit(request)
-    if not refused:
+    if throttle.allow_request(request, None):
         return exc
     wait = throttle.wait()
-    return exceptions.Throttled(wait=max(1, math.ceil(wait)) if wait is not None else 1)
+    refused = TooManyFailedAuthentications(max(1, math.ceil(wait)) if wait is not None else 1)
+    refused.auth_header = getattr(exc, "auth_header", None)  # type: ignore[attr-defined]  # WWW-Authenticate
+    return refused
 
 
 class EndUserRateThrottle(_RedisRateThrottle):

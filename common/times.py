@@ -24,7 +24,8 @@ def format_timestamp(moment: datetime) -> str:
 def _formatted(moment: datetime, zone: tzinfo | None) -> str:
     """Remembered: a batch's events and answer write its one time a thousand times over. Keyed by
     the zone too, as two equal moments in different zones are equal keys but other texts."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The year by hand: strftime's %Y writes year 124 as `124`, which is not RFC 3339.
+    return f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_rfc3339(text: object) -> datetime | None:

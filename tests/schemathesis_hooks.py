@@ -38,6 +38,8 @@ def refused_for_state(body: Any) -> bool:
             return all("metadata keys" in str(messages) for messages in details.values())
         if set(details) == {"transfers"}:  # an atomic batch's 100: OpenAPI cannot tie it to `atomic`
             return "atomic batch" in str(details["transfers"])
+        if set(details) == {"from"}:  # a statement's period: OpenAPI cannot tie `from` to `to`
+            return "before `to`" in str(details["from"])
         return set(details) == {"cursor"}
     return False
 

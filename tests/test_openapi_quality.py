@@ -47,6 +47,8 @@ OPERATION_IDS = {
     ("get", "/wallets/{wallet_id}/history"): "wallet_history_list",
     ("get", "/users/{user_id}/activity"): "user_activity_list",
     ("get", "/metrics"): "metrics_get",
+    ("get", "/wallets/{wallet_id}/balance"): "wallet_balance_at",
+    ("get", "/wallets/{wallet_id}/statement"): "wallet_statement_get",
 }
 # drf-spectacular's generated suffixes: a method name such as `wallets_fund_create` or
 # `users_wallets_retrieve` says how the id was made, not what the operation does.

@@ -4,7 +4,8 @@ own token cache), the real PostgreSQL and the real Redis:
 - a database dump holds no issued token key;
 - a `--ttl 3` token is refused after 5 s, although the workers cache tokens for longer;
 - `revoke_token` makes a token 401 within the cache time, in every worker;
-- 60 bad tokens from one address are 429 with Retry-After, while a valid token from it gets 200.
+- 60 bad tokens from one address: 401, past 20 with too_many_failed_authentications and Retry-After,
+  while a valid token from it gets 200.
 
 Each test starts its own server on a port of its own against the test database (`transactional_db`:
 what the test commits, it sees), with a cache key prefix of its own, so its throttle counters are
@@ -119,14 +120,15 @@ def test_revoke_token_stops_a_token_within_the_cache_time(server):
 def test_60_bad_tokens_are_throttled_while_a_valid_token_still_works(server):
     valid = issue("honest", "--operator")
     responses = [server.get("/users/honest/wallets", uuid.uuid4().hex + uuid.uuid4().hex) for _ in range(60)]
-    statuses = [status for status, _, _ in responses]
-    assert statuses == [401] * 20 + [429] * 40
+    assert [status for status, _, _ in responses] == [401] * 60, "a bad token is a 401, throttled or not"
+    codes = [json.loads(body)["code"] for _, _, body in responses]
+    assert codes == ["not_authenticated"] * 20 + ["too_many_failed_authentications"] * 40
     _, headers, body = responses[-1]
     assert json.loads(body) == {
         "success": False,
         "error": json.loads(body)["error"],
-        "code": "throttled",
+        "code": "too_many_failed_authentications",
     }
     assert 1 <= int(headers["Retry-After"]) <= 60
     assert server.status("/users/honest/wallets", valid) == 200
-    assert server.status("/users/honest/wallets") == 429, "no credentials from there: refused too"
+    assert server.status("/users/honest/wallets") == 401, "no credentials from there: a plain 401"

@@ -42,9 +42,21 @@ def get(path: str, addr: str, auth: str | None = None, **extra: Any) -> Any:
 
 
 def assert_throttled(response: Any) -> int:
+    """An end user past their request rate: 429 with Retry-After."""
     assert response.status_code == 429, response.content
     body = response.json()
     assert body["success"] is False and body["code"] == "throttled" and body["error"]
+    retry_after = int(response["Retry-After"])
+    assert 1 <= retry_after <= 60
+    return retry_after
+
+
+def assert_failures_throttled(response: Any) -> int:
+    """A refused token past the address's limit: still a 401, with its own code and Retry-After."""
+    assert response.status_code == 401, response.content
+    body = response.json()
+    assert body["success"] is False and body["code"] == "too_many_failed_authentications" and body["error"]
+    assert response["WWW-Authenticate"] == "Token"
     retry_after = int(response["Retry-After"])
     assert 1 <= retry_after <= 60
     return retry_after
@@ -63,16 +75,21 @@ def redis_down(settings: Any) -> None:
     throttling._last_warning = -throttling._WARN_EVERY_SECONDS  # let this test see the warning
 
 
-def test_failures_past_the_limit_are_429_while_valid_tokens_still_work(ops_key):
+def test_failures_past_the_limit_say_so_while_valid_tokens_still_work(ops_key):
     addr = address()
-    statuses = [get("/wallets/" + str(uuid.uuid4()), addr, BAD).status_code for _ in range(60)]
-    assert statuses == [401] * 20 + [429] * 40
-    assert_throttled(get("/users/ops/wallets", addr, BAD))
+    responses = [get("/wallets/" + str(uuid.uuid4()), addr, BAD) for _ in range(60)]
+    assert {r.status_code for r in responses} == {401}, "a bad token is a 401, throttled or not"
+    codes = [r.json()["code"] for r in responses]
+    assert codes == ["not_authenticated"] * 20 + ["too_many_failed_authentications"] * 40
+    assert all("Retry-After" not in r for r in responses[:20])
+    assert_failures_throttled(get("/users/ops/wallets", addr, BAD))
     # The same address with a valid token: served.
     response = get("/users/ops/wallets", addr, f"Token {ops_key}")
     assert response.status_code == 200, response.content
-    # No credentials at all from that address: refused like a guess while the limit holds.
-    assert_throttled(get("/users/ops/wallets", addr))
+    # No credentials at all from that address: a plain 401, nothing to count or to slow down.
+    bare = get("/users/ops/wallets", addr)
+    assert bare.status_code == 401 and bare.json()["code"] == "not_authenticated"
+    assert "Retry-After" not in bare
     # Another address is not affected.
     assert get("/users/ops/wallets", address(), BAD).status_code == 401
 
@@ -91,7 +108,7 @@ def test_the_counters_are_in_redis_shared_by_every_worker(settings):
         assert get("/metrics", addr, BAD).status_code == 401
     key = throttling.AuthFailureThrottle.cache_format % {"scope": "auth_failure", "ident": addr}
     assert len(cache.get(key)) == 3, "one timestamp per failure, in Django's Redis cache"
-    retry_after = assert_throttled(get("/metrics", addr, BAD))
+    retry_after = assert_failures_throttled(get("/metrics", addr, BAD))
     # The window slides: once the oldest failure is older than a minute, one more is allowed.
     cache.set(key, [t - 61 for t in cache.get(key)], 60)
     assert get("/metrics", addr, BAD).status_code == 401
@@ -110,7 +127,7 @@ def test_trusted_proxies_name_the_client_from_x_forwarded_for(settings):
     proxy, guesser, bystander = address(), address(), address()
     for _ in range(2):
         get("/users/ops/wallets", proxy, BAD, HTTP_X_FORWARDED_FOR=guesser)
-    assert_throttled(get("/users/ops/wallets", proxy, BAD, HTTP_X_FORWARDED_FOR=guesser))
+    assert_failures_throttled(get("/users/ops/wallets", proxy, BAD, HTTP_X_FORWARDED_FOR=guesser))
     # Another client behind the same proxy is not throttled.
     assert get("/users/ops/wallets", proxy, BAD, HTTP_X_FORWARDED_FOR=bystander).status_code == 401
 

@@ -24,3 +24,11 @@ def test_equal_moments_in_other_zones_are_not_given_each_others_text():
     assert format_timestamp(utc) == utc.strftime(PATTERN)
     assert format_timestamp(same_instant_elsewhere) == same_instant_elsewhere.strftime(PATTERN)
     assert format_timestamp(utc) != format_timestamp(same_instant_elsewhere)
+
+
+def test_a_year_before_1000_is_written_with_four_digits():
+    """RFC 3339 wants four: strftime's %Y alone writes year 124 as `124` (schemathesis found it in a
+    statement's period, which may start that early)."""
+    assert (
+        format_timestamp(datetime(124, 1, 26, 22, 6, 10, 300000, tzinfo=UTC)) == "0124-01-26T22:06:10.300000Z"
+    )

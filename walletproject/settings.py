@@ -87,7 +87,8 @@ AUTH_GENERATION_FILE = env.path("AUTH_GENERATION_FILE", default=STACK_DIR / "run
 _token_ttl_days = env.str("API_TOKEN_TTL_DAYS", default="90").strip()
 API_TOKEN_TTL = timedelta(days=float(_token_ttl_days)) if _token_ttl_days else None
 # Failed API authentications (a bad, expired or revoked token) allowed per client address, DRF rate
-# syntax ("20/min"); past it, requests without valid credentials get 429. Empty: no limit.
+# syntax ("20/min"); past it, refused tokens get 401 too_many_failed_authentications with
+# Retry-After (common/throttling.py). Empty: no limit.
 API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="20/min") or None
 # Requests per end user (never staff), e.g. "600/min"; empty (the default): no per-user limit.
 API_USER_RATE = env.str("API_USER_RATE", default="") or None

@@ -28,6 +28,8 @@ from django.db import transaction
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.utils import timezone
 
+from common.times import format_timestamp
+
 from .chain import genesis_hash
 from .locks import lock_user_wallets
 from .models import LedgerEntry, TransactionLeg, Wallet
@@ -58,10 +60,9 @@ def settle(*, wallet: Wallet, moment: datetime) -> None:
 
 
 def utc_text(moment: datetime) -> str:
-    """RFC 3339 in UTC with microseconds, the year always 4 digits: `0124-01-26T22:06:10.300000Z`
-    (`common.times.format_timestamp`'s strftime writes year 124 as `124`, which is not RFC 3339,
-    and a period may start that early)."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """RFC 3339 in UTC with microseconds, whatever zone the moment is in: `0124-01-26T22:06:10.300000Z`
+    (a period may start that early)."""
+    return format_timestamp(moment.astimezone(UTC))
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def test_paths_are_the_seeds_and_each_operation_lists_exactly_its_error_statuses
     for table, method in ((GETS, "get"), (POSTS, "post")):
         for path, statuses in table.items():
             responses = document["paths"][path][method]["responses"]
-            # 429 everywhere: failed authentications are throttled per address (common.throttling).
+            # 429 everywhere: an end user past API_USER_RATE (common.throttling).
             assert set(responses) == statuses | {"414", "429", "431"}, path
             for status in statuses - {"200", "201", "202"}:
                 error = responses[status]["content"]["application/json"]["schema"]
