@@ -15,7 +15,7 @@ from wallets.events import EVENT_TYPES
 
 from . import clock, safety, signing
 from .errors import TooManyEndpoints
-from .models import Delivery, Endpoint
+from .models import Attempt, Delivery, Endpoint
 
 DESCRIPTION_MAX_LENGTH = 500
 
@@ -116,7 +116,16 @@ def endpoint_rotate_secret(*, endpoint: Endpoint) -> Endpoint:
 
 
 def endpoint_delete(*, endpoint: Endpoint) -> None:
-    endpoint.delete()  # its deliveries and attempts with it
+    """With its deliveries and attempts. The endpoint's row is locked first (a delivery being
+    queued for it waits, then finds it gone), then its deliveries (an attempt being recorded
+    finishes first; one recorded after finds its delivery gone), so no row is left pointing at it."""
+    with transaction.atomic():
+        Endpoint.objects.select_for_update().filter(id=endpoint.id).first()
+        deliveries = Delivery.objects.filter(endpoint_id=endpoint.id)
+        list(deliveries.select_for_update().values_list("id", flat=True))
+        Attempt.objects.filter(delivery__endpoint_id=endpoint.id).delete()
+        deliveries.delete()
+        Endpoint.objects.filter(id=endpoint.id).delete()
 
 
 def secrets_in_use(endpoint: Endpoint) -> list[str]:

@@ -157,3 +157,22 @@ def test_deliveries_with_attempts_and_resend():
     resent = alice.post(f"/webhooks/deliveries/{delivery.id}/resend").json()["data"]
     assert resent["status"] == "pending" and resent["first_attempt_at"] is None
     assert alice.get(f"/webhooks/endpoints/{endpoint.id}/deliveries?status=bogus").status_code == 400
+
+
+def test_deleting_an_endpoint_deletes_its_deliveries_and_attempts() -> None:
+    alice = make_client("alice")
+    endpoint = Endpoint.objects.get(id=create(alice).json()["data"]["endpoint_id"])
+    event_id = uuid.uuid4()
+    delivery = Delivery.objects.create(
+        id=delivery_id(endpoint.id, event_id),
+        endpoint=endpoint,
+        event_id=event_id,
+        event_type="WALLET_FUNDED",
+        wallet_id=uuid.uuid4(),
+        wallet_version=1,
+        payload="{}",
+        next_attempt_at=timezone.now(),
+    )
+    Attempt.objects.create(delivery=delivery, at=timezone.now(), status_code=500, latency_ms=3)
+    assert alice.delete(f"/webhooks/endpoints/{endpoint.id}").status_code == 200
+    assert not Delivery.objects.exists() and not Attempt.objects.exists()
