@@ -1,7 +1,7 @@
 """The generated Python client (clients/python) is current, installs with pip, and works against a
 live server: examples/python/flow.py's happy path, errors as exceptions (clients/python_extras),
 pagination, a staff movement waiting for approval. The TypeScript example names only operations
-the document has.
+the document has, compiles in strict mode and runs the same happy path against a live server.
 
 The committed client must be what `make client` makes from this checkout's schema: a change to the
 API without `make client` fails here. The generator runs from its own virtualenv
@@ -28,6 +28,7 @@ from common.postgresql.url import database_url
 from tests.conftest import ROOT, web_server
 
 CLIENTS = ROOT / "clients"
+TYPESCRIPT = ROOT / "examples" / "typescript"
 for path in (CLIENTS / "python", CLIENTS / "python_extras", ROOT / "examples" / "python"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
@@ -214,10 +215,10 @@ def test_errors_are_exceptions_and_pages_follow_the_cursor(server):
 
 
 def test_the_typescript_example_calls_only_operations_of_the_document():
-    """examples/typescript/flow.ts uses plain fetch (no dependencies); node here is 20, which cannot
-    run TypeScript without a compiler, so its calls are checked against the document instead."""
+    """examples/typescript/flow.ts uses plain fetch (no dependencies): every call it makes is an
+    operation of the document."""
     document = yaml.safe_load((CLIENTS / "openapi.yaml").read_text())
-    source = (ROOT / "examples" / "typescript" / "flow.ts").read_text()
+    source = (TYPESCRIPT / "flow.ts").read_text()
     calls = re.findall(r'call(?:<[^>]*>)?\(\s*"(GET|POST)",\s*`([^`]+)`', source)
     assert len(calls) >= 6
     patterns = {
@@ -230,3 +231,35 @@ def test_the_typescript_example_calls_only_operations_of_the_document():
         assert any(m == method.lower() and re.fullmatch(p, concrete) for m, p in patterns), (method, url)
     assert "Token ${" in source, "the Authorization header is `Token <key>`"
     assert "Idempotency-Key" in source
+
+
+def test_the_typescript_example_compiles_strictly_and_runs_against_a_live_server(server, tmp_path):
+    """Node here is 20, which runs no TypeScript itself: the example's own pinned compiler
+    (examples/typescript/package.json, installed from its lock file on first use) checks it in strict
+    mode and compiles it; node runs the result against the server."""
+    if not (TYPESCRIPT / "node_modules" / ".bin" / "tsc").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TYPESCRIPT, check=True, timeout=300)
+    out = tmp_path / "build"
+    compiled = subprocess.run(
+        [str(TYPESCRIPT / "node_modules" / ".bin" / "tsc"), "-p", str(TYPESCRIPT), "--outDir", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    (out / "package.json").write_text('{"type": "module"}')
+    ran = subprocess.run(
+        ["node", str(out / "flow.js")],
+        env={**os.environ, "WALLET_API_URL": server, "WALLET_TOKEN": issue_token("ts-ops", "--operator")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.splitlines() == [
+        "funded: 100.0000",
+        "transferred: 30.0000 once: true",
+        "entries: [ 'TRANSFER_OUT 30.0000', 'FUND 100.0000' ]",
+        "refused: 400 insufficient_funds",
+        "balance: 70.0000",
+    ]

@@ -2,9 +2,10 @@
 // dependencies): create two wallets, fund one, transfer with an idempotency key (and retry it
 // safely), page through the ledger, and catch a refusal as an exception.
 //
-//   WALLET_API_URL=http://127.0.0.1:3000 WALLET_TOKEN=<an operator's key> npx tsx examples/typescript/flow.ts
+//   cd examples/typescript && npm ci && npm run build
+//   WALLET_API_URL=http://127.0.0.1:3000 WALLET_TOKEN=<an operator's key> npm start
 //
-// (or compile it with tsc). An operator's token (`manage.py issue_token <name> --operator`), as
+// (typescript, pinned in package.json, only compiles it). An operator's token (`manage.py issue_token <name> --operator`), as
 // funding is staff-only. The shapes below are the OpenAPI document's (clients/openapi.yaml).
 
 declare const process: { env: Record<string, string | undefined> };
