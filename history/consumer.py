@@ -77,6 +77,9 @@ class ConsumerStats:
     received: int = 0  # messages taken from Kafka (valid or not, duplicates included)
     inserted: int = 0  # new history rows
     duplicates: int = 0  # valid events already stored (redeliveries)
+    # valid events skipped because their wallet version is stored under another event id (ids
+    # from before they were derived from the ledger, re-read after `rebuild_history --from-ledger`)
+    version_duplicates: int = 0
     dead_lettered: int = 0  # messages sent to the dead-letter topic
     gaps: int = 0  # version gaps detected
     batches: int = 0
@@ -331,6 +334,7 @@ class HistoryConsumer:
                 logger.info("history consumer: batch saved after %d failed attempts", attempt)
             self.stats.inserted += result.inserted
             self.stats.duplicates += result.duplicates
+            self.stats.version_duplicates += len(result.version_duplicates)
             self.stats.gaps += len(result.gaps)
             return
 

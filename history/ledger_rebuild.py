@@ -9,11 +9,15 @@ the services wrote them. So the rows equal those the consumer stored from Kafka 
 
 How: one transaction builds `history_historyevent_new` (the live table's columns, defaults and
 checks: `LIKE`) with one `INSERT ... SELECT` over the ledger, then its indexes, then swaps it in:
-the live table is locked, the rows the consumer stored meanwhile are copied over (`ON CONFLICT
-(event_id)`: those the ledger already gave are skipped), the old table dropped and the new one
-renamed with the old names. Readers see the old table until the commit and the new one after: a
-query waiting on the lock finds the new table by its name. The consumer goes on from its committed
-offsets: what it reads again is skipped by the event id, what it has not read yet is inserted. A
+the live table is locked, the rows the consumer stored meanwhile are copied over (`ON CONFLICT DO
+NOTHING`: those the ledger already gave are skipped, by event id or by wallet version), the old
+table dropped and the new one renamed with the old names. Readers see the old table until the
+commit and the new one after: a query waiting on the lock finds the new table by its name. The
+consumer goes on from its committed offsets: what it reads again is skipped by the event id, what
+it has not read yet is inserted. An event published before the ids were derived from the ledger
+carries a random id; read again (a reset offset, a new group) it is skipped by its wallet version
+(`history_wallet_version_unique`, copied to the new table with the other indexes), so the history
+keeps one row per event across the change of ids. A
 wallet's events are read in one statement, so they are consistent with each other; events
 committed after that statement reach the history through the consumer.
 
@@ -239,11 +243,12 @@ def rebuild_from_ledger(*, on_step: Callable[[str, int], None] | None = None) ->
 
         _lock_live_table(cursor)
         # What the consumer stored since the build began: its events committed after the ledger
-        # was read (the others are there already, by the same event id).
+        # was read (the others are there already, by the same event id, or by the same wallet
+        # version for an event with an id from before they were derived from the ledger).
         columns = ", ".join(f'"{f.column}"' for f in HistoryEvent._meta.concrete_fields if f.column != "id")
         cursor.execute(
             f"INSERT INTO {NEW} ({columns}) SELECT {columns} FROM {HISTORY} WHERE id > %s "  # noqa: S608
-            "ORDER BY id ON CONFLICT (event_id) DO NOTHING",
+            "ORDER BY id ON CONFLICT DO NOTHING",
             [before_max_id],
         )
         result.carried = cursor.rowcount

@@ -4,7 +4,9 @@ Why a projection and not a view over the ledger: the history is what the event s
 from Kafka alone (`rebuild_history`), so it proves the stream is complete and lets the history
 service run on another database one day. `reconcile` checks it against the ledger.
 
-`event_id` is unique: redelivered events insert nothing. Where each row came from (topic,
+`event_id` is unique: redelivered events insert nothing; so is `(wallet_id, wallet_version)`, so the
+same event under another id (the ids changed with `rebuild_history --from-ledger`) inserts nothing
+either. Where each row came from (topic,
 partition, offset) and the full event as JSONB are kept for audits and replays. The fields schema
 version 2 added (API v1.1: holds, reversals, metadata) are null in rows of version 1 events.
 """
@@ -12,7 +14,7 @@ version 2 added (API v1.1: holds, reversals, metadata) are null in rows of versi
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from wallets.models import MoneyField
 
@@ -55,10 +57,6 @@ class HistoryEvent(models.Model):
 
     class Meta:
         indexes = [
-            # GET /wallets/{id}/history: newest first, the wallet version is the order.
-            models.Index(
-                fields=["wallet_id", "-wallet_version", "-event_id"], name="history_wallet_version_idx"
-            ),
             # GET /users/{user_id}/activity: newest first across the user's wallets.
             models.Index(fields=["user_id", "-occurred_at", "-event_id"], name="history_user_occurred_idx"),
             models.Index(fields=["transaction_id"], name="history_transaction_idx"),
@@ -72,6 +70,14 @@ class HistoryEvent(models.Model):
             ),
         ]
         constraints = [
+            # One event per wallet version (the ledger gives each a version of its own: entries,
+            # holds and their releases, `entry_wallet_version_unique`): an event stored under
+            # another id (published before the ids were derived from the ledger, read again after
+            # `rebuild_history --from-ledger`) is skipped, not stored twice. Also the order of
+            # GET /wallets/{id}/history, newest first: the wallet version alone.
+            models.UniqueConstraint(
+                F("wallet_id"), F("wallet_version").desc(), name="history_wallet_version_unique"
+            ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="history_amount_non_negative"),
             models.CheckConstraint(condition=Q(wallet_version__gte=0), name="history_version_non_negative"),
             models.CheckConstraint(condition=Q(held_after__gte=0), name="history_held_non_negative"),

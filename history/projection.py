@@ -1,9 +1,14 @@
 """Writing a batch of events into the history table: one transaction, one insert, duplicates ignored.
 
-Why raw SQL: a batch is one `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (event_id) DO NOTHING`
+Why raw SQL: a batch is one `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING`
 with one parameter per column, whatever the batch size; building 500 model instances per batch
 would cost more Python than the insert costs PostgreSQL. `ON CONFLICT` is what makes redelivery
-(at-least-once Kafka, a crash before the offset commit, a rebalance) harmless.
+(at-least-once Kafka, a crash before the offset commit, a rebalance) harmless. The conflict has no
+target: a row is skipped when its `event_id` is stored (a redelivery) or its `(wallet_id,
+wallet_version)` is (the same event under another id: published with a random id before the ids
+were derived from the ledger, read again after `rebuild_history --from-ledger`). The two are told
+apart only when the insert skipped something (the rows it inserted come back from `RETURNING`),
+and the second kind is counted and logged on its own.
 
 The same transaction records the version gaps the batch reveals and the dead letters it produced,
 so a batch is either wholly saved (and its offsets may be committed) or not at all.
@@ -44,7 +49,8 @@ _INSERT = f"""
                   %b::smallint[], %b::numeric[], %b::uuid[], %b::uuid[], %b::text[], %b::text[],
                   %b::smallint[])
            AS u(e, t, w, u, c, a, b, v, x, cw, cu, o, p, tp, pa, off, sv, ha, h, r, d, m, li)
-    ON CONFLICT (event_id) DO NOTHING
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
 """  # noqa: S608 -- table names come from model metadata, every value is a parameter
 _COLUMNS = 23
 
@@ -67,10 +73,22 @@ class DeadLetterRecord:
     error: str
 
 
+@dataclass(frozen=True)
+class VersionDuplicate:
+    """An event skipped because its wallet version is stored under another event id."""
+
+    wallet_id: uuid.UUID
+    wallet_version: int
+    event_id: uuid.UUID  # the skipped event's
+    stored_event_id: uuid.UUID  # the stored row's
+    origin: Origin
+
+
 @dataclass
 class SaveResult:
     inserted: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # events already stored under their own id (redeliveries)
+    version_duplicates: list[VersionDuplicate] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     resolved_gaps: int = 0
 
@@ -138,8 +156,13 @@ def unique_rows(rows: Sequence[HistoryRow]) -> list[HistoryRow]:
 
 def insert_rows(rows: Sequence[HistoryRow]) -> int:
     """Insert the rows, ignoring events already stored; returns how many were new."""
+    return len(insert_new_rows(rows))
+
+
+def insert_new_rows(rows: Sequence[HistoryRow]) -> set[uuid.UUID]:
+    """Insert the rows, skipping those whose event id or wallet version is stored; the inserted ids."""
     if not rows:
-        return 0
+        return set()
     columns: list[list[object]] = [[] for _ in range(_COLUMNS)]
     for row in rows:
         values = (
@@ -174,8 +197,31 @@ def insert_rows(rows: Sequence[HistoryRow]) -> int:
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(_INSERT, columns)
-        inserted: int = cursor.rowcount
+        inserted = {event_id for (event_id,) in cursor.fetchall()}
     return inserted
+
+
+def version_duplicates(skipped: Sequence[HistoryRow]) -> list[VersionDuplicate]:
+    """Of the rows the insert skipped, those whose wallet version is stored under another id (the
+    others are stored under their own: redeliveries). One query, only when something was skipped."""
+    if not skipped:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT h.wallet_id, h.wallet_version, h.event_id FROM {HISTORY} AS h
+                  JOIN unnest(%s::uuid[], %s::bigint[]) AS u(w, v)
+                    ON h.wallet_id = u.w AND h.wallet_version = u.v""",  # noqa: S608
+            [[row.wallet_id for row in skipped], [row.wallet_version for row in skipped]],
+        )
+        stored = {(w, v): e for w, v, e in cursor.fetchall()}
+    found = []
+    for row in skipped:
+        stored_id = stored.get((row.wallet_id, row.wallet_version))
+        if stored_id is not None and stored_id != row.event_id:
+            found.append(
+                VersionDuplicate(row.wallet_id, row.wallet_version, row.event_id, stored_id, row.origin)
+            )
+    return found
 
 
 def _insert_gaps(gaps: Sequence[Gap]) -> None:
@@ -259,8 +305,13 @@ def save_batch(
     result = SaveResult()
     with transaction.atomic():
         gaps, last = tracker.detect(unique)
-        result.inserted = insert_rows(unique)
-        result.duplicates = len(rows) - result.inserted
+        inserted = insert_new_rows(unique)
+        result.inserted = len(inserted)
+        if result.inserted < len(unique):
+            result.version_duplicates = version_duplicates(
+                [row for row in unique if row.event_id not in inserted]
+            )
+        result.duplicates = len(rows) - result.inserted - len(result.version_duplicates)
         _insert_gaps(gaps)
         record_dead_letters(dead_letters)
         result.resolved_gaps = _resolve_gaps(set(last))
@@ -279,7 +330,34 @@ def save_batch(
             gap.origin.partition,
             gap.origin.offset,
         )
+    _log_version_duplicates(result.version_duplicates)
     return result
+
+
+_LOGGED_PER_BATCH = 20
+
+
+def _log_version_duplicates(found: Sequence[VersionDuplicate]) -> None:
+    """A warning per skipped event (the first few of a batch, then their number): such an event is
+    harmless but says the stream and the history disagree on its id."""
+    for dup in found[:_LOGGED_PER_BATCH]:
+        logger.warning(
+            "history: event %s skipped: wallet %s version %d is stored as event %s "
+            "(an id from before the ids were derived from the ledger?) (%s[%d]@%d)",
+            dup.event_id,
+            dup.wallet_id,
+            dup.wallet_version,
+            dup.stored_event_id,
+            dup.origin.topic,
+            dup.origin.partition,
+            dup.origin.offset,
+        )
+    if len(found) > _LOGGED_PER_BATCH:
+        logger.warning(
+            "history: %d more events of this batch skipped: their wallet versions are stored under "
+            "other event ids",
+            len(found) - _LOGGED_PER_BATCH,
+        )
 
 
 def refused_rows(rows: Sequence[HistoryRow]) -> list[tuple[HistoryRow, str]]:

@@ -39,14 +39,16 @@ def _filtered(events: QuerySet[HistoryEvent], filters: HistoryFilters) -> QueryS
 def wallet_history(
     *, wallet_id: uuid.UUID, filters: HistoryFilters, after: tuple[int, uuid.UUID] | None = None
 ) -> QuerySet[HistoryEvent]:
-    """A wallet's events, newest first: by wallet version (the wallet's own sequence)."""
+    """A wallet's events, newest first: by wallet version (the wallet's own sequence).
+
+    The version alone is the order (`history_wallet_version_unique`: one event per version). The
+    cursor still carries the event id, as it did when it broke ties, so cursors handed out before
+    keep working; it is not needed any more."""
     events = _filtered(HistoryEvent.objects.filter(wallet_id=wallet_id), filters)
     if after is not None:
-        version, event_id = after
-        events = events.filter(
-            Q(wallet_version__lt=version) | Q(wallet_version=version, event_id__lt=event_id)
-        )
-    return events.order_by("-wallet_version", "-event_id")
+        version, _event_id = after
+        events = events.filter(wallet_version__lt=version)
+    return events.order_by("-wallet_version")
 
 
 def user_activity(
