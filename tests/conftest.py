@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from common.postgresql.url import database_url
 from walletproject import serve
 from wallets.tokens import token_issue
 
@@ -60,6 +61,24 @@ def web_server(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[
             yield base_url
     except serve.NotHealthy as exc:
         pytest.fail(str(exc))
+
+
+def test_database_env() -> dict[str, str]:
+    """The environment of a process of the test's own on the test database: no connection left open
+    when the database is dropped, tokens checked on every request."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DB_CONN_MAX_AGE": "0",
+        "API_TOKEN_CACHE_SECONDS": "0",
+    }
+
+
+@pytest.fixture
+def live_server_url(transactional_db: Any, tmp_path: Path) -> Iterator[str]:
+    """A web server of the test's own on the test database (committed rows: transactional_db)."""
+    with web_server(test_database_env(), tmp_path / "web.log") as base_url:
+        yield base_url
 
 
 def as_rendered(form: dict[str, Any]) -> dict[str, Any]:

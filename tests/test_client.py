@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import pytest
 import yaml
 
 from common.postgresql.url import database_url
-from tests.conftest import ROOT, web_server
+from tests.conftest import ROOT
 
 CLIENTS = ROOT / "clients"
 TYPESCRIPT = ROOT / "examples" / "typescript"
@@ -107,15 +106,8 @@ def test_the_client_installs_with_pip(tmp_path):
 
 
 @pytest.fixture
-def server(transactional_db: Any, tmp_path: Path) -> Iterator[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DB_CONN_MAX_AGE": "0",
-        "API_TOKEN_CACHE_SECONDS": "0",
-    }
-    with web_server(env, tmp_path / "web.log") as base_url:
-        yield base_url
+def server(live_server_url: str) -> str:
+    return live_server_url
 
 
 def issue_token(username: str, *options: str) -> str:

@@ -8,14 +8,11 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from common.postgresql.url import database_url
-from tests.conftest import ROOT, web_server
+from tests.conftest import ROOT
 
 README = ROOT / "README.md"
 SHOWN_PAIR = re.compile(r'"(\w+)":("[^"]*"|-?\d+(?:\.\d+)?|true|false|null)')
@@ -48,15 +45,8 @@ def shown_pairs(comments: list[str]) -> list[str]:
 
 
 @pytest.fixture
-def server(transactional_db: Any, tmp_path: Path) -> Iterator[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DB_CONN_MAX_AGE": "0",
-        "API_TOKEN_CACHE_SECONDS": "0",
-    }
-    with web_server(env, tmp_path / "web.log") as base_url:
-        yield base_url
+def server(live_server_url: str) -> str:
+    return live_server_url
 
 
 def test_the_readme_tour_runs_verbatim_and_answers_what_it_shows(server):
