@@ -299,3 +299,21 @@ def test_the_endpoints_are_in_the_openapi_schema(staff):
     assert set(schema["components"]["schemas"]["HistoryEventOutput"]["properties"]) == set(
         HistoryEventOutput().fields
     )
+
+
+def test_a_cursor_handed_out_before_the_version_became_unique_still_pages(books, alice):
+    """Cursors carried (version, event id) when the id broke ties; the version alone orders a
+    wallet's history now (one event per version), and such a cursor still gives the next page,
+    whichever event id it names."""
+    from common.pagination import encode_cursor
+
+    url = f"/wallets/{books['a1'].id}/history"
+    whole = alice.get(f"{url}?limit=500").json()["data"]
+    versions = [e["wallet_version"] for e in whole]
+    assert versions == sorted(set(versions), reverse=True)
+    middle = whole[2]
+    for event_id in (middle["event_id"], str(uuid.uuid4())):
+        cursor = encode_cursor([middle["wallet_version"], event_id])
+        page = alice.get(f"{url}?limit=500&cursor={cursor}")
+        assert page.status_code == 200, page.content
+        assert page.json()["data"] == whole[3:]
