@@ -45,6 +45,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)  # answered 2xx
     refused: int = 0  # requests answered non-2xx
     forged: list[str] = field(default_factory=list)
+    incomplete: int = 0  # requests cut short by a killed sender
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -57,7 +58,12 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request (SIGKILL): not a forgery
+                    with receiver._lock:
+                        receiver.incomplete += 1
+                    return
                 headers = {k: v for k, v in self.headers.items()}
                 verified = []
                 for index, secret in enumerate(receiver.secrets):
