@@ -22,7 +22,14 @@ from typing import Any
 import schemathesis
 
 METADATA_FIELD = re.compile(r"(?:(?:legs|transfers)\[\d+\]\.)?metadata")
-STATE_CODES = {"insufficient_funds", "same_wallet", "currency_mismatch", "idempotency_key_reused"}
+# too_many_endpoints: a user's webhook endpoints are capped (WEBHOOK_MAX_ENDPOINTS_PER_USER).
+STATE_CODES = {
+    "insufficient_funds",
+    "same_wallet",
+    "currency_mismatch",
+    "idempotency_key_reused",
+    "too_many_endpoints",
+}
 
 
 def refused_for_state(body: Any) -> bool:

@@ -11,8 +11,9 @@ the project's `schemathesis.toml` (its project check and why some operations may
 to schema-valid requests); nothing is excluded. Any failure fails the test with schemathesis'
 report, its seed and `st replay` lines.
 
-Every check runs. Two find nothing to check here, by the API's nature, not by exclusion:
-`use_after_free` looks for a resource read after a DELETE, and this API deletes nothing;
+Every check runs. Two seldom have anything to check here, by the API's nature, not by exclusion:
+`use_after_free` looks for a resource read after a DELETE (only a webhook endpoint is deleted, and
+the stateful phase rarely reaches one);
 `object_level_authorization` compares what several identities of one run can read, and each run
 has one token (the permission matrix, end users never seeing each other's wallets, is
 tests/wallets/test_permissions.py).

@@ -87,7 +87,7 @@ def test_stack_up_twice_is_harmless():
 def test_status_lists_every_service():
     lines = stack("status").stdout.splitlines()
     names = [line.split()[0] for line in lines]
-    assert names == ["postgres", "redis", "kafka", "web", "worker", "beat", "consumer"]
+    assert names == ["postgres", "redis", "kafka", "web", "worker", "beat", "consumer", "webhooks"]
     for line in lines[:3]:
         assert "running (pid" in line
 
