@@ -10,7 +10,8 @@ What the page reads stays the same size as the ledger and the history grow (issu
 over the wallets (user wallets and their balances per currency), the outbox (the backlog itself),
 the newest history row by its primary key, the version gaps and dead letters (faults, not events),
 the newest reconcile run, and the pending approvals (their count and the oldest one's age, from
-their partial index). With RELAY=debezium, also the connector's state and its replication slot's
+their partial index), and the webhooks' pending deliveries and endpoints disabled by failures
+(issue #34). With RELAY=debezium, also the connector's state and its replication slot's
 lag (issue #24), as the outbox page's banner shows them. Whether the books balance is that run's
 answer (its `currency_totals` check, with when it ran): the system account keeps no running
 balance, so its balance is the sum of its entries, a read of the whole ledger that `reconcile`
@@ -54,6 +55,7 @@ from trends.models import RelaySample
 from trends.selectors import DayVolume, counted_until, money_per_day, relay_series
 from wallets.money import format_money
 from wallets.selectors import CurrencyTotals, currency_totals
+from webhooks.selectors import WebhookStatus, webhook_status
 
 from .health import event_log_info
 
@@ -75,6 +77,7 @@ class Overview:
     history: HistoryStatus | None = None
     last_reconcile: ReconcileRun | None = None
     approvals: PendingApprovals | None = None
+    webhooks: WebhookStatus | None = None
     connector: debezium.ConnectorState | None = None  # RELAY=debezium only
     volumes: dict[str, list[DayVolume]] | None = None
     volumes_until: datetime | None = None
@@ -173,6 +176,7 @@ def gather() -> Overview:
     overview.consumer_lag = read("consumer lag", recent_consumer_lag) or {"error": "unavailable"}
     overview.history = read("history status", history_status)
     overview.approvals = read("pending approvals", pending_approvals)
+    overview.webhooks = read("webhooks", webhook_status)
     if debezium.enabled():  # Connect's REST API, with a short timeout; it never raises
         overview.connector = read("connector", debezium.connector_state)
     overview.last_reconcile = read(

@@ -1,12 +1,14 @@
-"""/metrics reports the webhooks: pending and failed deliveries, the oldest pending one's age,
-endpoints disabled by the retry window apart from those disabled by hand."""
+"""/metrics and the admin's overview report the webhooks: pending and failed deliveries, the oldest
+pending one's age, endpoints disabled by the retry window apart from those disabled by hand."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from tests.conftest import make_client
@@ -16,7 +18,11 @@ from webhooks.models import Delivery, Endpoint, delivery_id
 pytestmark = pytest.mark.django_db
 
 
-def test_metrics_show_the_backlog_failures_and_disabled_endpoints() -> None:
+@pytest.fixture
+def webhook_state() -> None:
+    """One pending delivery 30 minutes old and one delivered to a live endpoint, a failed one to an
+    endpoint disabled by the retry window, a pending one to an endpoint disabled by hand."""
+
     def endpoint() -> Endpoint:
         return Endpoint.objects.create(owner="alice", url="http://127.0.0.1:9/", secret="whsec_x")
 
@@ -42,6 +48,9 @@ def test_metrics_show_the_backlog_failures_and_disabled_endpoints() -> None:
     delivery(by_hand, "pending")  # a disabled endpoint's backlog is not the active backlog
     services.endpoint_disable(endpoint=failing, reason="Delivery 1 failed for 72 hours (9 attempts)")
     services.endpoint_disable(endpoint=by_hand, reason="disabled by alice")
+
+
+def test_metrics_show_the_backlog_failures_and_disabled_endpoints(webhook_state: None) -> None:
     text = make_client("metrics-ops", staff=True).get("/metrics").content.decode()
     lines = {
         line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line[:1] != "#"
@@ -51,3 +60,16 @@ def test_metrics_show_the_backlog_failures_and_disabled_endpoints() -> None:
     assert lines['wallet_webhook_endpoints_disabled{reason="failing"}'] == 1
     assert lines['wallet_webhook_endpoints_disabled{reason="by_hand"}'] == 1
     assert 1790 < lines["wallet_webhook_oldest_pending_age_seconds"] < 1900
+
+
+def test_the_overview_shows_the_backlog_and_the_endpoints_disabled_by_failures(webhook_state, client):
+    client.force_login(get_user_model().objects.create_user("hooksops", is_staff=True))
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    html = re.sub(r"\s+", " ", response.content.decode())
+    assert 'id="overview-webhooks-pending">1 pending</a>' in html
+    oldest = re.search(r'id="overview-webhooks-oldest">(\d+) s<', html)
+    assert oldest is not None and 1790 < int(oldest.group(1)) < 1900
+    assert 'id="overview-webhooks-failed">1 given up</a>' in html
+    assert 'id="overview-webhooks-disabled">1 disabled after failing for the retry window</a>' in html
+    assert "1 disabled by hand" in html
