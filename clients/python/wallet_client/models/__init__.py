@@ -13,6 +13,9 @@ from .approval_status_enum import ApprovalStatusEnum
 from .approvals_list_kind import ApprovalsListKind
 from .approvals_list_status import ApprovalsListStatus
 from .approve_input import ApproveInput
+from .attempt_output import AttemptOutput
+from .balance_at_envelope import BalanceAtEnvelope
+from .balance_at_output import BalanceAtOutput
 from .batch_envelope import BatchEnvelope
 from .batch_input import BatchInput
 from .batch_item_output import BatchItemOutput
@@ -25,6 +28,12 @@ from .capture_input_metadata import CaptureInputMetadata
 from .capture_output import CaptureOutput
 from .completed_status_enum import CompletedStatusEnum
 from .currency_enum import CurrencyEnum
+from .delivery_detail_output import DeliveryDetailOutput
+from .delivery_detail_output_payload import DeliveryDetailOutputPayload
+from .delivery_output import DeliveryOutput
+from .endpoint_create_input import EndpointCreateInput
+from .endpoint_output import EndpointOutput
+from .endpoint_with_secret_output import EndpointWithSecretOutput
 from .error import Error
 from .error_details import ErrorDetails
 from .event_type_enum import EventTypeEnum
@@ -48,8 +57,12 @@ from .leg_output import LegOutput
 from .leg_output_metadata import LegOutputMetadata
 from .multi_leg_input import MultiLegInput
 from .multi_leg_input_metadata import MultiLegInputMetadata
+from .patched_endpoint_update_input import PatchedEndpointUpdateInput
 from .reject_input import RejectInput
 from .reverse_input import ReverseInput
+from .statement import Statement
+from .statement_entry_output import StatementEntryOutput
+from .statement_page import StatementPage
 from .transaction_output import TransactionOutput
 from .transaction_output_metadata import TransactionOutputMetadata
 from .transaction_page import TransactionPage
@@ -64,7 +77,16 @@ from .wallet_history_list_event_type_item import WalletHistoryListEventTypeItem
 from .wallet_holds_list_status import WalletHoldsListStatus
 from .wallet_output import WalletOutput
 from .wallet_page import WalletPage
+from .wallet_statement_get_format import WalletStatementGetFormat
 from .wallet_status_enum import WalletStatusEnum
+from .webhook_delivery_detail_envelope import WebhookDeliveryDetailEnvelope
+from .webhook_delivery_envelope import WebhookDeliveryEnvelope
+from .webhook_delivery_page import WebhookDeliveryPage
+from .webhook_endpoint_deleted_envelope import WebhookEndpointDeletedEnvelope
+from .webhook_endpoint_deleted_envelope_data import WebhookEndpointDeletedEnvelopeData
+from .webhook_endpoint_envelope import WebhookEndpointEnvelope
+from .webhook_endpoint_page import WebhookEndpointPage
+from .webhook_endpoint_secret_envelope import WebhookEndpointSecretEnvelope
 
 __all__ = (
     "AmountInput",
@@ -80,6 +102,9 @@ __all__ = (
     "ApprovalsListStatus",
     "ApprovalStatusEnum",
     "ApproveInput",
+    "AttemptOutput",
+    "BalanceAtEnvelope",
+    "BalanceAtOutput",
     "BatchEnvelope",
     "BatchInput",
     "BatchItemOutput",
@@ -92,6 +117,12 @@ __all__ = (
     "CaptureOutput",
     "CompletedStatusEnum",
     "CurrencyEnum",
+    "DeliveryDetailOutput",
+    "DeliveryDetailOutputPayload",
+    "DeliveryOutput",
+    "EndpointCreateInput",
+    "EndpointOutput",
+    "EndpointWithSecretOutput",
     "Error",
     "ErrorDetails",
     "EventTypeEnum",
@@ -115,8 +146,12 @@ __all__ = (
     "LegOutputMetadata",
     "MultiLegInput",
     "MultiLegInputMetadata",
+    "PatchedEndpointUpdateInput",
     "RejectInput",
     "ReverseInput",
+    "Statement",
+    "StatementEntryOutput",
+    "StatementPage",
     "TransactionOutput",
     "TransactionOutputMetadata",
     "TransactionPage",
@@ -131,5 +166,14 @@ __all__ = (
     "WalletHoldsListStatus",
     "WalletOutput",
     "WalletPage",
+    "WalletStatementGetFormat",
     "WalletStatusEnum",
+    "WebhookDeliveryDetailEnvelope",
+    "WebhookDeliveryEnvelope",
+    "WebhookDeliveryPage",
+    "WebhookEndpointDeletedEnvelope",
+    "WebhookEndpointDeletedEnvelopeData",
+    "WebhookEndpointEnvelope",
+    "WebhookEndpointPage",
+    "WebhookEndpointSecretEnvelope",
 )
