@@ -7,8 +7,9 @@ would cost more Python than the insert costs PostgreSQL. `ON CONFLICT` is what m
 target: a row is skipped when its `event_id` is stored (a redelivery) or its `(wallet_id,
 wallet_version)` is (the same event under another id: published with a random id before the ids
 were derived from the ledger, read again after `rebuild_history --from-ledger`). The two are told
-apart only when the insert skipped something (the rows it inserted come back from `RETURNING`),
-and the second kind is counted and logged on its own.
+apart only when the insert skipped something (one more query: which id each version is stored
+under), and the second kind is counted and logged on its own. (`RETURNING` the inserted ids would
+tell them apart too, but costs every batch, measured a few percent of the insert.)
 
 The same transaction records the version gaps the batch reveals and the dead letters it produced,
 so a batch is either wholly saved (and its offsets may be committed) or not at all.
@@ -50,7 +51,6 @@ _INSERT = f"""
                   %b::smallint[])
            AS u(e, t, w, u, c, a, b, v, x, cw, cu, o, p, tp, pa, off, sv, ha, h, r, d, m, li)
     ON CONFLICT DO NOTHING
-    RETURNING event_id
 """  # noqa: S608 -- table names come from model metadata, every value is a parameter
 _COLUMNS = 23
 
@@ -155,14 +155,9 @@ def unique_rows(rows: Sequence[HistoryRow]) -> list[HistoryRow]:
 
 
 def insert_rows(rows: Sequence[HistoryRow]) -> int:
-    """Insert the rows, ignoring events already stored; returns how many were new."""
-    return len(insert_new_rows(rows))
-
-
-def insert_new_rows(rows: Sequence[HistoryRow]) -> set[uuid.UUID]:
-    """Insert the rows, skipping those whose event id or wallet version is stored; the inserted ids."""
+    """Insert the rows, skipping those whose event id or wallet version is stored; how many were new."""
     if not rows:
-        return set()
+        return 0
     columns: list[list[object]] = [[] for _ in range(_COLUMNS)]
     for row in rows:
         values = (
@@ -197,25 +192,26 @@ def insert_new_rows(rows: Sequence[HistoryRow]) -> set[uuid.UUID]:
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(_INSERT, columns)
-        inserted = {event_id for (event_id,) in cursor.fetchall()}
+        inserted: int = cursor.rowcount
     return inserted
 
 
-def version_duplicates(skipped: Sequence[HistoryRow]) -> list[VersionDuplicate]:
-    """Of the rows the insert skipped, those whose wallet version is stored under another id (the
-    others are stored under their own: redeliveries). One query, only when something was skipped."""
-    if not skipped:
+def version_duplicates(rows: Sequence[HistoryRow]) -> list[VersionDuplicate]:
+    """Of these rows (just inserted or skipped), those whose wallet version is stored under another
+    id; the others are stored under their own (inserted, or redelivered). Called only when the
+    insert skipped something."""
+    if not rows:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT h.wallet_id, h.wallet_version, h.event_id FROM {HISTORY} AS h
                   JOIN unnest(%s::uuid[], %s::bigint[]) AS u(w, v)
                     ON h.wallet_id = u.w AND h.wallet_version = u.v""",  # noqa: S608
-            [[row.wallet_id for row in skipped], [row.wallet_version for row in skipped]],
+            [[row.wallet_id for row in rows], [row.wallet_version for row in rows]],
         )
         stored = {(w, v): e for w, v, e in cursor.fetchall()}
     found = []
-    for row in skipped:
+    for row in rows:
         stored_id = stored.get((row.wallet_id, row.wallet_version))
         if stored_id is not None and stored_id != row.event_id:
             found.append(
@@ -305,12 +301,9 @@ def save_batch(
     result = SaveResult()
     with transaction.atomic():
         gaps, last = tracker.detect(unique)
-        inserted = insert_new_rows(unique)
-        result.inserted = len(inserted)
+        result.inserted = insert_rows(unique)
         if result.inserted < len(unique):
-            result.version_duplicates = version_duplicates(
-                [row for row in unique if row.event_id not in inserted]
-            )
+            result.version_duplicates = version_duplicates(unique)
         result.duplicates = len(rows) - result.inserted - len(result.version_duplicates)
         _insert_gaps(gaps)
         record_dead_letters(dead_letters)
