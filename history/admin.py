@@ -8,7 +8,7 @@ Every list is newest first on an index (the primary key; the reconcile runs' fin
 page sorts its table, and the history's columns do not sort (none has an index of its own); the
 schema versions offered by the filter are those the consumer accepts, not the table's distinct values.
 `?wallet=<id>` lists one wallet's money history (linked from the wallet's admin page), newest version
-first on `history_wallet_version_idx`. Ids show short (the full id in the link's title).
+first on `history_wallet_version_unique`. Ids show short (the full id in the link's title).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class WalletHistoryFilter(IdFilter):
     parameter_name = "wallet"
 
     def condition(self, value: uuid.UUID) -> Q:
-        return Q(wallet_id=value)  # history_wallet_version_idx
+        return Q(wallet_id=value)  # history_wallet_version_unique
 
 
 def _short(value: object) -> SafeString | str:
@@ -111,7 +111,7 @@ class HistoryEventAdmin(ReadOnlyModelAdmin):
 
     def get_ordering(self, request: HttpRequest) -> Any:
         if request.GET.get(WalletHistoryFilter.parameter_name):
-            return ("-wallet_version", "-event_id")  # one wallet's: history_wallet_version_idx
+            return ("-wallet_version",)  # one wallet's: history_wallet_version_unique (one row a version)
         return super().get_ordering(request)
 
     @admin.display(description="event")

@@ -76,6 +76,7 @@ class RebuildResult:
     read: int = 0
     inserted: int = 0
     duplicates: int = 0
+    version_duplicates: int = 0  # an event already stored under another id (see history.projection)
     dead_lettered: int = 0  # sent to the DLQ now (not already dead-lettered before)
     invalid: int = 0  # invalid messages met, dead-lettered now or before
     gaps: int = 0
@@ -84,7 +85,8 @@ class RebuildResult:
     def summary(self) -> str:
         return (
             f"deleted {self.deleted} rows, read {self.read} messages, inserted {self.inserted}, "
-            f"duplicates {self.duplicates}, invalid {self.invalid} "
+            f"duplicates {self.duplicates}, stored under another id {self.version_duplicates}, "
+            f"invalid {self.invalid} "
             f"(newly dead-lettered {self.dead_lettered}), "
             f"version gaps {self.gaps}, {self.seconds:.1f}s"
         )
@@ -164,6 +166,7 @@ def rebuild_history(
                 saved = save_batch(rows, records, tracker)
                 result.inserted += saved.inserted
                 result.duplicates += saved.duplicates
+                result.version_duplicates += len(saved.version_duplicates)
                 result.gaps += len(saved.gaps)
                 if on_progress is not None:
                     on_progress(result.read, total)
