@@ -275,6 +275,10 @@ def ledger_rebuild(size: str) -> dict[str, Any]:
 def ledger_report(results: dict[str, Any], out: Path) -> None:
     """bench/results/ledger_rebuild.md and .json: the --from-ledger figures of every size measured."""
     rows = {s: e["ledger_rebuild"] for s, e in results["sizes"].items() if e.get("ledger_rebuild")}
+    if out.with_suffix(".json").exists():  # sizes measured by an earlier run stay (a run may measure one)
+        earlier = json.loads(out.with_suffix(".json").read_text()).get("sizes", {})
+        rows = {**{s: r for s, r in earlier.items() if s not in rows}, **rows}
+    rows = dict(sorted(rows.items(), key=lambda item: SIZES.get(item[0], 0)))
     out.with_suffix(".json").write_text(json.dumps({"meta": results["meta"], "sizes": rows}, indent=2))
     lines = [
         "# rebuild_history --from-ledger (issue #32)",
