@@ -68,7 +68,7 @@ lint: venv
 
 # Benchmarks against the real services (infrastructure started if needed); results in bench/results/.
 # Everything `make bench` measures runs against the live stack (`make up` is run first).
-bench: bench-compare bench-http bench-multi-leg bench-lag bench-relays bench-memory bench-outbox bench-history bench-volume
+bench: bench-compare bench-http bench-multi-leg bench-lag bench-relays bench-memory bench-outbox bench-history bench-volume bench-webhooks
 	$(BIN)/python bench/plot.py
 	@echo "results: bench/results/*.md, *.json, *.png"
 
@@ -122,6 +122,7 @@ bench-outbox-bounded: up
 bench-volume: venv
 	scripts/stack up --infra
 	$(BIN)/python bench/volume.py $(VOLUME_ARGS)
+	$(BIN)/python bench/statements.py --sizes 1m,10m --migrate
 
 .PHONY: bench-history
 bench-history: venv
