@@ -24,6 +24,8 @@ from kafka_bridge.models import OutboxEvent, RelayStats
 from tests.browser.conftest import PASSWORD, log_in
 from wallets import holds, services
 from wallets.models import IdempotencyRecord, LedgerEntry, LedgerTransaction, Wallet, WalletStatusChange
+from webhooks import services as webhook_services
+from webhooks.models import Delivery, delivery_id
 
 pytestmark = pytest.mark.browser
 
@@ -375,6 +377,25 @@ def everything_listed(operator: Any) -> None:
     AccessAttempt.objects.create(**axes, attempt_time=now, get_data="", post_data="", failures_since_start=1)
     AccessLog.objects.create(**axes, attempt_time=now)
     AccessFailureLog.objects.create(**axes, attempt_time=now)
+    endpoint = webhook_services.endpoint_create(
+        owner="fitalice-with-a-long-user-id-0001",
+        url="https://hooks.example.com/a/rather/long/path/for/the/wallet/events",
+        event_types=["TRANSFER_IN", "TRANSFER_OUT", "WALLET_FUNDED"],
+        description="the shop's back office, a description of a fair length",
+        actor="fitroot",
+    )
+    event_id = uuid.uuid4()
+    Delivery.objects.create(
+        id=delivery_id(endpoint.id, event_id),
+        endpoint=endpoint,
+        event_id=event_id,
+        event_type="TRANSFER_IN",
+        wallet_id=alice.id,
+        wallet_version=3,
+        payload="{}",
+        status="pending",
+        next_attempt_at=now,
+    )
 
 
 def test_every_list_fits_a_1366_by_768_screen(page, operator):

@@ -12,35 +12,22 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+import yaml
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from playwright.sync_api import expect
 
+from tests.conftest import ROOT
+
 pytestmark = pytest.mark.browser
 
+# Every operation of the document the project publishes (clients/openapi.yaml, which
+# tests/test_client.py keeps equal to the live schema), /metrics apart (a text page, not JSON).
 OPERATIONS = [
-    ("post", "/wallets"),
-    ("get", "/wallets/{wallet_id}"),
-    ("post", "/wallets/{wallet_id}/fund"),
-    ("post", "/wallets/{wallet_id}/withdraw"),
-    ("post", "/wallets/{wallet_id}/transfer"),
-    ("get", "/wallets/{wallet_id}/transactions"),
-    ("get", "/wallets/{wallet_id}/history"),
-    ("get", "/users/{user_id}/wallets"),
-    ("get", "/users/{user_id}/activity"),
-    ("post", "/wallets/{wallet_id}/holds"),
-    ("get", "/wallets/{wallet_id}/holds"),
-    ("get", "/holds/{hold_id}"),
-    ("post", "/holds/{hold_id}/capture"),
-    ("post", "/holds/{hold_id}/void"),
-    ("post", "/transactions"),
-    ("post", "/transactions/batch"),
-    ("get", "/transactions/{transaction_id}"),
-    ("post", "/transactions/{transaction_id}/reverse"),
-    ("get", "/approvals"),
-    ("get", "/approvals/{approval_id}"),
-    ("post", "/approvals/{approval_id}/approve"),
-    ("post", "/approvals/{approval_id}/reject"),
+    (method, path)
+    for path, item in yaml.safe_load((ROOT / "clients" / "openapi.yaml").read_text())["paths"].items()
+    for method in item
+    if path != "/metrics"
 ]
 
 
