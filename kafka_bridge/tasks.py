@@ -38,8 +38,8 @@ from django.db import InterfaceError, OperationalError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from . import debezium
-from .publisher import publish_pending
+from . import debezium, wake
+from .publisher import PublishResult, publish_pending
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +115,13 @@ class _Promise:
         self.limit = limit  # never past the task's time budget
 
     def renew(self) -> None:
-        """After each batch that found rows (one Redis write): a web process that reads the
-        promise right before a slow batch still gets most of OUTBOX_RELAY_PROMISE_SECONDS."""
-        until = min(time.time() + settings.OUTBOX_RELAY_PROMISE_SECONDS, self.limit)
+        """After each batch that found rows, once less than half of the promise is left (one Redis
+        write): woken by each commit the relay drains many small batches a second, and a web
+        process that reads the promise still gets at least half of OUTBOX_RELAY_PROMISE_SECONDS."""
+        now = time.time()
+        if self.until - now > settings.OUTBOX_RELAY_PROMISE_SECONDS / 2:
+            return
+        until = min(now + settings.OUTBOX_RELAY_PROMISE_SECONDS, self.limit)
         try:
             if _flag_client().set(flag_key(), repr(until).encode(), xx=True, keepttl=True):
                 self.until = max(self.until, until)
@@ -139,6 +143,29 @@ class PublishFailed(Exception):
     """Kafka did not take every row; raised so that Celery retries the task with backoff."""
 
 
+def _wait_for_rows(
+    result: PublishResult, drain_started: float, idle_since: float | None, promise: _Promise
+) -> None:
+    """Between two drains of a lingering task: until a commit wakes it (kafka_bridge/wake.py), at
+    most until the linger could end or OUTBOX_LINGER_POLL_SECONDS (a lost wake-up costs no more),
+    and never sooner than OUTBOX_WAKE_MIN_INTERVAL_SECONDS after the last drain began (under load
+    a drain then takes what a few milliseconds of commits wrote, not one row at a time)."""
+    if result.failed and not result.published:
+        # Only rows Kafka refuses are left (they stay, marked failing): retrying them at once on
+        # every wake-up would spin; the old poll's pace is enough.
+        time.sleep(settings.OUTBOX_LINGER_POLL_SECONDS)
+        return
+    now = time.monotonic()
+    linger_ends = max(
+        (idle_since if idle_since is not None else now) + settings.OUTBOX_LINGER_SECONDS,
+        now + (promise.until - time.time()),
+    )
+    timeout = min(settings.OUTBOX_LINGER_POLL_SECONDS, max(0.0, linger_ends - now))
+    woken = wake.wait_for_commit(timeout)
+    if woken is not wake.Woken.TIMEOUT:
+        time.sleep(max(0.0, drain_started + settings.OUTBOX_WAKE_MIN_INTERVAL_SECONDS - time.monotonic()))
+
+
 @shared_task(
     name="kafka_bridge.publish_outbox",
     bind=True,
@@ -151,10 +178,11 @@ class PublishFailed(Exception):
 def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
     """Drain the outbox (the coalesced after-commit task). Idempotent: safe to run twice.
 
-    It lingers: after the outbox is empty it keeps polling every OUTBOX_LINGER_POLL_SECONDS for
+    It lingers: after the outbox is empty it waits for the next commit (woken by it, see
+    kafka_bridge/wake.py; at most OUTBOX_LINGER_POLL_SECONDS between looks) for
     OUTBOX_LINGER_SECONDS, with the flag still set, so a steady stream of commits is published
     by one running task within milliseconds instead of by a new task per commit (a Celery task
-    costs far more CPU than a poll). Then it clears the flag and drains once more: a commit that
+    costs far more CPU than a wake-up). Then it clears the flag and drains once more: a commit that
     found the flag set had committed before the clear, so that last drain sees its rows; a commit
     after the clear sets the flag and enqueues the next task. No wake-up is lost. A commit that
     skipped Redis on this task's promise committed before the promised time, which has passed
@@ -169,21 +197,27 @@ def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
     promise = _Promise(limit=time.time() + settings.OUTBOX_PUBLISH_TIME_BUDGET_SECONDS)
     idle_since: float | None = None
     published = 0
-    while True:
-        result = publish_pending(time_budget=max(0.1, deadline - time.monotonic()), after_batch=promise.renew)
-        published += result.published
-        if result.delivery_failed:
-            _clear_flag()
-            raise PublishFailed("; ".join(result.errors) or "Kafka did not acknowledge every row")
-        now = time.monotonic()
-        if result.claimed:
-            idle_since = None
-        elif idle_since is None:
-            idle_since = now
-        lingered = idle_since is not None and now - idle_since >= settings.OUTBOX_LINGER_SECONDS
-        if now >= deadline or (lingered and promise.kept()):
-            break
-        time.sleep(settings.OUTBOX_LINGER_POLL_SECONDS)
+    try:
+        while True:
+            drain_started = time.monotonic()
+            result = publish_pending(
+                time_budget=max(0.1, deadline - drain_started), after_batch=promise.renew
+            )
+            published += result.published
+            if result.delivery_failed:
+                _clear_flag()
+                raise PublishFailed("; ".join(result.errors) or "Kafka did not acknowledge every row")
+            now = time.monotonic()
+            if result.claimed:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = now
+            lingered = idle_since is not None and now - idle_since >= settings.OUTBOX_LINGER_SECONDS
+            if now >= deadline or (lingered and promise.kept()):
+                break
+            _wait_for_rows(result, drain_started, idle_since, promise)
+    finally:
+        wake.stop_listening()
     time.sleep(max(0.0, promise.until - time.time()))  # the last drain starts after the promise
     _clear_flag()
     result = publish_pending()

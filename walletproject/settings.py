@@ -180,7 +180,16 @@ TEMPLATES = [
 # PostgreSQL through psycopg 3. Persistent connections (CONN_MAX_AGE) keep the cost of connecting
 # off the hot path; health checks (before a connection's first use in a request or task) replace a
 # connection a database restart broke, so no request fails for it.
-DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://wallet:wallet@127.0.0.1:5432/wallet")}
+# DB_HA=patroni (docs/high-availability.md): the two Patroni nodes in one URL; libpq tries each host in
+# turn and keeps the one that accepts writes (target_session_attrs=read-write), so after a failover
+# the next connection finds the new primary.
+DB_HA = env.str("DB_HA", default="off")
+_DEFAULT_DATABASE_URL = (
+    "postgres://wallet:wallet@127.0.0.1:5432,127.0.0.1:5433/wallet?target_session_attrs=read-write"
+    if DB_HA == "patroni"
+    else "postgres://wallet:wallet@127.0.0.1:5432/wallet"
+)
+DATABASES = {"default": env.db_url("DATABASE_URL", default=_DEFAULT_DATABASE_URL)}
 # Django's PostgreSQL backend, with a health check that reads the socket's state instead of running
 # `SELECT 1` (common/postgresql/base.py says why).
 DATABASES["default"]["ENGINE"] = "common.postgresql"
@@ -258,7 +267,16 @@ OUTBOX_LOCKED_OUT_RETRY_SECONDS = env.float("OUTBOX_LOCKED_OUT_RETRY_SECONDS", d
 # and the web served ~10% more; at 100 ms the relay and Kafka took another third less CPU per
 # transfer and the web ~6% more, the lag still far inside its target (README, Performance).
 OUTBOX_LINGER_SECONDS = env.float("OUTBOX_LINGER_SECONDS", default=1.0)
+# Since issue #37 a lingering task is woken by each commit (kafka_bridge/wake.py): this is only the
+# longest it waits between two looks when no wake-up comes (a lost one costs no more than this).
 OUTBOX_LINGER_POLL_SECONDS = env.float("OUTBOX_LINGER_POLL_SECONDS", default=0.1)
+# Woken on commit (a NOTIFY only while the relay sleeps); off: the relay polls as before.
+OUTBOX_WAKE_ON_COMMIT = env.bool("OUTBOX_WAKE_ON_COMMIT", default=True)
+# Under load, a drain starts no sooner than this after the previous one began, so that it takes a
+# few milliseconds of commits at once (the relay's and Kafka's CPU per event) ...
+OUTBOX_WAKE_MIN_INTERVAL_SECONDS = env.float("OUTBOX_WAKE_MIN_INTERVAL_SECONDS", default=0.005)
+# ... and looks again after this when a write was committing as it was about to fall asleep.
+OUTBOX_WAKE_WRITING_PAUSE_SECONDS = env.float("OUTBOX_WAKE_WRITING_PAUSE_SECONDS", default=0.002)
 # A running publish task promises (in its Redis flag) to keep draining this far ahead, renewed while
 # rows keep coming; a web process that reads the promise skips the commit's Redis call until then,
 # less the clock skew allowed between hosts (kafka_bridge/tasks.py). Cut to the linger: a retried
