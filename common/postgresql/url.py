@@ -11,10 +11,17 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 
 def database_url(name: str | None = None, alias: str = DEFAULT_DB_ALIAS) -> str:
-    """`postgres://user:password@host:port/name`; `name` defaults to the connection's database."""
+    """`postgres://user:password@host:port/name`; `name` defaults to the connection's database.
+    Several hosts (DB_HA=patroni: `HOST` "h1,h2", `PORT` "p1,p2") stay several, with the
+    connection's `target_session_attrs`, so the URL finds the primary as the connection does."""
     db = connections[alias].settings_dict
     user = urllib.parse.quote(db["USER"] or "", safe="")
     password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
-    return (
-        f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name or db['NAME']}"
-    )
+    hosts = str(db["HOST"] or "127.0.0.1").split(",")
+    ports = str(db["PORT"] or 5432).split(",")
+    if len(ports) < len(hosts):
+        ports += ports[-1:] * (len(hosts) - len(ports))
+    netloc = ",".join(f"{host}:{port}" for host, port in zip(hosts, ports, strict=False))
+    attrs = db.get("OPTIONS", {}).get("target_session_attrs")
+    query = f"?target_session_attrs={attrs}" if attrs else ""
+    return f"postgres://{user}:{password}@{netloc}/{name or db['NAME']}{query}"
