@@ -79,6 +79,7 @@ bench-http: up
 # benchmarked in turn, and the performance targets checked: bench/results/before_after.md.
 bench-compare: up
 	$(BIN)/python bench/before_after.py --duration 10 --rounds 2
+	$(BIN)/python bench/transfer_cpu.py --rounds 6 --duration 15
 
 # Split payments and batches against single transfers, rounds interleaved: bench/results/multi_leg.md.
 bench-multi-leg: up
