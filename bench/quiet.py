@@ -48,6 +48,19 @@ def cpu_seconds_of(pids: set[int] | list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def process_group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process in a process group."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def busy_cores(seconds: float = 1.0) -> float:
     """How many cores were busy, on average, over the next `seconds`."""
     before = cpu_times()

@@ -32,12 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from before_after import BEFORE, SOURCE, VENV, before_env, database_url, prepare, say  # noqa: E402
+from quiet import cpu_seconds_of, process_group_cpu  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 LUA = ROOT / "bench" / "lua" / "wallet.lua"
 AFTER_DB = "wallet_cpu_after"
 DEFAULT_REF = "e0861c6"  # main right before the hash chain (issue #33)
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WALLETS = 100
 CONNECTIONS = 8
 TARGET_RATIO = 1.05
@@ -118,26 +118,6 @@ class Side:
             self.web.wait(timeout=30)
 
 
-def cpu_of(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def group_cpu(pgid: int) -> float:
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
-
-
 def backend_pids(database: str) -> set[int]:
     import psycopg
 
@@ -150,17 +130,17 @@ def backend_pids(database: str) -> set[int]:
 def measure(side: Side, duration: int) -> dict[str, Any]:
     assert side.web is not None
     pids_before = backend_pids(side.database)
-    db_before = {pid: cpu_of(pid) for pid in pids_before}
-    web_before = group_cpu(side.web.pid)
+    db_before = {pid: cpu_seconds_of([pid]) for pid in pids_before}
+    web_before = process_group_cpu(side.web.pid)
     env = {**os.environ, "MODE": "transfer", "WALLET_IDS": str(side.ids_file), "TOKEN": side.token}
     result = subprocess.run(
         ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "10s", "-s", str(LUA),
          f"http://127.0.0.1:{side.port}"],
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
-    web_cpu = group_cpu(side.web.pid) - web_before
+    web_cpu = process_group_cpu(side.web.pid) - web_before
     pids_after = backend_pids(side.database)
-    db_cpu = sum(cpu_of(pid) - db_before.get(pid, 0.0) for pid in pids_after)
+    db_cpu = sum(cpu_seconds_of([pid]) - db_before.get(pid, 0.0) for pid in pids_after)
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("{"))
     stats = json.loads(line)
     requests = stats["requests"]
