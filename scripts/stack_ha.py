@@ -110,6 +110,52 @@ def etcd_command(stack_dir: Path, client_port: int) -> list[str]:
     ]
 
 
+def dynamic_config(settings: ClusterSettings) -> dict[str, object]:
+    """The settings Patroni keeps in etcd: written at bootstrap, and again at every `up` (PATCH
+    /config) so that a change here reaches a cluster that already exists."""
+    return {
+        "ttl": settings.ttl,
+        "loop_wait": settings.loop_wait,
+        "retry_timeout": settings.retry_timeout,
+        "maximum_lag_on_failover": 1048576,
+        # A crashed primary is not restarted in place: the leader key is released at once and the
+        # synchronous standby (which has every acknowledged commit) takes over.
+        "primary_start_timeout": 0,
+        "synchronous_mode": True,
+        "synchronous_mode_strict": settings.synchronous_mode_strict,
+        # With etcd unreachable, a primary that still reaches every member over Patroni's REST API
+        # keeps serving instead of demoting itself (one etcd member here: a restart must not stop
+        # the writes).
+        "failsafe_mode": True,
+        "postgresql": {
+            "use_pg_rewind": True,
+            "use_slots": True,
+            "parameters": {
+                "wal_level": "logical" if settings.logical else "replica",
+                "wal_log_hints": "on",  # pg_rewind needs it (or data checksums)
+                "hot_standby": "on",
+                "max_connections": 200,
+                "max_wal_senders": 10,
+                "max_replication_slots": 10,
+                "wal_keep_size": "256MB",
+            },
+        },
+    }
+
+
+def apply_dynamic_config(node: Node, settings: ClusterSettings) -> None:
+    """PATCH the cluster's settings in etcd through one node's REST API."""
+    body = json.dumps(dynamic_config(settings)).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{node.rest_port}/config",
+        data=body,
+        method="PATCH",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (an http:// URL we built)
+        response.read()
+
+
 def patroni_config(
     node: Node,
     all_nodes: list[Node],
@@ -131,30 +177,7 @@ def patroni_config(
         },
         "etcd3": {"hosts": [f"127.0.0.1:{etcd_port}"]},
         "bootstrap": {
-            "dcs": {
-                "ttl": settings.ttl,
-                "loop_wait": settings.loop_wait,
-                "retry_timeout": settings.retry_timeout,
-                "maximum_lag_on_failover": 1048576,
-                # A crashed primary is not restarted in place: the leader key is released at once
-                # and the synchronous standby (which has every acknowledged commit) takes over.
-                "primary_start_timeout": 0,
-                "synchronous_mode": True,
-                "synchronous_mode_strict": settings.synchronous_mode_strict,
-                "postgresql": {
-                    "use_pg_rewind": True,
-                    "use_slots": True,
-                    "parameters": {
-                        "wal_level": "logical" if settings.logical else "replica",
-                        "wal_log_hints": "on",  # pg_rewind needs it (or data checksums)
-                        "hot_standby": "on",
-                        "max_connections": 200,
-                        "max_wal_senders": 10,
-                        "max_replication_slots": 10,
-                        "wal_keep_size": "256MB",
-                    },
-                },
-            },
+            "dcs": dynamic_config(settings),
             "initdb": [{"encoding": "UTF8"}, {"locale": "C.UTF-8"}, {"auth-local": "trust"}],
         },
         "postgresql": {

@@ -1,0 +1,356 @@
+"""Database faults under transfer load, against the running stack (whichever STACK_DIR and ports the
+environment names): how long the service is out, and that nothing acknowledged is lost.
+
+Four clients transfer money between a few wallets over HTTP, each request with an Idempotency-Key
+of its own; meanwhile one fault is injected per run:
+
+- `postmaster`   the single server's postmaster SIGKILLed (default mode): the stack's supervisor
+                 starts PostgreSQL again (crash recovery);
+- `primary`      DB_HA=patroni: the leader's postmaster SIGKILLed: Patroni promotes the synchronous
+                 standby, and the old primary must rejoin as a standby (pg_rewind if needed);
+- `standby`      DB_HA=patroni: the synchronous standby's postmaster SIGKILLed: Patroni restarts it;
+                 the primary goes on (synchronous_mode_strict off) or waits (on);
+- `etcd`         DB_HA=patroni: etcd SIGKILLed; the supervisor restarts it, the leader stays.
+
+Per run it measures the outage (from the kill to the first 2xx of a transfer sent after it, and
+the longest gap between two 2xx answers) and checks: every transfer answered 2xx is in the ledger
+exactly once and no answered failure moved money (bench/chaos.py's checks), money conserved, the
+cluster whole again (one leader, the other node a sync standby), the outbox drained, and
+`manage.py reconcile` clean (history equals ledger). Nothing is restarted by hand.
+
+    DB_HA=patroni .venv/bin/python bench/failover.py --fault primary --runs 5
+    .venv/bin/python bench/failover.py --fault postmaster --runs 1
+    DB_HA=patroni .venv/bin/python bench/failover.py --compare 20 --single-port 53000
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "walletproject.settings")
+
+import chaos  # noqa: E402  (django.setup(), the workload's checks)
+import stack_ha  # type: ignore[import-not-found,unused-ignore]  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import close_old_connections  # noqa: E402
+
+from kafka_bridge.models import OutboxEvent  # noqa: E402
+from wallets import services  # noqa: E402
+from wallets.models import Wallet  # noqa: E402
+
+STACK_DIR = Path(os.environ.get("STACK_DIR", str(ROOT / ".stack"))).resolve()
+STACK = str(ROOT / "scripts" / "stack")
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+RESULTS = ROOT / "bench" / "results"
+HA = os.environ.get("DB_HA", "off") == "patroni"
+HA_NODES = (
+    stack_ha.nodes(
+        os.environ.get("DATABASE_URL", stack_ha.DEFAULT_URL),
+        STACK_DIR,
+        int(os.environ.get("PATRONI_REST_PORT", "8008")),
+    )
+    if HA
+    else []
+)
+
+
+@dataclass
+class Answer:
+    started: float
+    ended: float
+    status: int | None
+    key: str
+
+
+@dataclass
+class Load:
+    """Transfer clients that time every answer (monotonic clock)."""
+
+    wallet_ids: list[str]
+    token: str
+    port: int = settings.PORT
+    stop: threading.Event = field(default_factory=threading.Event)
+    answers: list[Answer] = field(default_factory=list)
+    outcomes: list[chaos.Outcome] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, seed: int) -> None:
+        rng = random.Random(seed)
+        while not self.stop.is_set():
+            source, target = rng.sample(self.wallet_ids, 2)
+            body = json.dumps({"to_wallet_id": target, "amount": chaos.cents(rng.randint(1, 500))})
+            key = f"failover-{uuid.uuid4()}"
+            headers = {
+                "Content-Type": "application/json",
+                "Authorization": f"Token {self.token}",
+                "Idempotency-Key": key,
+            }
+            started = time.monotonic()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+                conn.request("POST", f"/wallets/{source}/transfer", body, headers)
+                response = conn.getresponse()
+                outcome = chaos.Outcome("transfer", key, response.status, response.read())
+                retry_after = response.getheader("Retry-After")
+                conn.close()
+            except (OSError, http.client.HTTPException):
+                outcome = chaos.Outcome("transfer", key, None)
+                retry_after = None
+            ended = time.monotonic()
+            with self.lock:
+                self.outcomes.append(outcome)
+                self.answers.append(Answer(started, ended, outcome.status, key))
+            if outcome.status == 503 and retry_after is None:
+                print("a 503 without Retry-After", flush=True)
+            if not outcome.ok:
+                time.sleep(0.1)
+
+    def run(self, clients: int) -> list[threading.Thread]:
+        threads = [threading.Thread(target=self.client, args=(i,)) for i in range(clients)]
+        for thread in threads:
+            thread.start()
+        return threads
+
+
+def postmaster_pid(data_dir: Path) -> int:
+    return int((data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def kill9(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+
+
+def cluster_roles() -> dict[str, str]:
+    return {node.name: stack_ha.role_of(stack_ha.node_state(node)) for node in HA_NODES}
+
+
+def cluster_whole() -> bool:
+    return sorted(cluster_roles().values()) == ["leader", "sync standby"]
+
+
+def inject(fault: str) -> str:
+    """Inject `fault`; returns what was done (which node)."""
+    if fault == "postmaster":
+        kill9(postmaster_pid(STACK_DIR / "postgres" / "data"))
+        return "postmaster"
+    if fault in ("primary", "standby"):
+        roles = cluster_roles()
+        wanted = "leader" if fault == "primary" else "sync standby"
+        node = next(n for n in HA_NODES if roles[n.name] == wanted)
+        kill9(postmaster_pid(node.data))
+        return f"{node.name} ({wanted})"
+    if fault == "etcd":
+        kill9(int((STACK_DIR / "run" / "etcd.pid").read_text().split()[0]))
+        return "etcd"
+    raise ValueError(fault)
+
+
+def ready_again(fault: str) -> bool:
+    if HA:
+        return cluster_whole()
+    status = subprocess.run([STACK, "status"], capture_output=True, text=True, timeout=60).stdout
+    return any(line.startswith("postgres") and "running (pid" in line for line in status.splitlines())
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+
+
+def one_run(args: argparse.Namespace, number: int) -> dict[str, Any]:
+    run_id = uuid.uuid4().hex[:8]
+    wallets = []
+    for _ in range(args.wallets):
+        wallet = services.wallet_create(user_id=f"failover-{run_id}")
+        services.wallet_fund(wallet_id=wallet.id, amount=Decimal("1000.00"), initiated_by="failover")
+        wallets.append(wallet.id)
+    initial_total = Decimal("1000.00") * args.wallets
+    load = Load([str(w) for w in wallets], chaos.owner_token(f"failover-{run_id}"))
+    close_old_connections()
+    threads = load.run(args.clients)
+    time.sleep(args.warmup)
+    roles_before = cluster_roles() if HA else {}
+    killed_at = time.monotonic()
+    what = inject(args.fault)
+    print(f"run {number}: killed {what}", flush=True)
+    time.sleep(args.after)
+    load.stop.set()
+    for thread in threads:
+        thread.join()
+
+    after = [a for a in load.answers if a.started >= killed_at]
+    first_ok = min((a.ended for a in after if a.status and 200 <= a.status < 300), default=None)
+    oks = sorted(a.ended for a in load.answers if a.status and 200 <= a.status < 300)
+    gaps = [b - a for a, b in itertools.pairwise(oks) if b > killed_at - 1]
+    statuses: dict[str, int] = {}
+    for answer in after:
+        name = "no answer" if answer.status is None else str(answer.status)
+        statuses[name] = statuses.get(name, 0) + 1
+
+    results: list[tuple[str, bool, str]] = []
+    back = chaos.wait_until("the database to be whole again", lambda: ready_again(args.fault), 120)
+    chaos.check(
+        results,
+        "database whole again by itself" + (" (one leader, one sync standby)" if HA else ""),
+        back,
+        json.dumps(cluster_roles()) if HA else "",
+    )
+    if HA and args.fault == "primary":
+        leader_after = next((n for n, r in cluster_roles().items() if r == "leader"), None)
+        old = next(n for n, r in roles_before.items() if r == "leader")
+        chaos.check(
+            results, "the standby was promoted", leader_after not in (None, old), f"leader {leader_after}"
+        )
+    chaos.check(
+        results,
+        "the service answered again within 15 s",
+        first_ok is not None and first_ok - killed_at <= 15,
+        f"{(first_ok - killed_at) if first_ok else float('nan'):.2f} s",
+    )
+    chaos.check(results, "no 500", "500" not in statuses, json.dumps(statuses))
+    close_old_connections()
+    balances = chaos.wait_until("the database", lambda: Wallet.objects.exists(), 60) and dict(
+        Wallet.objects.filter(id__in=wallets).values_list("id", "balance")
+    )
+    total = sum(balances.values(), Decimal(0)) if balances else Decimal(-1)
+    chaos.check(results, "money conserved", total == initial_total, f"{total} vs {initial_total}")
+    chaos.check_transfers(results, load.outcomes, wallets)
+    drained = chaos.wait_until("the outbox to drain", lambda: not OutboxEvent.objects.exists(), 60)
+    chaos.check(results, "outbox drained", drained, f"{OutboxEvent.objects.count()} pending")
+    reconcile = None
+    deadline = time.monotonic() + 60
+    while True:
+        reconcile = subprocess.run(
+            [PYTHON, "manage.py", "reconcile", "--history-grace", "0", "--outbox-max-age", "0"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        if reconcile.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    summary = (reconcile.stdout.strip().splitlines() or [reconcile.stderr[-300:]])[-1]
+    chaos.check(results, "reconcile clean (history equals ledger)", reconcile.returncode == 0, summary)
+    return {
+        "run": number,
+        "fault": args.fault,
+        "killed": what,
+        "first_ok_after_kill_seconds": round(first_ok - killed_at, 2) if first_ok else None,
+        "longest_gap_between_2xx_seconds": round(max(gaps, default=0.0), 2),
+        "answers_after_kill": statuses,
+        "acknowledged": sum(1 for o in load.outcomes if o.ok),
+        "invariants": [{"name": n, "holds": ok, "detail": d} for n, ok, d in results],
+    }
+
+
+def compare(args: argparse.Namespace) -> dict[str, Any]:
+    """Transfer rate and p99 against this stack and against a single-server stack on
+    `--single-port` (both up), alternating, `--compare` seconds each, twice."""
+    rows: dict[str, list[tuple[float, float]]] = {"this stack": [], "single server": []}
+    targets = [("this stack", settings.PORT), ("single server", args.single_port)]
+    for _ in range(2):
+        for name, port in targets:
+            token_env = {**os.environ}
+            if port != settings.PORT:
+                # The single-server stack's own database: wallets and token made by its manage.py.
+                token_env.update(json.loads(args.single_env))
+            out = subprocess.run(
+                [PYTHON, __file__, "--seed-only"], capture_output=True, text=True, cwd=ROOT, env=token_env
+            )
+            seeded = json.loads(out.stdout.strip().splitlines()[-1])
+            load = Load(seeded["wallets"], seeded["token"], port=port)
+            threads = load.run(args.clients)
+            time.sleep(args.compare)
+            load.stop.set()
+            for thread in threads:
+                thread.join()
+            latencies = [a.ended - a.started for a in load.answers if a.status and 200 <= a.status < 300]
+            rows[name].append((len(latencies) / args.compare, p99(latencies) * 1000))
+    return {
+        name: {
+            "transfers_per_second": round(statistics.mean(r for r, _ in values), 1),
+            "p99_ms": round(statistics.mean(p for _, p in values), 1),
+            "rounds": values,
+        }
+        for name, values in rows.items()
+    }
+
+
+def seed_only(wallet_count: int) -> None:
+    run_id = uuid.uuid4().hex[:8]
+    wallets = []
+    for _ in range(wallet_count):
+        wallet = services.wallet_create(user_id=f"failover-{run_id}")
+        services.wallet_fund(wallet_id=wallet.id, amount=Decimal("1000.00"), initiated_by="failover")
+        wallets.append(str(wallet.id))
+    print(json.dumps({"wallets": wallets, "token": chaos.owner_token(f"failover-{run_id}")}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--fault", choices=["postmaster", "primary", "standby", "etcd"])
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--wallets", type=int, default=8)
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before the kill")
+    parser.add_argument("--after", type=float, default=25.0, help="seconds of load after the kill")
+    parser.add_argument("--compare", type=float, default=0.0, help="seconds per load round (see compare)")
+    parser.add_argument("--single-port", type=int, default=3000)
+    parser.add_argument("--single-env", default="{}", help="JSON environment of the single-server stack")
+    parser.add_argument("--seed-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=str(RESULTS / "failover_runs"))
+    args = parser.parse_args()
+    if args.seed_only:
+        seed_only(args.wallets)
+        return 0
+    report: dict[str, Any] = {"args": vars(args), "runs": []}
+    if args.fault:
+        for number in range(1, args.runs + 1):
+            result = one_run(args, number)
+            report["runs"].append(result)
+            print(json.dumps(result, indent=2), flush=True)
+            if number < args.runs:
+                time.sleep(3)
+        outages = [
+            r["first_ok_after_kill_seconds"] for r in report["runs"] if r["first_ok_after_kill_seconds"]
+        ]
+        if outages:
+            report["outage_p50_seconds"] = round(statistics.median(outages), 2)
+            report["outage_max_seconds"] = round(max(outages), 2)
+            print(f"outage p50 {report['outage_p50_seconds']} s, max {report['outage_max_seconds']} s")
+    if args.compare:
+        report["compare"] = compare(args)
+        print(json.dumps(report["compare"], indent=2))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    broken = [i for r in report["runs"] for i in r["invariants"] if not i["holds"]]
+    for item in broken:
+        print("BROKEN:", item, flush=True)
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
