@@ -156,12 +156,33 @@ def measure(side: Side, duration: int) -> dict[str, Any]:
     }
 
 
+def after_source(ref: str | None) -> Path:
+    """Where the after side's code is: this checkout, or a worktree of `ref`."""
+    if ref is None:
+        return ROOT
+    source = BEFORE / "after-src"
+    wanted = subprocess.run(
+        ["git", "rev-parse", ref], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    if source.exists():
+        subprocess.run(["git", "worktree", "remove", "--force", str(source)], cwd=ROOT, check=True)
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(source), wanted], cwd=ROOT, check=True, capture_output=True
+    )
+    return source
+
+
 def main() -> None:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--ref", default=DEFAULT_REF)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument(
+        "--after-ref",
+        help="measure this commit (from a worktree, with this checkout's virtualenv) instead of the "
+        "working tree, which may hold uncommitted work",
+    )
     args = parser.parse_args()
     prepare(args.ref)
     import psycopg
@@ -178,9 +199,10 @@ def main() -> None:
     sides = [
         Side("before", SOURCE, VENV / "bin" / "python", {**before_env(), "OUTBOX_TASK_QUEUE": "cpu-before"},
              "wallet_before"),
-        Side("after", ROOT, ROOT / ".venv" / "bin" / "python", after_env, AFTER_DB),
+        Side("after", after_source(args.after_ref), ROOT / ".venv" / "bin" / "python", after_env, AFTER_DB),
     ]  # fmt: skip
     sides[1].manage("migrate", "--noinput", "-v", "0")
+    sides[1].manage("collectstatic", "--noinput", "-v", "0")
     rows: list[dict[str, Any]] = []
     try:
         for side in sides:
@@ -218,7 +240,8 @@ def main() -> None:
     ]
     ratio = round(statistics.median(round_ratios), 3)
     lines = [
-        f"A transfer's CPU, `{args.ref}` (before the hash chain) against this checkout, {args.rounds} rounds "
+        f"A transfer's CPU, `{args.ref}` (before the hash chain) against "
+        f"`{args.after_ref or 'this checkout'}`, {args.rounds} rounds "
         f"interleaved (ABBA), {args.duration} s of uniform transfers at {CONNECTIONS} connections each: "
         "the web server (2 workers) and its PostgreSQL backends, per transfer.",
         "",
@@ -244,7 +267,8 @@ def main() -> None:
         f"{os.getloadavg()[0]:.1f} (CPU time per transfer grows on a busy machine: compare within a run).",
         "",
         "Command: `.venv/bin/python bench/transfer_cpu.py"
-        f" --ref {args.ref} --rounds {args.rounds} --duration {args.duration}`",
+        f" --ref {args.ref} --rounds {args.rounds} --duration {args.duration}"
+        f"{f' --after-ref {args.after_ref}' if args.after_ref else ''}`",
     ]
     report = "\n".join(lines) + "\n"
     RESULTS.mkdir(parents=True, exist_ok=True)
