@@ -156,12 +156,16 @@ def run_wrk(
     hot: str,
     *,
     wait_quiet: bool = True,
+    base_url: str = BASE_URL,
+    server_pgid: int | None = None,
 ) -> dict[str, Any]:
-    """One wrk run; first waits for a quiet machine unless the caller already did."""
+    """One wrk run; first waits for a quiet machine unless the caller already did. `base_url` and
+    `server_pgid` name a web server other than the stack's (its CPU is counted instead)."""
+    pgid = web_pgid() if server_pgid is None else server_pgid
     env = {**os.environ, "MODE": mode, "WALLET_IDS": str(ids_file), "TOKEN": token, "HOT_WALLET": hot}
     threads = min(2, concurrency)
     quiet_wait = wait_for_quiet(say) if wait_quiet else 0.0
-    server_before = process_group_cpu(web_pgid())
+    server_before = process_group_cpu(pgid)
     usage_before = os.times()
     started = time.monotonic()
     result = subprocess.run(
@@ -174,7 +178,7 @@ def run_wrk(
             "10s",
             "-s",
             str(LUA),
-            BASE_URL,
+            base_url,
         ],
         capture_output=True,
         text=True,
@@ -182,7 +186,7 @@ def run_wrk(
     )
     elapsed = time.monotonic() - started
     usage_after = os.times()
-    server_cpu = process_group_cpu(web_pgid()) - server_before
+    server_cpu = process_group_cpu(pgid) - server_before
     wrk_cpu = (usage_after.children_user - usage_before.children_user) + (
         usage_after.children_system - usage_before.children_system
     )

@@ -1,5 +1,5 @@
--- wrk script for the wallet API. MODE (env): transfer | hot | fund | read | hold | capture |
--- split3 | batch100.
+-- wrk script for the wallet API. MODE (env): transfer | hot | fund | hotfund | read | hold |
+-- capture | split3 | batch100. hotfund: every request funds HOT_WALLET (an operator's TOKEN).
 -- split3: a 3-leg split (POST /transactions): one random wallet pays three others.
 -- batch100: 100 random transfers in one request (POST /transactions/batch, not atomic).
 -- hold: each request reserves 0.01 of a random wallet for another (POST /wallets/{id}/holds).
@@ -37,6 +37,8 @@ function request()
     return wrk.format("GET", "/wallets/" .. pick(), headers)
   elseif mode == "fund" then
     return wrk.format("POST", "/wallets/" .. pick() .. "/fund", headers, '{"amount":"0.01"}')
+  elseif mode == "hotfund" then
+    return wrk.format("POST", "/wallets/" .. hot .. "/fund", headers, '{"amount":"0.01"}')
   end
   local from, to = pick(), pick()
   while to == from do to = pick() end
