@@ -67,7 +67,7 @@ HA_NODES = (
     stack_ha.nodes(
         os.environ.get("DATABASE_URL", stack_ha.DEFAULT_URL),
         STACK_DIR,
-        int(os.environ.get("PATRONI_REST_PORT", "8008")),
+        int(os.environ.get("DB_HA_REST_PORT", "8008")),
     )
     if HA
     else []
