@@ -10,6 +10,10 @@
   PostgreSQL and sends them on a bounded pool shared by every endpoint. The consumer wakes it when
   it queued something, so a delivery leaves within milliseconds of its event; it also looks every
   quarter second, for retries that came due and for rows another process inserted.
+- A recorder thread writes the senders' outcomes to PostgreSQL, all that are waiting in one
+  statement (dispatch.record_many), and wakes the dispatcher: a delivered version n makes n+1 the
+  head of its lane. An outcome not yet recorded when the process dies leaves its delivery leased;
+  it is sent again after the lease, with the same webhook-id.
 - SIGTERM/SIGINT only set a flag: no new claims, the sends in flight finish (at most the timeout),
   the saved batch's offsets are committed, then the process exits. A lease left by a killed process
   runs out and its delivery is sent again, with the same webhook-id.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue as queues
 import signal
 import socket
 import threading
@@ -54,6 +59,7 @@ class Options:
     poll_timeout: float = 0.05
     idle_poll: float = 0.25  # the dispatcher's look for due rows when nothing woke it
     concurrency: int = field(default_factory=lambda: int(settings.WEBHOOK_CONCURRENCY))
+    record_batch: int = 500  # outcomes written by one statement at most
     session_timeout: float = 10.0
     backoff_max: float = 30.0
 
@@ -144,8 +150,9 @@ class WebhookService:
         self._lock = threading.Lock()
         self._in_flight: Counter[uuid.UUID] = Counter()
         self._pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="webhook")
+        self._outcomes: queues.SimpleQueue[tuple[dispatch.Claimed, Any]] = queues.SimpleQueue()
+        self._senders_done = threading.Event()
         self._consumer: Any = None
-        self._connections: dict[int, Any] = {}  # the senders' database connections, closed at the end
 
     def stop(self, *_: object) -> None:
         if not self._stopping.is_set():
@@ -162,25 +169,22 @@ class WebhookService:
     def run(self) -> Stats:
         previous = self._install_signal_handlers()
         dispatcher = threading.Thread(target=self._dispatch_loop, name="webhook-dispatcher", daemon=True)
+        recorder = threading.Thread(target=self._record_loop, name="webhook-recorder", daemon=True)
         dispatcher.start()
+        recorder.start()
         try:
             self._consume_loop()
         finally:
             self.stop()
             dispatcher.join()
             self._pool.shutdown(wait=True)
+            self._senders_done.set()  # the recorder writes what is left, then ends
+            recorder.join()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-            self._close_connections()
+            connections.close_all()
         logger.info("webhooks: stopped (%s)", self.stats.summary())
         return self.stats
-
-    def _close_connections(self) -> None:
-        """The senders' connections (each thread has its own), then this thread's."""
-        for wrapper in self._connections.values():
-            wrapper.inc_thread_sharing()
-            wrapper.close()
-        connections.close_all()
 
     def _install_signal_handlers(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
@@ -302,24 +306,66 @@ class WebhookService:
             connections.close_all()
 
     def _send(self, item: dispatch.Claimed) -> None:
-        self._connections.setdefault(threading.get_ident(), connections["default"])
+        """A pool thread: the POST alone; its outcome goes to the recorder (no database here)."""
         try:
-            outcome = dispatch.send(item)
-            with self._lock:
-                self.stats.sent += 1
-                if outcome.ok:
-                    self.stats.delivered += 1
-                else:
-                    self.stats.failed_attempts += 1
+            self._outcomes.put((item, dispatch.post(item)))
         except Exception:
             logger.exception(
-                "webhooks: delivery %s not recorded; its lease runs out and it is retried", item.delivery_id
+                "webhooks: delivery %s not sent; its lease runs out and it is retried", item.delivery_id
             )
-            close_old_connections()
         finally:
             with self._lock:
                 self._in_flight[item.endpoint_id] -= 1
             self._wake.set()
+
+    def _record_loop(self) -> None:
+        """Every outcome waiting, in one statement; until the senders are done and none is left."""
+        try:
+            while True:
+                try:
+                    batch = [self._outcomes.get(timeout=self.options.idle_poll)]
+                except queues.Empty:
+                    if self._senders_done.is_set():
+                        return
+                    continue
+                while len(batch) < self.options.record_batch:
+                    try:
+                        batch.append(self._outcomes.get_nowait())
+                    except queues.Empty:
+                        break
+                self._record(batch)
+                self._wake.set()  # a recorded 2xx makes the next version of its lane due
+        finally:
+            connections.close_all()
+
+    def _record(self, batch: list[tuple[dispatch.Claimed, Any]]) -> None:
+        for attempt in range(1, 6):
+            try:
+                dispatch.record_many(batch)
+                break
+            except DatabaseError as exc:
+                close_old_connections()
+                delay = min(5.0, 0.2 * 2 ** (attempt - 1))
+                logger.error(
+                    "webhooks: %d outcomes not recorded (%s); retrying in %.1fs",
+                    len(batch),
+                    str(exc).strip()[:200],
+                    delay,
+                )
+                time.sleep(delay)
+            except Exception:
+                logger.exception("webhooks: %d outcomes not recorded; their leases run out", len(batch))
+                return
+        else:
+            logger.error(
+                "webhooks: %d outcomes not recorded; their leases run out and they are resent", len(batch)
+            )
+            return
+        delivered = sum(1 for _, outcome in batch if outcome.ok)
+        with self._lock:
+            self.stats.sent += len(batch)
+            self.stats.delivered += delivered
+            self.stats.failed_attempts += len(batch) - delivered
 
 
 def run_once(timeout: float = 10.0) -> None:

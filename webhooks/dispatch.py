@@ -2,12 +2,14 @@
 processes may dispatch at once.
 
 A claim finds, per endpoint and wallet, the pending delivery of the lowest version (the head: only
-it may go out), takes the due heads with `FOR UPDATE SKIP LOCKED` and leases them (`leased_until`) in one
-short transaction, so two processes never send the same one at once and a crashed sender's lease
-runs out and the delivery is sent again (same webhook-id). Version n+1 goes out after n was
-answered 2xx, as n stays the head until then. Per
-endpoint at most WEBHOOK_PER_ENDPOINT are in flight from this process, so a slow or dead endpoint
-holds a few of the shared pool's threads, never all of them.
+it may go out), takes the due heads with `FOR UPDATE SKIP LOCKED` and leases them (`leased_until`),
+many at once in one statement, so two processes never send the same one and a crashed sender's
+lease runs out and the delivery is sent again (same webhook-id). Version n+1 goes out after n was
+answered 2xx, as n stays the head until its outcome is recorded. Per endpoint at most
+WEBHOOK_PER_ENDPOINT are in flight from this process, so a slow or dead endpoint holds a few of the
+shared pool's threads, never all of them.
+Outcomes are recorded many at once too (`record_many`: one statement updates the deliveries and
+inserts their attempts), so a delivery costs a share of two statements, not a dozen round trips.
 A failed attempt is retried after the schedule's delay with full jitter (a uniform draw from 0 to
 the delay); once the first attempt is WEBHOOK_RETRY_WINDOW_SECONDS old, the delivery fails and its
 endpoint is disabled, the reason recorded.
@@ -17,52 +19,104 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from . import clock, http, services, signing
-from .models import Attempt, Delivery, Endpoint
+from .models import Endpoint
 
 logger = logging.getLogger(__name__)
 
 # A lease outlives a send (the timeout) by this much; a killed sender's deliveries go out again
 # after it, with the same webhook-id.
 LEASE_MARGIN_SECONDS = 5.0
-# ASYNC_COMMIT: a claim's lease and an attempt's record commit without waiting for the WAL's flush
-# (synchronous_commit off, for those transactions only): one flush per delivery was the sender's
-# limit (measured: 43 deliveries/s to one endpoint beside a busy database). What a crash can lose
-# is at most the last few hundred milliseconds of them, and losing them is safe: a lease lost makes
-# the delivery claimable again, a record lost sends it again with the same webhook-id (at least
-# once). The deliveries themselves (consumer.queue) commit durably before the Kafka offset.
+# ASYNC_COMMIT: a claim's lease and a batch of attempts' records commit without waiting for the WAL's
+# flush (synchronous_commit off on the dispatcher's connections): one flush per delivery was the
+# sender's limit. What a crash can lose is at most the last few hundred milliseconds of them, and
+# losing them is safe: a lease lost makes the delivery claimable again, a record lost sends it again
+# with the same webhook-id (at least once). The deliveries themselves (consumer.queue) commit
+# durably before the Kafka offset.
+# JIT off too: a fresh table's unknown statistics make the planner guess a costly plan and
+# JIT-compile it, a second per claim for a millisecond's work (measured).
+_SESSION = ("SET synchronous_commit = off", "SET jit = off")
+_tuned = threading.local()
 
 _CLAIM = """
 WITH busy(endpoint_id, n) AS (SELECT * FROM unnest(%(busy_ids)s::uuid[], %(busy_counts)s::int[])),
-heads AS MATERIALIZED (
-    SELECT DISTINCT ON (d.endpoint_id, d.wallet_id)
-        d.id, d.endpoint_id, d.wallet_version, d.next_attempt_at, d.leased_until
-    FROM webhooks_delivery d
-    JOIN webhooks_endpoint e ON e.id = d.endpoint_id AND e.status = 'active'
-    WHERE d.status = 'pending'
-    ORDER BY d.endpoint_id, d.wallet_id, d.wallet_version
-),
-eligible AS MATERIALIZED (
-    SELECT h.id, ROW_NUMBER() OVER (
-        PARTITION BY h.endpoint_id ORDER BY h.next_attempt_at, h.wallet_version
-    ) + COALESCE((SELECT b.n FROM busy b WHERE b.endpoint_id = h.endpoint_id), 0) AS slot
-    FROM heads h
-    WHERE h.next_attempt_at <= %(now)s AND (h.leased_until IS NULL OR h.leased_until < %(now)s)
+picked AS (
+    SELECT c.id, c.next_attempt_at
+    FROM webhooks_endpoint e
+    LEFT JOIN busy b ON b.endpoint_id = e.id
+    CROSS JOIN LATERAL (
+        SELECT d.id, d.next_attempt_at
+        FROM webhooks_delivery d
+        WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= %(now)s
+          AND (d.leased_until IS NULL OR d.leased_until < %(now)s)
+          AND NOT EXISTS (
+              SELECT 1 FROM webhooks_delivery p
+              WHERE p.endpoint_id = d.endpoint_id AND p.wallet_id = d.wallet_id
+                AND p.status = 'pending' AND p.wallet_version < d.wallet_version
+          )
+        ORDER BY d.next_attempt_at, d.wallet_version
+        LIMIT GREATEST(%(per_endpoint)s - COALESCE(b.n, 0), 0)
+        FOR UPDATE OF d SKIP LOCKED
+    ) c
+    WHERE e.status = 'active'
+    ORDER BY c.next_attempt_at
+    LIMIT %(limit)s
 )
-SELECT d.id FROM webhooks_delivery d
-WHERE d.id = ANY(ARRAY(SELECT id FROM eligible WHERE slot <= %(per_endpoint)s))
-  AND d.status = 'pending' AND (d.leased_until IS NULL OR d.leased_until < %(now)s)
-ORDER BY d.next_attempt_at
-LIMIT %(limit)s
-FOR UPDATE OF d SKIP LOCKED
+UPDATE webhooks_delivery d SET leased_until = %(lease)s
+FROM picked p, webhooks_endpoint e
+WHERE d.id = p.id AND e.id = d.endpoint_id
+RETURNING d.id, d.endpoint_id, d.payload, d.attempts, d.next_attempt_at,
+    e.url, e.secret, e.previous_secret, e.previous_secret_expires_at
+"""
+
+# One statement for a batch of outcomes: each delivery updated (delivered, retried later, or failed
+# past the window) and its attempt inserted; a delivery deleted meanwhile (its endpoint deleted)
+# gets no attempt. Returns the deliveries that failed, whose endpoints are then disabled.
+_RECORD = """
+WITH outcome AS (
+    SELECT * FROM jsonb_to_recordset(%(outcomes)s::jsonb) AS o(
+        id uuid, at timestamptz, status_code int, error text, latency_ms int, excerpt text,
+        ok boolean, retry_at timestamptz
+    )
+),
+updated AS (
+    UPDATE webhooks_delivery d SET
+        attempts = d.attempts + 1,
+        leased_until = NULL,
+        first_attempt_at = COALESCE(d.first_attempt_at, o.at),
+        status = CASE
+            WHEN o.ok THEN 'delivered'
+            WHEN o.at - COALESCE(d.first_attempt_at, o.at) >= %(window)s THEN 'failed'
+            ELSE 'pending' END,
+        delivered_at = CASE WHEN o.ok THEN o.at ELSE d.delivered_at END,
+        last_error = CASE
+            WHEN o.ok THEN ''
+            ELSE LEFT(COALESCE(NULLIF(o.error, ''), 'HTTP ' || o.status_code::text, ''), 500) END,
+        next_attempt_at = CASE
+            WHEN o.ok OR o.at - COALESCE(d.first_attempt_at, o.at) >= %(window)s THEN d.next_attempt_at
+            ELSE o.retry_at END
+    FROM outcome o
+    WHERE d.id = o.id
+    RETURNING d.id, d.endpoint_id, d.status, d.attempts, d.last_error
+),
+attempts AS (
+    INSERT INTO webhooks_attempt (delivery_id, at, status_code, error, latency_ms, response_excerpt)
+    SELECT o.id, o.at, o.status_code, LEFT(o.error, 500), o.latency_ms, o.excerpt
+    FROM outcome o JOIN updated u ON u.id = o.id
+)
+SELECT id, endpoint_id, attempts, last_error FROM updated WHERE status = 'failed'
 """
 
 
@@ -73,47 +127,61 @@ class Claimed:
     url: str
     payload: str
     secrets: list[str]
+    attempts: int = 0  # before this one
+
+
+def _cursor() -> Any:
+    """A cursor on this thread's connection, its session tuned once per connection (ASYNC_COMMIT)."""
+    connection.ensure_connection()
+    raw = connection.connection
+    cursor = connection.cursor()
+    if getattr(_tuned, "connection", None) is not raw:
+        for statement in _SESSION:
+            cursor.execute(statement)
+        _tuned.connection = raw
+    return cursor
+
+
+def _secrets(secret: str, previous: str, expires: datetime | None) -> list[str]:
+    found = [secret]
+    if previous and expires is not None and clock.now() < expires:
+        found.append(previous)
+    return found
 
 
 def claim(*, limit: int, busy: dict[uuid.UUID, int]) -> list[Claimed]:
-    """Lease up to `limit` due deliveries (fewer for an endpoint with `busy` ones in flight here)."""
+    """Lease up to `limit` due deliveries (fewer for an endpoint with `busy` ones in flight here),
+    in one statement; the oldest due first."""
     if limit <= 0:
         return []
     now = clock.now()
     lease = now + timedelta(seconds=float(settings.WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN_SECONDS)
     ids = list(busy)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # A fresh table's unknown statistics make the planner guess a costly plan and JIT-compile
-        # it: a second per claim for a millisecond's work (measured). The claim is never worth it.
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL synchronous_commit = off")  # why: see ASYNC_COMMIT
+    with _cursor() as cursor:
         cursor.execute(
             _CLAIM,
             {
                 "busy_ids": ids,
                 "busy_counts": [busy[i] for i in ids],
                 "now": now,
+                "lease": lease,
                 "per_endpoint": int(settings.WEBHOOK_PER_ENDPOINT),
                 "limit": limit,
             },
         )
-        claimed_ids = [row[0] for row in cursor.fetchall()]
-        if not claimed_ids:
-            return []
-        Delivery.objects.filter(id__in=claimed_ids).update(leased_until=lease)
-        rows = (
-            Delivery.objects.filter(id__in=claimed_ids).select_related("endpoint").order_by("next_attempt_at")
+        rows = cursor.fetchall()
+    rows.sort(key=lambda row: row[4])
+    return [
+        Claimed(
+            delivery_id=row[0],
+            endpoint_id=row[1],
+            payload=row[2],
+            attempts=row[3],
+            url=row[5],
+            secrets=_secrets(row[6], row[7], row[8]),
         )
-        return [
-            Claimed(
-                delivery_id=row.id,
-                endpoint_id=row.endpoint_id,
-                url=row.endpoint.url,
-                payload=row.payload,
-                secrets=services.secrets_in_use(row.endpoint),
-            )
-            for row in rows
-        ]
+        for row in rows
+    ]
 
 
 def retry_delay(attempts: int) -> float:
@@ -124,64 +192,59 @@ def retry_delay(attempts: int) -> float:
     return random.uniform(0, base)
 
 
-def send(item: Claimed) -> http.Outcome:
-    """POST one delivery, signed now (the real time: receivers check the timestamp), and record it."""
+def post(item: Claimed) -> http.Outcome:
+    """POST one delivery, signed now (the real time: receivers check the timestamp)."""
     headers = signing.headers(
         msg_id=str(item.delivery_id), at=timezone.now(), payload=item.payload, secrets_in_use=item.secrets
     )
-    outcome = http.post(item.url, item.payload.encode(), headers)
-    record(item, outcome)
+    return http.post(item.url, item.payload.encode(), headers)
+
+
+def send(item: Claimed) -> http.Outcome:
+    """POST one delivery and record it (the tests' synchronous path; the service records in batches)."""
+    outcome = post(item)
+    record_many([(item, outcome)])
     return outcome
 
 
-def record(item: Claimed, outcome: http.Outcome) -> None:
+def _text(value: str) -> str:
+    """PostgreSQL's text holds no NUL character (an answer may)."""
+    return value.replace("\x00", "\ufffd")
+
+
+def record_many(results: Sequence[tuple[Claimed, http.Outcome]]) -> int:
+    """Record a batch of attempts in one statement (returns how many); the endpoint of a delivery
+    that failed past the retry window is disabled."""
+    if not results:
+        return 0
     now = clock.now()
+    at = now.isoformat()
+    outcomes = [
+        {
+            "id": str(item.delivery_id),
+            "at": at,
+            "status_code": outcome.status_code,
+            "error": _text(outcome.error[:500]),
+            "latency_ms": outcome.latency_ms,
+            "excerpt": _text(outcome.excerpt),
+            "ok": outcome.ok,
+            "retry_at": None
+            if outcome.ok
+            else (now + timedelta(seconds=retry_delay(item.attempts + 1))).isoformat(),
+        }
+        for item, outcome in results
+    ]
     window = timedelta(seconds=float(settings.WEBHOOK_RETRY_WINDOW_SECONDS))
-    disable: str | None = None
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")  # why: see ASYNC_COMMIT
-        delivery = Delivery.objects.select_for_update().filter(id=item.delivery_id).first()
-        if delivery is None:  # its endpoint was deleted meanwhile
-            return
-        Attempt.objects.create(
-            delivery=delivery,
-            at=now,
-            status_code=outcome.status_code,
-            error=outcome.error[:500],
-            latency_ms=outcome.latency_ms,
-            response_excerpt=outcome.excerpt,
+    with _cursor() as cursor:
+        cursor.execute(_RECORD, {"outcomes": orjson.dumps(outcomes).decode(), "window": window})
+        failed = cursor.fetchall()
+    for delivery_id, endpoint_id, attempts, last_error in failed:
+        reason = (
+            f"Delivery {delivery_id} failed for {window.total_seconds() / 3600:g} hours "
+            f"({attempts} attempts; last: {last_error})"
         )
-        delivery.attempts += 1
-        delivery.leased_until = None
-        delivery.first_attempt_at = delivery.first_attempt_at or now
-        if outcome.ok:
-            delivery.status = Delivery.Status.DELIVERED
-            delivery.delivered_at = now
-            delivery.last_error = ""
-        else:
-            delivery.last_error = (outcome.error or f"HTTP {outcome.status_code}")[:500]
-            if now - delivery.first_attempt_at >= window:
-                delivery.status = Delivery.Status.FAILED
-                disable = (
-                    f"Delivery {delivery.id} failed for {window.total_seconds() / 3600:g} hours "
-                    f"({delivery.attempts} attempts; last: {delivery.last_error})"
-                )
-            else:
-                delivery.next_attempt_at = now + timedelta(seconds=retry_delay(delivery.attempts))
-        delivery.save(
-            update_fields=[
-                "attempts",
-                "leased_until",
-                "first_attempt_at",
-                "status",
-                "delivered_at",
-                "last_error",
-                "next_attempt_at",
-            ]
-        )
-        if disable is not None:
-            endpoint = Endpoint.objects.filter(id=item.endpoint_id).first()
-            if endpoint is not None and endpoint.status == Endpoint.Status.ACTIVE:
-                services.endpoint_disable(endpoint=endpoint, reason=disable)
-                logger.warning("webhooks: endpoint %s disabled: %s", endpoint.id, disable)
+        endpoint = Endpoint.objects.filter(id=endpoint_id).first()
+        if endpoint is not None and endpoint.status == Endpoint.Status.ACTIVE:
+            services.endpoint_disable(endpoint=endpoint, reason=reason)
+            logger.warning("webhooks: endpoint %s disabled: %s", endpoint.id, reason)
+    return len(results)

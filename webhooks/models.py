@@ -94,6 +94,13 @@ class Delivery(models.Model):
                 name="webhook_delivery_due_idx",
                 condition=models.Q(status="pending"),
             ),
+            # The dispatcher's claim: per active endpoint, its due pending rows, oldest first (a
+            # disabled endpoint's backlog is never read).
+            models.Index(
+                fields=["endpoint", "next_attempt_at", "wallet_version"],
+                name="webhook_delivery_lane_due_idx",
+                condition=models.Q(status="pending"),
+            ),
             # Per-wallet order: is an earlier version of this wallet still pending for the endpoint?
             models.Index(
                 fields=["endpoint", "wallet_id", "wallet_version"],

@@ -57,6 +57,10 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # As a real server answers: at once (a second small write would wait for the
+            # sender's delayed ACK under Nagle's algorithm, 40 ms per request).
+            disable_nagle_algorithm = True
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
