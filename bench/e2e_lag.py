@@ -1,4 +1,5 @@
-"""End-to-end event lag: from the moment a transfer happens to the moment its event is in the history.
+"""End-to-end event lag: from the moment a transfer happens to the moment its event is on Kafka
+(`KafkaArrivals`) and in the history.
 
 Drives transfers over HTTP at a steady rate (by default half of the maximum rate measured by a
 short wrk probe in the same run), through the whole pipeline: API -> outbox -> Celery relay ->
@@ -15,6 +16,8 @@ import argparse
 import http.client
 import json
 import random
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -77,6 +80,50 @@ def ms(seconds: Any) -> float | None:
     return round(float(seconds) * 1000, 1) if seconds is not None else None
 
 
+class KafkaArrivals:
+    """Commit to Kafka: `bench/kafka_arrivals.py` tails the wallet topic in a process of its own
+    from now on; `result()` stops it and gives the percentiles of the transfer events that occurred
+    in a window (the lag = received by a consumer - `occurred_at`)."""
+
+    def __init__(self, topic: str | None = None) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("kafka_arrivals.py")),
+                settings.KAFKA_BROKERS,
+                topic or settings.KAFKA_TOPIC,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("bench/kafka_arrivals.py did not start")
+
+    def result(self, since: datetime, until: datetime) -> dict[str, Any]:
+        self.process.send_signal(signal.SIGTERM)
+        out, _ = self.process.communicate(timeout=60)
+        window = (since.timestamp(), until.timestamp())
+        lags = sorted(lag for at, lag in json.loads(out) if window[0] <= at < window[1])
+        return {
+            "events": len(lags),
+            "p50_ms": ms(percentile(lags, 0.5)),
+            "p95_ms": ms(percentile(lags, 0.95)),
+            "p99_ms": ms(percentile(lags, 0.99)),
+            "max_ms": ms(lags[-1] if lags else None),
+        }
+
+
+def percentile(ordered: list[float], fraction: float) -> float | None:
+    """As PostgreSQL's percentile_cont: linear between the two nearest ranks."""
+    if not ordered:
+        return None
+    rank = fraction * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
 def lag_percentiles(since: datetime, until: datetime) -> dict[str, Any]:
     table = HistoryEvent._meta.db_table
     with connection.cursor() as cursor:
@@ -134,6 +181,7 @@ def main() -> None:
         rate = maximum / 2
     connection.close()
     print(f"steady load: {rate:.0f} transfers/s for {args.duration}s", flush=True)
+    arrivals = KafkaArrivals()
     since = datetime.now(UTC)
     counts = paced_load(ids, token, rate, args.duration, args.threads)
     until = datetime.now(UTC)
@@ -144,6 +192,7 @@ def main() -> None:
         "achieved_transfers_per_s": round(counts["ok"] / args.duration, 1),
         "failed": counts["failed"],
         **lag_percentiles(since, until),
+        "kafka": arrivals.result(since, until),
     }
     # Every transfer leg written in the window (the ledger is the authority) should be in the history.
     expected = LedgerEntry.objects.filter(
@@ -151,10 +200,13 @@ def main() -> None:
     ).count()
     result["events_expected"] = expected
     load = f"half of {maximum}" if maximum is not None else "fixed rate"
+    kafka = result["kafka"]
     report = (
-        "| load (transfers/s) | events | lag p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|\n"
+        "| load (transfers/s) | events | to history p50 ms | p95 ms | p99 ms | max ms"
+        " | to Kafka p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|---|---|\n"
         f"| {result['achieved_transfers_per_s']} ({load}) | {result['events']} of {expected} | "
-        f"{result['p50_ms']} | {result['p95_ms']} | {result['p99_ms']} | {result['max_ms']} |\n"
+        f"{result['p50_ms']} | {result['p95_ms']} | {result['p99_ms']} | {result['max_ms']} | "
+        f"{kafka['p50_ms']} | {kafka['p95_ms']} | {kafka['p99_ms']} | {kafka['max_ms']} |\n"
     )
     http_bench.write_results(args.out, result, report)
 

@@ -123,6 +123,9 @@ def connector_config(
         # (Debezium's default, 500 ms, was most of the lag: p50 557 ms at half load, bench/relays.py).
         # The wait is on the task's in-memory queue, not the database, so a short one costs no query.
         "poll.interval.ms": str(settings.DEBEZIUM_POLL_INTERVAL_MS),
+        # The worker's producer lingers 5 ms for a fuller batch (worker.properties): this
+        # connector's records go at once (issue #37; Connect's override policy is All by default).
+        "producer.override.linger.ms": "0",
         "heartbeat.interval.ms": "1000",
         "heartbeat.action.query": f"SELECT pg_logical_emit_message(false, '{HEARTBEAT_PREFIX}', '')",
         "message.prefix.exclude.list": HEARTBEAT_PREFIX,
