@@ -93,37 +93,55 @@ class Load:
     answers: list[Answer] = field(default_factory=list)
     outcomes: list[chaos.Outcome] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    resolved_by_retry: int = 0  # a first answer that said nothing definite, then 2xx on a retry
+    without_retry_after: int = 0  # 503 answers without a Retry-After header
 
     def client(self, seed: int) -> None:
+        """Transfers as a careful client sends them: an answer that does not say what happened
+        (none, a 5xx, 409 key in use or lock conflict) is followed by the same request with the
+        same Idempotency-Key until one does. A 503 during a failover can be a transfer that did
+        commit (its acknowledgement was lost with the primary): the retry replays it."""
         rng = random.Random(seed)
         while not self.stop.is_set():
             source, target = rng.sample(self.wallet_ids, 2)
             body = json.dumps({"to_wallet_id": target, "amount": chaos.cents(rng.randint(1, 500))})
             key = f"failover-{uuid.uuid4()}"
-            headers = {
-                "Content-Type": "application/json",
-                "Authorization": f"Token {self.token}",
-                "Idempotency-Key": key,
-            }
-            started = time.monotonic()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
-                conn.request("POST", f"/wallets/{source}/transfer", body, headers)
-                response = conn.getresponse()
-                outcome = chaos.Outcome("transfer", key, response.status, response.read())
-                retry_after = response.getheader("Retry-After")
-                conn.close()
-            except (OSError, http.client.HTTPException):
-                outcome = chaos.Outcome("transfer", key, None)
-                retry_after = None
-            ended = time.monotonic()
+            attempts = 0
+            while True:
+                outcome = self.send(source, body, key)
+                attempts += 1
+                if not outcome.may_retry:
+                    break
+                if self.stop.is_set() and attempts >= 50:  # give up only long after the load ended
+                    break
+                time.sleep(0.2)
             with self.lock:
-                self.outcomes.append(outcome)
-                self.answers.append(Answer(started, ended, outcome.status, key))
+                self.outcomes.append(outcome)  # what the client finally learnt
+                if attempts > 1 and outcome.ok:
+                    self.resolved_by_retry += 1
+
+    def send(self, source: str, body: str, key: str) -> chaos.Outcome:
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Token {self.token}",
+            "Idempotency-Key": key,
+        }
+        started = time.monotonic()
+        retry_after = None
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+            conn.request("POST", f"/wallets/{source}/transfer", body, headers)
+            response = conn.getresponse()
+            outcome = chaos.Outcome("transfer", key, response.status, response.read())
+            retry_after = response.getheader("Retry-After")
+            conn.close()
+        except (OSError, http.client.HTTPException):
+            outcome = chaos.Outcome("transfer", key, None)
+        with self.lock:
+            self.answers.append(Answer(started, time.monotonic(), outcome.status, key))
             if outcome.status == 503 and retry_after is None:
-                print("a 503 without Retry-After", flush=True)
-            if not outcome.ok:
-                time.sleep(0.1)
+                self.without_retry_after += 1
+        return outcome
 
     def run(self, clients: int) -> list[threading.Thread]:
         threads = [threading.Thread(target=self.client, args=(i,)) for i in range(clients)]
@@ -228,6 +246,9 @@ def one_run(args: argparse.Namespace, number: int) -> dict[str, Any]:
         f"{(first_ok - killed_at) if first_ok else float('nan'):.2f} s",
     )
     chaos.check(results, "no 500", "500" not in statuses, json.dumps(statuses))
+    chaos.check(
+        results, "every 503 says Retry-After", load.without_retry_after == 0, f"{load.without_retry_after}"
+    )
     close_old_connections()
     balances = chaos.wait_until("the database", lambda: Wallet.objects.exists(), 60) and dict(
         Wallet.objects.filter(id__in=wallets).values_list("id", "balance")
@@ -259,6 +280,7 @@ def one_run(args: argparse.Namespace, number: int) -> dict[str, Any]:
         "longest_gap_between_2xx_seconds": round(max(gaps, default=0.0), 2),
         "answers_after_kill": statuses,
         "acknowledged": sum(1 for o in load.outcomes if o.ok),
+        "acknowledged_on_a_retry": load.resolved_by_retry,
         "invariants": [{"name": n, "holds": ok, "detail": d} for n, ok, d in results],
     }
 
@@ -306,6 +328,51 @@ def seed_only(wallet_count: int) -> None:
     print(json.dumps({"wallets": wallets, "token": chaos.owner_token(f"failover-{run_id}")}))
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The runs and the comparison as tables (docs/high-availability.md includes them)."""
+    args = report["args"]
+    lines = []
+    if report["runs"]:
+        lines += [
+            f"`{' '.join(sys.argv)}`: {args['clients']} transfer clients, fault `{args['fault']}`, "
+            f"{args['warmup']:.0f} s of load before the kill and {args['after']:.0f} s after.",
+            "",
+            "| run | killed | answered again after (s) | longest gap between 2xx (s) "
+            "| answers after the kill | acknowledged (on a retry) | every invariant holds |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for run in report["runs"]:
+            answers = ", ".join(
+                f"{status}: {count}" for status, count in sorted(run["answers_after_kill"].items())
+            )
+            holds = all(item["holds"] for item in run["invariants"])
+            lines.append(
+                f"| {run['run']} | {run['killed']} | {run['first_ok_after_kill_seconds']} "
+                f"| {run['longest_gap_between_2xx_seconds']} | {answers} "
+                f"| {run['acknowledged']} ({run['acknowledged_on_a_retry']}) | {'yes' if holds else 'NO'} |"
+            )
+        if "outage_p50_seconds" in report:
+            lines += [
+                "",
+                f"Answered again after the kill: **p50 {report['outage_p50_seconds']} s, "
+                f"max {report['outage_max_seconds']} s** over {len(report['runs'])} runs.",
+            ]
+    if "compare" in report:
+        lines += [
+            "",
+            f"Transfers, {args['clients']} clients, {args['compare']:.0f} s per round, two rounds each, "
+            "alternating, in one run:",
+            "",
+            "| database | transfers/s | p99 (ms) |",
+            "|---|---|---|",
+            *[
+                f"| {name} | {row['transfers_per_second']} | {row['p99_ms']} |"
+                for name, row in report["compare"].items()
+            ],
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -346,6 +413,7 @@ def main() -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(report))
     broken = [i for r in report["runs"] for i in r["invariants"] if not i["holds"]]
     for item in broken:
         print("BROKEN:", item, flush=True)
