@@ -1,0 +1,194 @@
+"""Losing the database under transfer load, on stacks of the test's own (their own STACK_DIR and
+loopback ports, stopped and deleted afterwards; the suite's stack is never touched).
+
+- DB_HA=patroni: the primary's postmaster SIGKILLed: Patroni promotes the synchronous standby, the
+  service answers again within 15 s, no acknowledged transfer is lost, money is conserved, the
+  outbox drains, history equals the ledger, and the old primary rejoins as the standby by itself.
+  Then the standby's postmaster, then etcd: the primary keeps serving.
+- The single server: its postmaster SIGKILLed: the stack's supervisor starts it again, nothing lost.
+
+bench/failover.py injects the fault and checks; docs/high-availability.md has the measured times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ROOT, STACK
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
+
+
+def free_port_pair(taken: set[int]) -> int:
+    """A loopback port that is free, and the next one too (Kafka's controller, etcd's peers and
+    the second Patroni node take port + 1)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port + 1 > 65535 or {port, port + 1} & taken:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        taken |= {port, port + 1}
+        return port
+
+
+def own_stack_env(stack_dir: Path, *, ha: bool) -> dict[str, str]:
+    taken: set[int] = set()
+    pg, redis, kafka, web, connect = (free_port_pair(taken) for _ in range(5))
+    env = {
+        **os.environ,
+        "STACK_DIR": str(stack_dir),
+        "REDIS_URL": f"redis://127.0.0.1:{redis}/0",
+        "KAFKA_BROKERS": f"127.0.0.1:{kafka}",
+        "PORT": str(web),
+        "HISTORY_PORT": str(web + 1),
+        "CONNECT_PORT": str(connect),
+        "WEBHOOKS": "off",
+        "RELAY": "celery",
+        "WEB_CONCURRENCY": "2",
+    }
+    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "KAFKA_CONTROLLER_PORT", "TEST_DATABASE_NAME"):
+        env.pop(name, None)
+    if ha:
+        env.update(
+            DB_HA="patroni",
+            DATABASE_URL=(
+                f"postgres://wallet:wallet@127.0.0.1:{pg},127.0.0.1:{pg + 1}/wallet"
+                "?target_session_attrs=read-write"
+            ),
+            DB_HA_ETCD_PORT=str(free_port_pair(taken)),
+            DB_HA_REST_PORT=str(free_port_pair(taken)),
+        )
+    else:
+        env.update(DB_HA="off", DATABASE_URL=f"postgres://wallet:wallet@127.0.0.1:{pg}/wallet")
+    return env
+
+
+def run_stack(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [str(STACK), *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def own_stack_dir(name: str) -> Path:
+    """In .stack/ (git-ignored), not in pytest's tmp folder: the servers run as the postgres user,
+    and a pytest session started meanwhile (another run) makes pytest's base folder 0700 again."""
+    return ROOT / ".stack" / f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def ha_stack() -> Iterator[dict[str, str]]:
+    stack_dir = own_stack_dir("failover-ha")
+    env = own_stack_env(stack_dir, ha=True)
+    try:
+        run_stack(env, "up")
+        yield env
+    finally:
+        subprocess.run([str(STACK), "down"], capture_output=True, env=env, cwd=ROOT, timeout=600)
+        shutil.rmtree(stack_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def single_stack() -> Iterator[dict[str, str]]:
+    stack_dir = own_stack_dir("failover-single")
+    env = own_stack_env(stack_dir, ha=False)
+    try:
+        run_stack(env, "up")
+        yield env
+    finally:
+        subprocess.run([str(STACK), "down"], capture_output=True, env=env, cwd=ROOT, timeout=600)
+        shutil.rmtree(stack_dir, ignore_errors=True)
+
+
+def failover(env: dict[str, str], fault: str, out: Path) -> dict[str, Any]:
+    """One run of bench/failover.py; every invariant it checked must hold."""
+    result = subprocess.run(
+        [sys.executable, "bench/failover.py", "--fault", fault, "--after", "20", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    print(result.stdout[-6000:], result.stderr[-3000:])
+    report = json.loads(out.with_suffix(".json").read_text())
+    run = dict(report["runs"][0])
+    broken = [check for check in run["invariants"] if not check["holds"]]
+    assert not broken, broken
+    assert result.returncode == 0, result.stderr[-2000:]
+    return run
+
+
+def status_lines(env: dict[str, str]) -> dict[str, str]:
+    return {line.split()[0]: line for line in run_stack(env, "status").splitlines()}
+
+
+def test_patroni_status_names_the_leader_and_the_sync_standby(ha_stack):
+    lines = status_lines(ha_stack)
+    assert {"etcd", "patroni-a", "patroni-b"} <= set(lines)
+    assert "postgres" not in lines
+    nodes = (lines["patroni-a"], lines["patroni-b"])
+    assert sorted(line.endswith(" leader") for line in nodes) == [False, True], nodes
+    assert sorted(line.endswith(" sync standby") for line in nodes) == [False, True], nodes
+
+
+def test_killed_primary_fails_over_and_loses_no_acknowledged_transfer(ha_stack, tmp_path):
+    run = failover(ha_stack, "primary", tmp_path / "primary")
+    names = [check["name"] for check in run["invariants"]]
+    assert "the standby was promoted" in names
+    assert "reconcile clean (history equals ledger)" in names
+    assert run["first_ok_after_kill_seconds"] is not None
+    assert float(run["first_ok_after_kill_seconds"]) <= 15
+    assert int(run["acknowledged"]) > 50
+
+
+def test_killed_standby_leaves_the_primary_serving(ha_stack, tmp_path):
+    """synchronous_mode_strict off: the primary goes on alone while Patroni restarts the standby."""
+    run = failover(ha_stack, "standby", tmp_path / "standby")
+    assert float(run["longest_gap_between_2xx_seconds"]) < 15
+
+
+def test_restarted_etcd_leaves_the_primary_serving(ha_stack, tmp_path):
+    before = status_lines(ha_stack)
+    run = failover(ha_stack, "etcd", tmp_path / "etcd")
+    assert float(run["longest_gap_between_2xx_seconds"]) < 15
+    after = status_lines(ha_stack)
+    assert "restarts: 1" in after["etcd"], after["etcd"]
+    leader_before = next(name for name in ("patroni-a", "patroni-b") if before[name].endswith(" leader"))
+    assert after[leader_before].endswith(" leader"), "etcd's restart moved the leader"
+
+
+def test_down_stops_every_process_of_the_cluster(ha_stack, tmp_path):
+    """Last in this module: `down` leaves no etcd, Patroni or PostgreSQL process behind, and the
+    supervisors restart nothing after it."""
+    stack_dir = Path(ha_stack["STACK_DIR"])
+    run_stack(ha_stack, "down")
+    lines = status_lines(ha_stack)
+    for name in ("etcd", "patroni-a", "patroni-b"):
+        assert " stopped" in lines[name], lines[name]
+    leftovers = subprocess.run(["pgrep", "-af", str(stack_dir)], capture_output=True, text=True).stdout
+    assert leftovers.strip() == "", leftovers
+
+
+def test_killed_postmaster_of_the_single_server_comes_back_by_itself(single_stack, tmp_path):
+    run = failover(single_stack, "postmaster", tmp_path / "postmaster")
+    assert float(run["first_ok_after_kill_seconds"]) <= 15
+    assert "restarts: 1" in status_lines(single_stack)["postgres"]
