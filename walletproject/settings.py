@@ -74,6 +74,11 @@ WALLET_CURRENCIES = env.list(
 )
 if WALLET_DEFAULT_CURRENCY not in WALLET_CURRENCIES:
     raise ImproperlyConfigured("WALLET_DEFAULT_CURRENCY must be one of WALLET_CURRENCIES")
+# Group commit for a hot wallet (wallets/group_commit.py): an end user's unkeyed transfers that
+# queue on one wallet are batched (one lock, one statement, one commit); a wallet is hot in a web
+# worker once two of its transfers there waited more than WALLET_HOT_PATH_WAIT_MS within a second.
+WALLET_HOT_PATH = env.bool("WALLET_HOT_PATH", default=False)
+WALLET_HOT_PATH_WAIT_MS = env.float("WALLET_HOT_PATH_WAIT_MS", default=5.0)
 # Seconds a web worker trusts a token it has looked up (saves a query per request); never past the
 # token's own expiry. A revocation made through Django ends it at once (AUTH_GENERATION_FILE); one
 # made in raw SQL, or on another host, waits this long at most.

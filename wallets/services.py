@@ -289,12 +289,15 @@ def transfer_create(
     initiated_by: str,
     owner_user_id: str | None = None,
     note: Note = NO_NOTE,
+    transaction_id: uuid.UUID | None = None,
 ) -> MovementResult:
     """Move `amount` between two user wallets. With `owner_user_id`, the sender must be theirs
-    (an end user's transfer); otherwise it is answered as not found."""
+    (an end user's transfer); otherwise it is answered as not found. `transaction_id` is the id the
+    ledger transaction gets (a new one by default): a second write of the same id is refused by its
+    key, which `group_commit` relies on to never move a request's money twice."""
     if from_wallet_id == to_wallet_id:
         raise SameWallet()
-    txn_id = new_id()
+    txn_id = transaction_id or new_id()
     with transaction.atomic(savepoint=False):
         locked, sender, receiver = lock_sender_and_receiver(from_wallet_id, to_wallet_id, owner_user_id)
         now = change_time(locked.values())

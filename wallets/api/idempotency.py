@@ -68,11 +68,17 @@ def _answer(request: Request, body: bytes, status: int, replayed: bool) -> Respo
     return page
 
 
-def respond_once(request: Request, handler: Handler) -> Response | HttpResponse:
-    """Run `handler` (which returns status and data) once per idempotency key, if one is given."""
+def submitted_key(request: Request) -> tuple[str | None, str]:
+    """The request's idempotency key (the header's, else a browser form's) and where it came from."""
     key, source = request.headers.get(HEADER), HEADER
     if key is None:
         key, source = browsable.submitted_key(request), browsable.FORM_KEY
+    return key, source
+
+
+def respond_once(request: Request, handler: Handler) -> Response | HttpResponse:
+    """Run `handler` (which returns status and data) once per idempotency key, if one is given."""
+    key, source = submitted_key(request)
     if key is None:
         with transaction.atomic(durable=True):
             status, data = handler()
