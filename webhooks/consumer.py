@@ -36,15 +36,16 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, connections
 
 from common.times import parse_rfc3339
 from kafka_bridge.client import base_config
 
-from . import clock, dispatch
-from .models import Delivery, Endpoint, delivery_id
+from . import clock, dispatch, http
+from .models import Endpoint, delivery_id
 
 logger = logging.getLogger(__name__)
 
@@ -110,23 +111,38 @@ def decode(value: bytes | None) -> Event | None:
         return None
 
 
+# One statement for a batch's deliveries (the ORM's bulk_create spent most of the consumer's time
+# binding a parameter per column and row): the rows as one JSON document.
+_INSERT = """
+INSERT INTO webhooks_delivery (
+    id, endpoint_id, event_id, event_type, wallet_id, wallet_version, payload,
+    status, attempts, next_attempt_at, last_error, created_at
+)
+SELECT r.id, r.endpoint_id, r.event_id, r.event_type, r.wallet_id, r.wallet_version, r.payload,
+    'pending', 0, %(now)s, '', %(now)s
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+    id uuid, endpoint_id uuid, event_id uuid, event_type text, wallet_id uuid, wallet_version bigint,
+    payload text
+)
+ON CONFLICT DO NOTHING
+"""
+
+
 def queue(events: list[Event]) -> int:
     """Insert the deliveries the events owe the active endpoints; returns how many were new."""
     if not events:
         return 0
     endpoints = list(Endpoint.objects.filter(status=Endpoint.Status.ACTIVE))
-    now = clock.now()
     rows = [
-        Delivery(
-            id=delivery_id(endpoint.id, event.event_id),
-            endpoint_id=endpoint.id,
-            event_id=event.event_id,
-            event_type=event.event_type,
-            wallet_id=event.wallet_id,
-            wallet_version=event.wallet_version,
-            payload=event.payload,
-            next_attempt_at=now,
-        )
+        {
+            "id": str(delivery_id(endpoint.id, event.event_id)),
+            "endpoint_id": str(endpoint.id),
+            "event_id": str(event.event_id),
+            "event_type": event.event_type,
+            "wallet_id": str(event.wallet_id),
+            "wallet_version": event.wallet_version,
+            "payload": event.payload,
+        }
         for event in events
         for endpoint in endpoints
         if (endpoint.owner is None or endpoint.owner == event.user_id)
@@ -135,10 +151,9 @@ def queue(events: list[Event]) -> int:
     ]
     if not rows:
         return 0
-    with transaction.atomic():
-        before = Delivery.objects.filter(id__in=[r.id for r in rows]).count()
-        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    return len(rows) - before
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, {"rows": orjson.dumps(rows).decode(), "now": clock.now()})
+        return int(cursor.rowcount)
 
 
 class WebhookService:
@@ -180,6 +195,7 @@ class WebhookService:
             self._pool.shutdown(wait=True)
             self._senders_done.set()  # the recorder writes what is left, then ends
             recorder.join()
+            http.pool.close_all()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             connections.close_all()

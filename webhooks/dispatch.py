@@ -47,7 +47,14 @@ LEASE_MARGIN_SECONDS = 5.0
 # durably before the Kafka offset.
 # JIT off too: a fresh table's unknown statistics make the planner guess a costly plan and
 # JIT-compile it, a second per claim for a millisecond's work (measured).
-_SESSION = ("SET synchronous_commit = off", "SET jit = off")
+# Sorts off (PLAN): the claim must read each endpoint's due rows in index order
+# (webhook_delivery_lane_due_idx) and find a lane's head through webhook_delivery_order_idx. A queue
+# table's statistics are often of a moment with nothing pending (or of no moment yet, on a new
+# table); the planner then takes the backlog for a row or two and picks a plan that sorts it, which
+# reads the whole backlog per lane (measured on scratch tables: a claim over 2,000 pending rows took
+# 455 ms instead of 0.5 ms). With sorts priced out only the index-ordered plan is left; the one sort
+# the claim needs (merging the endpoints' rows) is kept, as nothing can replace it.
+_SESSION = ("SET synchronous_commit = off", "SET jit = off", "SET enable_sort = off")
 _tuned = threading.local()
 
 _CLAIM = """
@@ -61,10 +68,13 @@ picked AS (
         FROM webhooks_delivery d
         WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= %(now)s
           AND (d.leased_until IS NULL OR d.leased_until < %(now)s)
-          AND NOT EXISTS (
-              SELECT 1 FROM webhooks_delivery p
-              WHERE p.endpoint_id = d.endpoint_id AND p.wallet_id = d.wallet_id
-                AND p.status = 'pending' AND p.wallet_version < d.wallet_version
+          AND d.wallet_version = (
+              -- the lane's head: its lowest pending version (ordered as webhook_delivery_order_idx,
+              -- so the planner takes that index even on a table whose statistics are not known yet)
+              SELECT p.wallet_version FROM webhooks_delivery p
+              WHERE p.endpoint_id = d.endpoint_id AND p.wallet_id = d.wallet_id AND p.status = 'pending'
+              ORDER BY p.wallet_version
+              LIMIT 1
           )
         ORDER BY d.next_attempt_at, d.wallet_version
         LIMIT GREATEST(%(per_endpoint)s - COALESCE(b.n, 0), 0)

@@ -88,12 +88,6 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_once"),
         ]
         indexes = [
-            # The dispatcher's read: pending rows, due first.
-            models.Index(
-                fields=["next_attempt_at"],
-                name="webhook_delivery_due_idx",
-                condition=models.Q(status="pending"),
-            ),
             # The dispatcher's claim: per active endpoint, its due pending rows, oldest first (a
             # disabled endpoint's backlog is never read).
             models.Index(

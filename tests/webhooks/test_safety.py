@@ -85,10 +85,13 @@ def test_the_request_goes_to_the_checked_address_with_the_name_as_host_and_sni(
     monkeypatch.setattr(safety, "resolve", lambda host, port: next(answers))
     target = safety.check("https://hooks.example.com:8443/in?x=1")
     assert target.address == "93.184.216.34"
-    url, headers, extensions = http._request_url(target)
-    assert url == "https://93.184.216.34:8443/in?x=1"
-    assert headers == {"host": "hooks.example.com:8443"}
-    assert extensions == {"sni_hostname": "hooks.example.com"}
+    assert http.route(target) == http.Route(
+        connect_host="93.184.216.34",
+        port=8443,
+        tls_name="hooks.example.com",
+        host_header="hooks.example.com:8443",
+        path="/in?x=1",
+    )
 
 
 def test_development_allows_loopback_http(settings: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.conf import settings
@@ -29,8 +28,6 @@ class Command(BaseCommand):
         if not settings.WEBHOOKS_ENABLED:
             self.stdout.write("deliver_webhooks: WEBHOOKS_ENABLED is off; nothing to do")
             return
-        # httpx logs every request at INFO: a line per delivery; attempts are recorded in the database.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
         service = WebhookService(
             Options(
                 topic=options["topic"] or settings.KAFKA_TOPIC,
