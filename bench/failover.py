@@ -328,13 +328,22 @@ def seed_only(wallet_count: int) -> None:
     print(json.dumps({"wallets": wallets, "token": chaos.owner_token(f"failover-{run_id}")}))
 
 
+def command_line() -> str:
+    """This run's command, the single-server stack's environment shortened to its keys."""
+    words = list(sys.argv)
+    if "--single-env" in words:
+        index = words.index("--single-env") + 1
+        words[index] = "'{" + ", ".join(json.loads(words[index])) + "}'"
+    return "DB_HA=patroni .venv/bin/python " + " ".join(words)
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The runs and the comparison as tables (docs/high-availability.md includes them)."""
     args = report["args"]
     lines = []
     if report["runs"]:
         lines += [
-            f"`{' '.join(sys.argv)}`: {args['clients']} transfer clients, fault `{args['fault']}`, "
+            f"`{command_line()}`: {args['clients']} transfer clients, fault `{args['fault']}`, "
             f"{args['warmup']:.0f} s of load before the kill and {args['after']:.0f} s after.",
             "",
             "| run | killed | answered again after (s) | longest gap between 2xx (s) "

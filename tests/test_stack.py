@@ -80,15 +80,18 @@ def web_server():
 
 def test_stack_up_twice_is_harmless():
     result = stack("up", "--infra")
-    for service in ("postgres", "redis", "kafka"):
+    database = ["etcd", "patroni-a", "patroni-b"] if os.environ.get("DB_HA") == "patroni" else ["postgres"]
+    for service in (*database, "redis", "kafka"):
         assert f"{service}: already running" in result.stdout
 
 
 def test_status_lists_every_service():
     lines = stack("status").stdout.splitlines()
     names = [line.split()[0] for line in lines]
-    assert names == ["postgres", "redis", "kafka", "web", "worker", "beat", "consumer", "webhooks"]
-    for line in lines[:3]:
+    # DB_HA=patroni (docs/high-availability.md): etcd and the two Patroni nodes instead of postgres.
+    database = ["etcd", "patroni-a", "patroni-b"] if os.environ.get("DB_HA") == "patroni" else ["postgres"]
+    assert names == [*database, "redis", "kafka", "web", "worker", "beat", "consumer", "webhooks"]
+    for line in lines[: len(database) + 2]:
         assert "running (pid" in line
 
 
