@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import FrameType
@@ -163,7 +163,11 @@ class WebhookService:
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
-        self._in_flight: Counter[uuid.UUID] = Counter()
+        # Per endpoint, under _lock: claimed deliveries waiting for a sender, the senders working
+        # for it (at most WEBHOOK_PER_ENDPOINT), and both together (what the claim counts as held).
+        self._waiting: defaultdict[uuid.UUID, deque[dispatch.Claimed]] = defaultdict(deque)
+        self._senders: Counter[uuid.UUID] = Counter()
+        self._held: Counter[uuid.UUID] = Counter()
         self._pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="webhook")
         self._outcomes: queues.SimpleQueue[tuple[dispatch.Claimed, Any]] = queues.SimpleQueue()
         self._senders_done = threading.Event()
@@ -193,6 +197,7 @@ class WebhookService:
             self.stop()
             dispatcher.join()
             self._pool.shutdown(wait=True)
+            self._release_waiting()
             self._senders_done.set()  # the recorder writes what is left, then ends
             recorder.join()
             http.pool.close_all()
@@ -296,43 +301,102 @@ class WebhookService:
     # -- deliveries -> HTTP ----------------------------------------------------------------------
 
     def _dispatch_loop(self) -> None:
+        """Claim what is due, at most twice WEBHOOK_PER_ENDPOINT per endpoint: the senders working
+        for an endpoint take its next claimed delivery as soon as they finish one, without waiting
+        for a claim, while at most WEBHOOK_PER_ENDPOINT requests are in flight to it."""
+        per_endpoint = int(settings.WEBHOOK_PER_ENDPOINT)
         try:
             while not self.stopping:
                 with self._lock:
-                    free = self.options.concurrency - sum(self._in_flight.values())
-                    busy = {k: v for k, v in self._in_flight.items() if v}
+                    free = 2 * self.options.concurrency - sum(self._held.values())
+                    busy = {k: v for k, v in self._held.items() if v}
                 claimed: list[dispatch.Claimed] = []
                 if free > 0:
                     try:
-                        claimed = dispatch.claim(limit=free, busy=busy)
+                        claimed = dispatch.claim(
+                            limit=free,
+                            busy=busy,
+                            per_endpoint=2 * per_endpoint,
+                            lease=dispatch.lease_seconds(sends=2),
+                        )
                     except DatabaseError as exc:
                         logger.error("webhooks: claim failed (%s)", str(exc).strip()[:200])
                         close_old_connections()
                         self._stopping.wait(1.0)
                         continue
                 logger.debug("webhooks: claimed %d (free %d, busy %s)", len(claimed), free, busy)
-                for item in claimed:
-                    with self._lock:
-                        self._in_flight[item.endpoint_id] += 1
-                    self._pool.submit(self._send, item)
+                with self._lock:
+                    for item in claimed:
+                        self._waiting[item.endpoint_id].append(item)
+                        self._held[item.endpoint_id] += 1
+                    self._start_senders()
                 if not claimed:
                     self._wake.wait(self.options.idle_poll)
                     self._wake.clear()
         finally:
             connections.close_all()
 
-    def _send(self, item: dispatch.Claimed) -> None:
-        """A pool thread: the POST alone; its outcome goes to the recorder (no database here)."""
-        try:
-            self._outcomes.put((item, dispatch.post(item)))
-        except Exception:
-            logger.exception(
-                "webhooks: delivery %s not sent; its lease runs out and it is retried", item.delivery_id
-            )
-        finally:
+    def _start_senders(self) -> None:
+        """Under _lock: senders for the endpoints with deliveries waiting, each endpoint up to
+        WEBHOOK_PER_ENDPOINT of them, while the pool has threads free."""
+        if self.stopping:
+            return  # the senders finish what they send; what waits is released
+        per_endpoint = int(settings.WEBHOOK_PER_ENDPOINT)
+        running = sum(self._senders.values())
+        for endpoint_id, waiting in self._waiting.items():
+            started = 0
+            while (
+                started < len(waiting)
+                and self._senders[endpoint_id] < per_endpoint
+                and running < self.options.concurrency
+            ):
+                self._senders[endpoint_id] += 1
+                running += 1
+                started += 1
+                self._pool.submit(self._send_for, endpoint_id)
+
+    def _send_for(self, endpoint_id: uuid.UUID) -> None:
+        """A pool thread working for one endpoint: its waiting deliveries one after another (the
+        POST alone: outcomes go to the recorder), until none waits or the process stops."""
+        while True:
             with self._lock:
-                self._in_flight[item.endpoint_id] -= 1
-            self._wake.set()
+                waiting = self._waiting.get(endpoint_id)
+                if not waiting or self.stopping:
+                    self._senders[endpoint_id] -= 1
+                    if not self._senders[endpoint_id]:
+                        del self._senders[endpoint_id]
+                        if not waiting:
+                            self._waiting.pop(endpoint_id, None)
+                    self._start_senders()  # this thread is free for another endpoint
+                    break
+                item = waiting.popleft()
+            try:
+                self._outcomes.put((item, dispatch.post(item)))
+            except Exception:
+                logger.exception(
+                    "webhooks: delivery %s not sent; its lease runs out and it is retried", item.delivery_id
+                )
+            finally:
+                with self._lock:
+                    self._held[endpoint_id] -= 1
+                    held = self._held[endpoint_id]
+                    if not held:
+                        del self._held[endpoint_id]
+                if held <= int(settings.WEBHOOK_PER_ENDPOINT):
+                    self._wake.set()  # half its claims are sent: a claim may take more
+
+    def _release_waiting(self) -> None:
+        """Stopping: the deliveries claimed but not sent are claimable again at once."""
+        with self._lock:
+            left = [item.delivery_id for waiting in self._waiting.values() for item in waiting]
+            self._waiting.clear()
+            self._held.clear()
+        try:
+            dispatch.release(left)
+        except DatabaseError as exc:
+            logger.warning(
+                "webhooks: %d claimed deliveries not released (%s); their leases run out", len(left), exc
+            )
 
     def _record_loop(self) -> None:
         """Every outcome waiting, in one statement; until the senders are done and none is left."""

@@ -145,10 +145,11 @@ def _cursor() -> Any:
     connection.ensure_connection()
     raw = connection.connection
     cursor = connection.cursor()
-    if getattr(_tuned, "connection", None) is not raw:
+    # Inside a transaction (the tests' run_once) a rollback would undo the settings: set them again.
+    if connection.in_atomic_block or getattr(_tuned, "connection", None) is not raw:
         for statement in _SESSION:
             cursor.execute(statement)
-        _tuned.connection = raw
+        _tuned.connection = None if connection.in_atomic_block else raw
     return cursor
 
 
@@ -159,13 +160,22 @@ def _secrets(secret: str, previous: str, expires: datetime | None) -> list[str]:
     return found
 
 
-def claim(*, limit: int, busy: dict[uuid.UUID, int]) -> list[Claimed]:
-    """Lease up to `limit` due deliveries (fewer for an endpoint with `busy` ones in flight here),
-    in one statement; the oldest due first."""
+def lease_seconds(sends: int = 1) -> float:
+    """How long a claim holds a delivery: `sends` sends' timeouts (one waiting for a sender of its
+    endpoint, then its own), and a margin."""
+    return sends * float(settings.WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN_SECONDS
+
+
+def claim(
+    *, limit: int, busy: dict[uuid.UUID, int], per_endpoint: int | None = None, lease: float | None = None
+) -> list[Claimed]:
+    """Lease up to `limit` due deliveries, at most `per_endpoint` (WEBHOOK_PER_ENDPOINT) per
+    endpoint counting its `busy` ones held here, for `lease` seconds (one send's); in one statement,
+    the oldest due first."""
     if limit <= 0:
         return []
     now = clock.now()
-    lease = now + timedelta(seconds=float(settings.WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN_SECONDS)
+    until = now + timedelta(seconds=lease if lease is not None else lease_seconds())
     ids = list(busy)
     with _cursor() as cursor:
         cursor.execute(
@@ -174,8 +184,8 @@ def claim(*, limit: int, busy: dict[uuid.UUID, int]) -> list[Claimed]:
                 "busy_ids": ids,
                 "busy_counts": [busy[i] for i in ids],
                 "now": now,
-                "lease": lease,
-                "per_endpoint": int(settings.WEBHOOK_PER_ENDPOINT),
+                "lease": until,
+                "per_endpoint": int(settings.WEBHOOK_PER_ENDPOINT) if per_endpoint is None else per_endpoint,
                 "limit": limit,
             },
         )
@@ -192,6 +202,16 @@ def claim(*, limit: int, busy: dict[uuid.UUID, int]) -> list[Claimed]:
         )
         for row in rows
     ]
+
+
+def release(delivery_ids: Sequence[uuid.UUID]) -> None:
+    """Claimed but not sent (the process is stopping): claimable again at once, by any process."""
+    if delivery_ids:
+        with _cursor() as cursor:
+            cursor.execute(
+                "UPDATE webhooks_delivery SET leased_until = NULL WHERE id = ANY(%s::uuid[])",
+                [list(delivery_ids)],
+            )
 
 
 def retry_delay(attempts: int) -> float:
