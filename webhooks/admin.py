@@ -132,6 +132,8 @@ class DeliveryAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="next try")
     def next_try(self, delivery: Delivery) -> str:
+        if delivery.waits_behind:
+            return "after the wallet's earlier version"
         return compact_time(delivery.next_attempt_at) if delivery.status == Delivery.Status.PENDING else ""
 
     @admin.action(description="Resend the selected deliveries now (same webhook-id)")

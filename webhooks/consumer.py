@@ -39,13 +39,13 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, connections
+from django.db import DatabaseError, close_old_connections, connection, connections, transaction
 
 from common.times import parse_rfc3339
 from kafka_bridge.client import base_config
 
 from . import clock, dispatch, http
-from .models import Endpoint, delivery_id
+from .models import WAITING_BEHIND, Endpoint, delivery_id
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,15 @@ INSERT INTO webhooks_delivery (
     status, attempts, next_attempt_at, last_error, created_at
 )
 SELECT r.id, r.endpoint_id, r.event_id, r.event_type, r.wallet_id, r.wallet_version, r.payload,
-    'pending', 0, %(now)s, '', %(now)s
+    'pending', 0,
+    -- behind a head waiting for its retry: not due until that one is delivered (models.WAITING_BEHIND)
+    CASE WHEN (
+        SELECT h.next_attempt_at FROM webhooks_delivery h
+        WHERE h.endpoint_id = r.endpoint_id AND h.wallet_id = r.wallet_id AND h.status = 'pending'
+        ORDER BY h.wallet_version
+        LIMIT 1
+    ) > %(now)s THEN %(behind)s ELSE %(now)s END,
+    '', %(now)s
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     id uuid, endpoint_id uuid, event_id uuid, event_type text, wallet_id uuid, wallet_version bigint,
     payload text
@@ -151,8 +159,11 @@ def queue(events: list[Event]) -> int:
     ]
     if not rows:
         return 0
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT, {"rows": orjson.dumps(rows).decode(), "now": clock.now()})
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")  # the head through its index: dispatch's PLAN
+        cursor.execute(
+            _INSERT, {"rows": orjson.dumps(rows).decode(), "now": clock.now(), "behind": WAITING_BEHIND}
+        )
         return int(cursor.rowcount)
 
 
@@ -305,8 +316,19 @@ class WebhookService:
         for an endpoint take its next claimed delivery as soon as they finish one, without waiting
         for a claim, while at most WEBHOOK_PER_ENDPOINT requests are in flight to it."""
         per_endpoint = int(settings.WEBHOOK_PER_ENDPOINT)
+        repaired_at = time.monotonic()
         try:
             while not self.stopping:
+                if time.monotonic() - repaired_at >= dispatch.REPAIR_SECONDS:
+                    repaired_at = time.monotonic()
+                    try:
+                        if found := dispatch.repair():
+                            logger.warning(
+                                "webhooks: %d deliveries were waiting behind a delivered one", found
+                            )
+                    except DatabaseError as exc:
+                        logger.error("webhooks: repair failed (%s)", str(exc).strip()[:200])
+                        close_old_connections()
                 with self._lock:
                     free = 2 * self.options.concurrency - sum(self._held.values())
                     busy = {k: v for k, v in self._held.items() if v}

@@ -10,6 +10,7 @@ deduplicates on it and the consumer's re-reads insert nothing.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from django.db import models
 
@@ -18,6 +19,11 @@ NAMESPACE = uuid.UUID("5b0c4f57-7a39-4c53-9d0e-0f3a8d0e7c11")
 
 # How the reason of an endpoint disabled by the retry window begins (dispatch.record writes it).
 AUTO_DISABLED = "Delivery "
+
+# The next_attempt_at of a delivery waiting behind an earlier version of its wallet that is being
+# retried: never due by itself, so a claim does not read it; made due when that version is
+# delivered (dispatch.record_many), when its endpoint is enabled, or by dispatch.repair.
+WAITING_BEHIND = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def delivery_id(endpoint_id: uuid.UUID, event_id: uuid.UUID) -> uuid.UUID:
@@ -110,6 +116,11 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} v{self.wallet_version} to {self.endpoint_id}"
+
+    @property
+    def waits_behind(self) -> bool:
+        """Pending after an earlier version of its wallet that is being retried."""
+        return self.status == Delivery.Status.PENDING and self.next_attempt_at >= WAITING_BEHIND
 
 
 class Attempt(models.Model):

@@ -19,7 +19,7 @@ from django.db import connection
 from tests.conftest import make_client
 from walletproject.serve import free_port
 from webhooks import clock, consumer, dispatch, http
-from webhooks.models import Attempt, Delivery, Endpoint
+from webhooks.models import WAITING_BEHIND, Attempt, Delivery, Endpoint
 
 from .conftest import event
 
@@ -208,3 +208,40 @@ def test_connections_are_kept_alive_and_one_with_an_unread_answer_is_not(
     assert long.status_code == 200 and long.excerpt == "x" * 1024, "at most the cap is read"
     assert http.post(f"{base}/short", b"{}", {}).ok
     assert server.connections == 2, "the answer read in part closed its connection"
+
+
+def test_later_versions_wait_behind_a_retried_head_and_follow_it(settings: Any) -> None:
+    """A claim never reads what waits behind a failing head (so a dead endpoint's backlog costs
+    its claims nothing): a retry puts the lane's later versions behind it, a version queued
+    meanwhile goes behind it too, and each 2xx makes the next version due."""
+    settings.WEBHOOK_RETRY_SCHEDULE = [60]
+    hook = endpoint()
+    wallet = uuid.uuid4()
+    queue(*[(wallet, v) for v in range(3)])
+    (head,) = dispatch.claim(limit=10, busy={})
+    dispatch.record_many([(head, http.Outcome(None, "ConnectionRefusedError", 1, ""))])
+    queue((wallet, 3))
+    rows = {r.wallet_version: r for r in Delivery.objects.filter(endpoint=hook)}
+    assert not rows[0].waits_behind and rows[0].next_attempt_at < WAITING_BEHIND
+    assert all(rows[v].waits_behind for v in (1, 2, 3))
+    shown = make_client("alice").get(f"/webhooks/deliveries/{rows[2].id}").json()["data"]
+    assert shown["status"] == "pending" and shown["next_attempt_at"] is None
+    assert dispatch.claim(limit=10, busy={}) == [], "the head's retry is not due yet"
+    settings.WEBHOOK_CLOCK_OFFSET_SECONDS = 61
+    for version in range(4):
+        (claimed,) = dispatch.claim(limit=10, busy={})
+        assert json.loads(claimed.payload)["wallet_version"] == version
+        dispatch.record_many([(claimed, OK)])
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_repair_makes_a_head_left_waiting_due() -> None:
+    endpoint()
+    wallet = uuid.uuid4()
+    queue((wallet, 0), (wallet, 1))
+    Delivery.objects.filter(wallet_version=0).update(status="delivered")
+    Delivery.objects.filter(wallet_version=1).update(next_attempt_at=WAITING_BEHIND)  # the race's result
+    assert dispatch.claim(limit=10, busy={}) == []
+    assert dispatch.repair() == 1
+    assert [json.loads(c.payload)["wallet_version"] for c in dispatch.claim(limit=10, busy={})] == [1]
+    assert dispatch.repair() == 0

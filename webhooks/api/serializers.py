@@ -183,7 +183,7 @@ def delivery_data(delivery: Delivery, *, detail: bool = False) -> dict[str, Any]
         "status": delivery.status,
         "attempts": delivery.attempts,
         "next_attempt_at": _time(delivery.next_attempt_at)
-        if delivery.status == Delivery.Status.PENDING
+        if delivery.status == Delivery.Status.PENDING and not delivery.waits_behind
         else None,
         "first_attempt_at": _time(delivery.first_attempt_at),
         "delivered_at": _time(delivery.delivered_at),
