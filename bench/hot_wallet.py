@@ -5,9 +5,10 @@ one wallet, and uniform transfers for comparison, with `WALLET_HOT_PATH` off and
     (needs the stack's PostgreSQL, Redis and Kafka; results in bench/results/hot_wallet.json and .md)
 
 Why a web server of its own: the setting is read at start-up, and the stack's web server is shared
-with other benchmarks. Each round starts one (`walletproject.serve`, 4 workers, as the stack runs
-it) per setting, against the stack's database, and runs every scenario at every concurrency
-against it; the settings alternate round by round, so both sides see the same machine. Funds are
+with other benchmarks. It starts one (`walletproject.serve`, 4 workers, as the stack runs it) per
+setting, against the stack's database, both running throughout, and measures each scenario at each
+concurrency on one and right after on the other, in turns (off then on, then on then off), so both
+sides see the same machine. Funds are
 an operator's (they pass the approval policy, as every staff movement does); transfers are the
 wallets' owner's, as in `bench/http_bench.py`. With `--sample-locks` it also samples
 `pg_stat_activity` during the hot runs (`bench/where_time_goes.py`): where the lock holder's time
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import io
 import json
 import os
@@ -87,51 +89,89 @@ def main() -> None:
     hot = ids_file.read_text().split()[-1]
     log = http_bench.WORK / "hot_wallet_web.log"
     rows: list[dict[str, Any]] = []
-    for round_number in range(1, args.rounds + 1):
-        for value in args.settings.split(","):
-            env = {**os.environ, SETTING: value}
-            with serve.in_background(env, log, workers=args.workers) as base_url:
-                pgid = server_pgid(base_url)
-                if args.warmup:
-                    http_bench.run_wrk(
-                        "transfer", 16, args.warmup, ids_file, owner, hot, base_url=base_url, server_pgid=pgid
-                    )
-                for concurrency in [int(c) for c in args.concurrency.split(",")]:
-                    for scenario in args.scenarios.split(","):
-                        token = operator if scenario.endswith("fund") else owner
-                        if not args.no_quiet:
-                            wait_for_quiet(http_bench.say)
-                        counts: collections.Counter[str] = collections.Counter()
-                        samples = [0]
-                        stop = threading.Event()
-                        sampler = threading.Thread(
-                            target=where_time_goes.sample_locks, args=(stop, counts, samples), daemon=True
-                        )
-                        sampling = args.sample_locks and scenario.startswith("hot")
-                        if sampling:
-                            sampler.start()
-                        row = http_bench.run_wrk(
+    values = args.settings.split(",")
+    with contextlib.ExitStack() as servers:
+        urls = {
+            value: servers.enter_context(
+                serve.in_background({**os.environ, SETTING: value}, log, workers=args.workers)
+            )
+            for value in values
+        }
+        pgids = {value: server_pgid(url) for value, url in urls.items()}
+        for value in values if args.warmup else []:
+            http_bench.run_wrk(
+                "transfer",
+                16,
+                args.warmup,
+                ids_file,
+                owner,
+                hot,
+                wait_quiet=not args.no_quiet,
+                base_url=urls[value],
+                server_pgid=pgids[value],
+            )
+        for round_number in range(1, args.rounds + 1):
+            for concurrency in [int(c) for c in args.concurrency.split(",")]:
+                for scenario in args.scenarios.split(","):
+                    # each setting right after the other, in turns (off, on; then on, off; ...)
+                    order = values if round_number % 2 else values[::-1]
+                    for value in order:
+                        row = measure(
+                            args,
                             scenario,
                             concurrency,
-                            args.duration,
                             ids_file,
-                            token,
+                            owner,
+                            operator,
                             hot,
-                            wait_quiet=False,
-                            base_url=base_url,
-                            server_pgid=pgid,
+                            urls[value],
+                            pgids[value],
                         )
-                        stop.set()
-                        if sampling:
-                            sampler.join()
-                            row["lock_samples"] = {
-                                key: round(count / samples[0], 3) for key, count in counts.most_common(12)
-                            }
                         row.update(setting=value, round=round_number)
                         rows.append(row)
                         print(json.dumps(row), flush=True)
     meta = {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count()}
     http_bench.write_results(args.out, {"meta": meta, "args": vars(args), "rows": rows}, markdown(rows, args))
+
+
+def measure(
+    args: argparse.Namespace,
+    scenario: str,
+    concurrency: int,
+    ids_file: Path,
+    owner: str,
+    operator: str,
+    hot: str,
+    base_url: str,
+    pgid: int,
+) -> dict[str, Any]:
+    """One wrk run against one server (lock samples during a hot one with --sample-locks)."""
+    token = operator if scenario.endswith("fund") else owner
+    if not args.no_quiet:
+        wait_for_quiet(http_bench.say)
+    counts: collections.Counter[str] = collections.Counter()
+    samples = [0]
+    stop = threading.Event()
+    sampler = threading.Thread(target=where_time_goes.sample_locks, args=(stop, counts, samples), daemon=True)
+    sampling = args.sample_locks and scenario.startswith("hot")
+    if sampling:
+        sampler.start()
+    row = http_bench.run_wrk(
+        scenario,
+        concurrency,
+        args.duration,
+        ids_file,
+        token,
+        hot,
+        wait_quiet=False,
+        base_url=base_url,
+        server_pgid=pgid,
+    )
+    stop.set()
+    if sampling:
+        sampler.join()
+        row["lock_samples"] = {key: round(count / samples[0], 3) for key, count in counts.most_common(12)}
+    return row
 
 
 def successful_rate(run: dict[str, Any]) -> float:
@@ -144,7 +184,7 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     ratio of the bests, non-2xx answers and p99."""
     lines = [
         f"`.venv/bin/python bench/hot_wallet.py --duration {args.duration} --concurrency {args.concurrency}"
-        f" --rounds {args.rounds}`, {SETTING} alternating {args.settings} round by round.",
+        f" --rounds {args.rounds}`, {SETTING} {args.settings}, each run right after the other's.",
         "",
         "| scenario | clients | setting | successful req/s (rounds) | best | p99 ms (best round) | non-2xx |",
         "|---|---|---|---|---|---|---|",

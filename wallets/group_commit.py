@@ -73,6 +73,18 @@ RESULT_TTL_SECONDS = 60
 
 _QUEUE, _LEASE, _OUTCOME = "wallet-hot:{}:queue", "wallet-hot:{}:lease", "wallet-hot:outcome:{}"
 _RELEASE = """if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"""
+# KEYS: queue, lease; ARGV: token, batch size, lease ms. The next batch, the lease renewed; or, the
+# queue empty, the lease given up (in the same step, so no intent is left without a combiner).
+_TAKE = """
+if redis.call('get', KEYS[2]) ~= ARGV[1] then return {} end
+local batch = redis.call('lpop', KEYS[1], ARGV[2])
+if batch then
+    redis.call('pexpire', KEYS[2], ARGV[3])
+    return batch
+end
+redis.call('del', KEYS[2])
+return {}
+"""
 
 
 @dataclass(frozen=True)
@@ -261,15 +273,19 @@ def _through_combiner(wallet_id: uuid.UUID, intent: Intent) -> MovementResult:
     outcome_key = _OUTCOME.format(intent.transaction_id)
     packed = pickle.dumps(intent)
     client = _redis()
+    token = uuid.uuid4().hex
     try:
-        client.rpush(queue, packed)
+        pipe = client.pipeline(transaction=False)
+        pipe.rpush(queue, packed)
+        pipe.set(lease, token, nx=True, px=LEASE_MS)
+        _, leased = pipe.execute()
     except redis.RedisError:
-        return intent.run_alone()  # never enqueued
+        # Not known to be enqueued: the same steps as a waiter that heard nothing.
+        return _take_back(client, queue, lease, packed, intent)
     deadline = time.monotonic() + WAIT_SECONDS
     try:
         while time.monotonic() < deadline:
-            token = uuid.uuid4().hex
-            if client.set(lease, token, nx=True, px=LEASE_MS):
+            if leased:
                 _combine(client, wallet_id, token)
             answered = client.blpop([outcome_key], timeout=POLL_SECONDS)
             if answered is not None:
@@ -277,6 +293,7 @@ def _through_combiner(wallet_id: uuid.UUID, intent: Intent) -> MovementResult:
                 if outcome.batch_size > 1:
                     _keep_hot(wallet_id, time.monotonic())
                 return outcome.unwrap(intent)
+            leased = client.set(lease, token, nx=True, px=LEASE_MS)
     except redis.RedisError as exc:
         log.warning("group commit: Redis failed (%s); transfer %s runs alone", exc, intent.transaction_id)
         return intent.run_alone()
@@ -300,35 +317,28 @@ def _take_back(client: redis.Redis, queue: str, lease: str, packed: bytes, inten
 
 
 def _combine(client: redis.Redis, wallet_id: uuid.UUID, token: str) -> None:
-    """Apply the wallet's queued intents in batches while holding its lease (`token`)."""
+    """Apply the wallet's queued intents in batches while holding its lease (`token`). Each batch
+    is taken by one script (pop, renew the lease; with nothing to pop, give the lease up, so an
+    intent pushed after it finds the lease free), and its outcomes go out in the same round trip as
+    the next batch is taken."""
     queue, lease = _QUEUE.format(wallet_id), _LEASE.format(wallet_id)
-    release = client.register_script(_RELEASE)
+    take, release = client.register_script(_TAKE), client.register_script(_RELEASE)
     stop_at = time.monotonic() + COMBINE_SECONDS
-    while True:
-        packed = client.lpop(queue, MAX_BATCH)
-        if not packed:
-            release(keys=[lease], args=[token])
-            # An intent pushed after the pop and before the release found the lease taken: take it
-            # again for it, unless another request already did.
-            if (
-                client.llen(queue)
-                and time.monotonic() < stop_at
-                and client.set(lease, token, nx=True, px=LEASE_MS)
-            ):
-                continue
-            return
-        client.pexpire(lease, LEASE_MS)
-        intents: list[Intent] = [pickle.loads(bytes(item)) for item in packed]  # type: ignore[arg-type]  # noqa: S301 -- ours
+    packed = take(keys=[queue, lease], args=[token, MAX_BATCH, LEASE_MS])
+    while packed:
+        intents: list[Intent] = [pickle.loads(bytes(item)) for item in packed]  # noqa: S301 -- ours
         outcomes = apply_batch(intents)
         pipe = client.pipeline(transaction=False)
         for intent, outcome in zip(intents, outcomes, strict=True):
             key = _OUTCOME.format(intent.transaction_id)
             pipe.rpush(key, pickle.dumps(outcome))
             pipe.expire(key, RESULT_TTL_SECONDS)
-        pipe.execute()
-        if time.monotonic() >= stop_at:
-            release(keys=[lease], args=[token])
+        if time.monotonic() >= stop_at:  # hand over: a waiter takes the lease at its next look
+            release(keys=[lease], args=[token], client=pipe)
+            pipe.execute()
             return
+        take(keys=[queue, lease], args=[token, MAX_BATCH, LEASE_MS], client=pipe)
+        packed = pipe.execute()[-1]
 
 
 def apply_batch(intents: list[Intent]) -> list[Outcome]:
