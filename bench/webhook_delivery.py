@@ -238,6 +238,7 @@ def main() -> None:
     )
     options = parser.parse_args()
 
+    load_before = round(os.getloadavg()[0], 1)
     with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DATABASE}"')
@@ -288,7 +289,13 @@ def main() -> None:
         connections["default"].close()
         with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    results = {"one_endpoint": one, "fifty_endpoints": fifty, "lag": lagged, "cpus": os.cpu_count()}
+    results: dict[str, Any] = {
+        "one_endpoint": one,
+        "fifty_endpoints": fifty,
+        "lag": lagged,
+        "cpus": os.cpu_count(),
+        "load_average_1min": [load_before, round(os.getloadavg()[0], 1)],
+    }
     (RESULTS / "webhooks.json").write_text(json.dumps(results, indent=2) + "\n")
     target = "met" if lagged["lag_p99_ms"] <= 250 else "NOT met"
 
@@ -307,8 +314,10 @@ def main() -> None:
         f"""# Webhook delivery (`make bench-webhooks`, bench/webhook_delivery.py)
 
 One `deliver_webhooks` process (WEBHOOK_CONCURRENCY {pool}, at most {per} in flight per endpoint), a
-local receiver answering 200 at once, {os.cpu_count()} CPUs shared by Kafka, PostgreSQL, the receiver
-and the sender.
+local receiver answering 200 at once (in this process, beside the producer), {os.cpu_count()} CPUs
+shared by Kafka, PostgreSQL, the receiver and the sender; the machine's 1-minute load average was
+{results["load_average_1min"][0]:g} at the start and {results["load_average_1min"][1]:g} at the end.
+Rerun: `make bench-webhooks` (`.venv/bin/python bench/webhook_delivery.py`).
 
 | run | deliveries | seconds | deliveries/s | CPU ms per delivery |
 |---|---|---|---|---|
@@ -318,9 +327,19 @@ and the sender.
 Commit-to-receipt lag at {lagged["rate_events_per_second"]:g} events/s, one endpoint, {lagged["events"]}
 events: half the {transfers:g} transfers/s bench/results/e2e_lag.md measured is {transfers:g} events/s
 (2 events each), all to one endpoint: p50 {p50} ms, p99 {p99} ms,
-max {worst} ms (target p99 at most 250 ms: {target} at this rate).
+max {worst} ms (target p99 at most 250 ms: {target} at this rate). Meanwhile the sender used
+{lagged["sender_cpu_percent"]:g}% of one CPU, this process (producer and receiver)
+{lagged["bench_cpu_percent"]:g}%.
 Measured from the event's production to Kafka; the relay's commit-to-Kafka lag comes before it
 (bench/results/e2e_lag.md).
+
+The machine is shared with other work: the lag's tail follows its load. Earlier runs of this code
+(2026-12-06, `--events 2000 --events-50 40 --duration 15`): lag p99 229 ms at load 8.6, 157 ms
+(p50 65 ms) at load about 7, 858 ms at load 13; with WEBHOOK_PER_ENDPOINT 16, p99 95 ms at load
+5.7; the default run before the one above, p99 355 ms at load 11.7-11.9. Before claims and
+records were batched and httpx replaced (same machine, load 4-8): 61-70 deliveries/s to 1 endpoint,
+166-201/s to 50, 5-8 ms of sender CPU per delivery, and the sender fell behind well below 588
+events/s.
 """
     )
     print(f"results: {RESULTS / 'webhooks.md'}")
