@@ -18,6 +18,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,6 +70,7 @@ def own_stack_env(stack_dir: Path, *, ha: bool) -> dict[str, str]:
     if ha:
         env.update(
             DB_HA="patroni",
+            DB_READ_REPLICA="true",
             DATABASE_URL=(
                 f"postgres://wallet:wallet@127.0.0.1:{pg},127.0.0.1:{pg + 1}/wallet"
                 "?target_session_attrs=read-write"
@@ -148,6 +151,46 @@ def test_patroni_status_names_the_leader_and_the_sync_standby(ha_stack):
     nodes = (lines["patroni-a"], lines["patroni-b"])
     assert sorted(line.endswith(" leader") for line in nodes) == [False, True], nodes
     assert sorted(line.endswith(" sync standby") for line in nodes) == [False, True], nodes
+
+
+def test_lag_tolerant_reads_go_to_the_standby_and_writes_to_the_primary(ha_stack):
+    """DB_READ_REPLICA=true: a wallet's history and a user's activity are read on the standby (the
+    web's `replica` connection is there), the wallet's creation on the primary."""
+    import psycopg
+
+    python = str(ROOT / ".venv" / "bin" / "python")
+    token = subprocess.run(
+        [python, "manage.py", "issue_token", "replica-reader"],
+        cwd=ROOT,
+        env=ha_stack,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    base = f"http://127.0.0.1:{ha_stack['PORT']}"
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    create = urllib.request.Request(
+        f"{base}/wallets", data=b'{"user_id":"replica-reader"}', headers=headers, method="POST"
+    )
+    with urllib.request.urlopen(create, timeout=10) as response:
+        wallet_id = json.loads(response.read())["data"]["id"]
+    for path in (f"/wallets/{wallet_id}/history", "/users/replica-reader/activity"):
+        for _ in range(4):  # every web worker may hold its own connection: ask a few times
+            with urllib.request.urlopen(
+                urllib.request.Request(base + path, headers=headers), timeout=10
+            ) as got:
+                assert got.status == 200
+    hosts = urllib.parse.urlsplit(ha_stack["DATABASE_URL"]).netloc.rpartition("@")[2]
+    sessions = {}
+    for attrs in ("standby", "primary"):
+        url = f"postgres://wallet:wallet@{hosts}/wallet?target_session_attrs={attrs}"
+        with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'wallet-lag-tolerant-reads'"
+            ).fetchone()
+            sessions[attrs] = row[0] if row else 0
+    assert sessions["standby"] >= 1, sessions
+    assert sessions["primary"] == 0, sessions
 
 
 def test_killed_primary_fails_over_and_loses_no_acknowledged_transfer(ha_stack, tmp_path):

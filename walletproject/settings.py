@@ -213,6 +213,21 @@ DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
     None if _prepare_threshold.lower() in ("off", "none", "") else int(_prepare_threshold)
 )
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_wallet")}
+# DB_READ_REPLICA=true (with DB_HA=patroni): a wallet's history, a user's activity, statements and
+# balances at a moment are read from the standby when one answers (common/postgresql/router.py).
+DB_READ_REPLICA = env.bool("DB_READ_REPLICA", default=False)
+if DB_READ_REPLICA:
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        "OPTIONS": {
+            **DATABASES["default"]["OPTIONS"],
+            "target_session_attrs": "prefer-standby",
+            "application_name": "wallet-lag-tolerant-reads",
+        },
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["common.postgresql.router.ReadReplicaRouter"]
+    MIDDLEWARE.append("common.postgresql.router.LagTolerantReadsMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -307,8 +322,9 @@ CONNECT_URL = env.str("CONNECT_URL", default=f"http://127.0.0.1:{env.int('CONNEC
 DEBEZIUM_CONNECTOR = env.str("DEBEZIUM_CONNECTOR", default="wallet-outbox")  # its name in Connect
 DEBEZIUM_SLOT = env.str("DEBEZIUM_SLOT", default="wallet_outbox")  # its logical replication slot
 DEBEZIUM_PUBLICATION = env.str("DEBEZIUM_PUBLICATION", default="wallet_outbox")  # the outbox table only
-# How long the connector's task waits for a batch to fill (Debezium's poll.interval.ms, default 500).
-DEBEZIUM_POLL_INTERVAL_MS = env.int("DEBEZIUM_POLL_INTERVAL_MS", default=50)
+# How long the connector's task waits for a batch to fill (Debezium's poll.interval.ms, default 500),
+# and its reader sleeps when the WAL has nothing new: 5 ms since issue #37 (was 50; bench/relays.py).
+DEBEZIUM_POLL_INTERVAL_MS = env.int("DEBEZIUM_POLL_INTERVAL_MS", default=5)
 
 # The books are checked (manage.py reconcile) this often; the result shows in admin and /metrics.
 # The periodic run checks what is new since its checkpoint; the full one (manage.py reconcile
