@@ -6,6 +6,9 @@ test_retries.test_deliver_webhooks_sigkilled_mid_batch_loses_nothing.)"""
 from __future__ import annotations
 
 import json
+import shutil
+import ssl
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,7 +21,7 @@ from django.db import connection
 
 from tests.conftest import make_client
 from walletproject.serve import free_port
-from webhooks import clock, consumer, dispatch, http
+from webhooks import clock, consumer, dispatch, http, safety
 from webhooks.models import WAITING_BEHIND, Attempt, Delivery, Endpoint
 
 from .conftest import event
@@ -245,3 +248,64 @@ def test_repair_makes_a_head_left_waiting_due() -> None:
     assert dispatch.repair() == 1
     assert [json.loads(c.payload)["wallet_version"] for c in dispatch.claim(limit=10, busy={})] == [1]
     assert dispatch.repair() == 0
+
+
+@pytest.fixture
+def tls_server(tmp_path: Any) -> Iterator[tuple[int, list[str], list[tuple[str, str]], str]]:
+    """An HTTPS server on 127.0.0.1 with a certificate for hooks.example.com (self-signed, so the
+    test's client trusts it alone); it records the TLS server names and the Host headers it got."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=hooks.example.com"
+    names_in_cert = "subjectAltName=DNS:hooks.example.com"
+    command = ["openssl", *request.split(), "-addext", names_in_cert, "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(command, check=True, capture_output=True)
+    names: list[str] = []
+    requests: list[tuple[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            requests.append((self.headers["host"], self.path))
+            self.wfile.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: names.append(name or "")
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    http.pool.close_all()
+    yield server.server_address[1], names, requests, str(cert)
+    http.pool.close_all()
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_goes_to_the_checked_address_with_the_host_as_server_name_and_certificate_name(
+    tls_server: tuple[int, list[str], list[tuple[str, str]], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in production: the name was resolved once (to 127.0.0.1 here, a public address there),
+    the connection goes to that address, and TLS verifies the certificate against the name."""
+    port, names, requests, cert = tls_server
+    monkeypatch.setattr(http, "tls_context", lambda: ssl.create_default_context(cafile=cert))
+
+    def checked(url: str) -> safety.Target:
+        target = safety.parse(url)
+        return safety.Target(target.url, target.scheme, target.host, target.port, "127.0.0.1")
+
+    monkeypatch.setattr(safety, "check", checked)
+    outcome = http.post(f"https://hooks.example.com:{port}/in?x=1", b"{}", {})
+    assert (outcome.status_code, outcome.error, outcome.excerpt) == (200, "", "ok")
+    assert names == ["hooks.example.com"]
+    assert requests == [(f"hooks.example.com:{port}", "/in?x=1")]
+    other = http.post(f"https://other.example.com:{port}/in", b"{}", {})
+    assert other.status_code is None and "certificate verify failed" in other.error, other.error
+    assert len(requests) == 1, "nothing sent to a server whose certificate names another host"
