@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -235,3 +237,48 @@ def test_killed_postmaster_of_the_single_server_comes_back_by_itself(single_stac
     run = failover(single_stack, "postmaster", tmp_path / "postmaster")
     assert float(run["first_ok_after_kill_seconds"]) <= 15
     assert "restarts: 1" in status_lines(single_stack)["postgres"]
+
+
+def test_killed_redis_and_kafka_come_back_by_themselves(single_stack):
+    """SIGKILL of Redis and of Kafka: their supervisors start them again, and readiness is 200."""
+    run_dir = Path(single_stack["STACK_DIR"]) / "run"
+    killed = {}
+    for service in ("redis", "kafka"):
+        killed[service] = int((run_dir / f"{service}.pid").read_text().split()[0])
+        os.killpg(killed[service], signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    while True:
+        lines = status_lines(single_stack)
+        back = all(
+            "running (pid" in lines[service]
+            and f"(pid {pid})" not in lines[service]
+            and "restarts: 1" in lines[service]
+            for service, pid in killed.items()
+        )
+        if back:
+            break
+        assert time.monotonic() < deadline, lines
+        time.sleep(1)
+    url = f"http://127.0.0.1:{single_stack['PORT']}/health/ready"
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "readiness not 200 within 120 s of the kills"
+        time.sleep(1)
+
+
+def test_down_stops_the_single_server_stack_and_nothing_restarts(single_stack):
+    """`down` stops each supervisor before its process: nothing is running afterwards, and 3 s
+    later (past the first back-off) still nothing."""
+    run_stack(single_stack, "down")
+    time.sleep(3)
+    for line in status_lines(single_stack).values():
+        assert " stopped" in line, line
+    leftovers = subprocess.run(
+        ["pgrep", "-af", single_stack["STACK_DIR"]], capture_output=True, text=True
+    ).stdout
+    assert leftovers.strip() == "", leftovers
