@@ -14,9 +14,10 @@
   statement (dispatch.record_many), and wakes the dispatcher: a delivered version n makes n+1 the
   head of its lane. An outcome not yet recorded when the process dies leaves its delivery leased;
   it is sent again after the lease, with the same webhook-id.
-- SIGTERM/SIGINT only set a flag: no new claims, the sends in flight finish (at most the timeout),
-  the saved batch's offsets are committed, then the process exits. A lease left by a killed process
-  runs out and its delivery is sent again, with the same webhook-id.
+- SIGTERM/SIGINT only set a flag: no new claims, the sends in flight finish (at most the timeout)
+  and are recorded, the deliveries claimed but not sent are released, the saved batches' offsets
+  are committed, then the process exits. A lease left by a killed process runs out and its
+  delivery is sent again, with the same webhook-id.
 """
 
 from __future__ import annotations

@@ -5,11 +5,14 @@ A claim finds, per endpoint and wallet, the pending delivery of the lowest versi
 it may go out), takes the due heads with `FOR UPDATE SKIP LOCKED` and leases them (`leased_until`),
 many at once in one statement, so two processes never send the same one and a crashed sender's
 lease runs out and the delivery is sent again (same webhook-id). Version n+1 goes out after n was
-answered 2xx, as n stays the head until its outcome is recorded. Per endpoint at most
-WEBHOOK_PER_ENDPOINT are in flight from this process, so a slow or dead endpoint holds a few of the
-shared pool's threads, never all of them.
+answered 2xx, as n stays the head until its outcome is recorded. A claim takes at most
+`per_endpoint` per endpoint (the service claims twice WEBHOOK_PER_ENDPOINT and sends at most
+WEBHOOK_PER_ENDPOINT at once: consumer.py), so a slow or dead endpoint holds a few of the shared
+pool's threads, never all of them.
 Outcomes are recorded many at once too (`record_many`: one statement updates the deliveries and
 inserts their attempts), so a delivery costs a share of two statements, not a dozen round trips.
+The later versions of a lane whose head waits for a retry wait behind it (models.WAITING_BEHIND),
+so no claim reads them until the head was delivered.
 A failed attempt is retried after the schedule's delay with full jitter (a uniform draw from 0 to
 the delay); once the first attempt is WEBHOOK_RETRY_WINDOW_SECONDS old, the delivery fails and its
 endpoint is disabled, the reason recorded.
@@ -69,8 +72,8 @@ picked AS (
         WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= %(now)s
           AND (d.leased_until IS NULL OR d.leased_until < %(now)s)
           AND d.wallet_version = (
-              -- the lane's head: its lowest pending version (ordered as webhook_delivery_order_idx,
-              -- so the planner takes that index even on a table whose statistics are not known yet)
+              -- the lane's head: its lowest pending version (through webhook_delivery_order_idx,
+              -- the one index that gives this order without a sort: see PLAN above)
               SELECT p.wallet_version FROM webhooks_delivery p
               WHERE p.endpoint_id = d.endpoint_id AND p.wallet_id = d.wallet_id AND p.status = 'pending'
               ORDER BY p.wallet_version

@@ -11,7 +11,7 @@ import ssl
 import subprocess
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,9 +22,10 @@ from django.db import connection
 from tests.conftest import make_client
 from walletproject.serve import free_port
 from webhooks import clock, consumer, dispatch, http, safety
+from webhooks.consumer import WebhookService
 from webhooks.models import WAITING_BEHIND, Attempt, Delivery, Endpoint
 
-from .conftest import event
+from .conftest import Receiver, Topic, event
 
 pytestmark = pytest.mark.django_db
 
@@ -309,3 +310,28 @@ def test_https_goes_to_the_checked_address_with_the_host_as_server_name_and_cert
     other = http.post(f"https://other.example.com:{port}/in", b"{}", {})
     assert other.status_code is None and "certificate verify failed" in other.error, other.error
     assert len(requests) == 1, "nothing sent to a server whose certificate names another host"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_service_records_what_it_sent_and_releases_what_it_claimed(
+    receivers: Callable[..., Receiver], topic: Topic
+) -> None:
+    """SIGTERM's path: the requests in flight finish and are recorded; the deliveries claimed but
+    not sent are not left leased (another process may send them at once)."""
+    receiver = receivers(delay=0.3)
+    hook = endpoint(url=receiver.url)
+    receiver.secrets.append(hook.secret)
+    running = WebhookService(topic.options())
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    topic.produce([event("alice", uuid.uuid4(), 0) for _ in range(40)])  # 40 lanes, 4 sent at once
+    receiver.wait_for(4, timeout=30)
+    running.stop()
+    thread.join(30)
+    assert not thread.is_alive()
+    delivered = Delivery.objects.filter(endpoint=hook, status="delivered").count()
+    assert delivered == len(receiver.event_ids()) >= 4, "every 2xx received is recorded"
+    assert Attempt.objects.filter(delivery__endpoint=hook).count() == len(receiver.received)
+    pending = Delivery.objects.filter(endpoint=hook, status="pending")
+    assert pending.count() == 40 - delivered > 0
+    assert not pending.filter(leased_until__isnull=False).exists(), "nothing left leased"
