@@ -88,10 +88,14 @@ bench-multi-leg: up
 bench-lag: up
 	$(BIN)/python bench/e2e_lag.py --duration 30
 
-# Both relays in one run (Celery, Debezium on Kafka Connect): events/s, lag at 50 and 80 % load, CPU
-# and memory; the stack is left on RELAY=celery: bench/results/relays.md.
+# Both relays in one run (Celery, Debezium on Kafka Connect), each on a stack of its own, against
+# RELAY_BEFORE's relay and consumer in the same run: events/s, lag to Kafka and to the history at 50
+# and 80 % load, CPU (idle too) and memory: bench/results/relays.md. What the wake-up trigger costs
+# the writes (issue #37): bench/results/relay_wake.md.
+RELAY_BEFORE ?= e3037f2
 bench-relays: up
-	$(BIN)/python bench/relays.py
+	$(BIN)/python bench/relays.py --before $(RELAY_BEFORE)
+	$(BIN)/python bench/relay_wake.py --rounds 3 --duration 10
 
 # Webhook delivery: deliveries/s to 1 and 50 endpoints, lag at half the transfer rate, CPU per
 # delivery, on a database and topic of its own: bench/results/webhooks.md.

@@ -284,11 +284,13 @@ def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) ->
         relay.wait(settings.OUTBOX_DELIVERY_TIMEOUT_SECONDS + 5.0)
 
     delivered = _settle(rows, produced, reports, errors, result)
-    with transaction.atomic():
-        if delivered:
-            _delete_published(delivered, timezone.now())
-        if errors:
+    if errors:
+        with transaction.atomic():
+            if delivered:
+                _delete_published(delivered, timezone.now())
             _mark_failed(errors)
+    elif delivered:  # one statement, atomic by itself: no BEGIN and COMMIT round trips (issue #37)
+        _delete_published(delivered, timezone.now())
     blocked |= {aggregateid for row_id, _e, _a, aggregateid, _t, _p in rows if row_id in errors}
     result.published += len(delivered)
     result.failed += len(errors)
