@@ -53,9 +53,9 @@ from common.errors import ApplicationError
 from common.ids import new_id
 
 from . import events, services
-from .errors import SameWallet
+from .errors import SameWallet, WalletNotFound
 from .ledger_writes import Entry, Movement, balance_updates, write_many
-from .locks import change_time, lock_for_owners
+from .locks import change_time, lock_user_wallets
 from .models import LedgerEntry, LedgerTransaction, Wallet
 from .multi_leg import Leg, _apply, _leg_writes, _LegRefused
 from .services import MovementResult, Note
@@ -352,19 +352,41 @@ def apply_batch(intents: list[Intent]) -> list[Outcome]:
         return [Outcome() for _ in intents]
 
 
+_owners: dict[uuid.UUID, str] = {}  # a wallet's owner never changes (money_state_guard.sql)
+
+
+def _owners_of(wallet_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Who owns each of the wallets (absent: no such user wallet), read once per process."""
+    unknown = [wallet_id for wallet_id in wallet_ids if wallet_id not in _owners]
+    if unknown:
+        _owners.update(
+            Wallet.objects.filter(id__in=unknown, kind=Wallet.Kind.USER).values_list("id", "user_id")
+        )
+    return {wallet_id: _owners[wallet_id] for wallet_id in wallet_ids if wallet_id in _owners}
+
+
 def _apply_batch(intents: list[Intent]) -> list[Outcome]:
-    senders: dict[str, set[uuid.UUID]] = {}
-    for intent in intents:
-        senders.setdefault(intent.owner_user_id, set()).add(intent.from_wallet_id)
+    # As `locks.lock_for_sending` does for one owner: a sending wallet not its intent's owner's is
+    # never locked (the intent is answered not found, as the ordinary path answers it).
+    owners = _owners_of({intent.from_wallet_id for intent in intents})
+    allowed = [owners.get(intent.from_wallet_id) == intent.owner_user_id for intent in intents]
     size = len(intents)
     outcomes: list[Outcome] = []
     movements: list[Movement] = []
     batch_events: list[events.WalletEvent] = []
     with transaction.atomic(durable=True):
-        locked = lock_for_owners(senders, (intent.to_wallet_id for intent in intents))
+        locked = lock_user_wallets(
+            wallet_id
+            for intent, ok in zip(intents, allowed, strict=True)
+            if ok
+            for wallet_id in (intent.from_wallet_id, intent.to_wallet_id)
+        )
         versions = {wallet_id: wallet.version for wallet_id, wallet in locked.items()}
         now = change_time(locked.values())
-        for intent in intents:
+        for intent, ok in zip(intents, allowed, strict=True):
+            if not ok:
+                outcomes.append(Outcome(error=(WalletNotFound, "Wallet not found.", None), batch_size=size))
+                continue
             leg = Leg(intent.from_wallet_id, intent.to_wallet_id, intent.amount, intent.note)
             try:
                 sender, receiver = _apply(locked, leg, intent.owner_user_id, now)
@@ -386,9 +408,9 @@ def _apply_batch(intents: list[Intent]) -> list[Outcome]:
                 )
             )
             batch_events += leg_events
-            owners = {sender.id: _owner_only(sender), receiver.id: _owner_only(receiver)}
+            shown = {sender.id: _owner_only(sender), receiver.id: _owner_only(receiver)}
             outcomes.append(
-                Outcome(result=MovementResult(intent.transaction_id, now, entries, owners), batch_size=size)
+                Outcome(result=MovementResult(intent.transaction_id, now, entries, shown), batch_size=size)
             )
         if movements:
             write_many(

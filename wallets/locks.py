@@ -91,41 +91,6 @@ def lock_for_sending(
     return {wallet.id: wallet for wallet in rows}
 
 
-_LOCK_FOR_OWNERS = f"""
-    SELECT w.* FROM {Wallet._meta.db_table} AS w
-     WHERE w.id = ANY(%s::uuid[]) AND w.kind = %s
-       AND (w.id = ANY(%s::uuid[])
-            OR (w.id, w.user_id) IN (SELECT s.id, s.owner
-                                       FROM unnest(%s::uuid[], %s::text[]) AS s(id, owner)))
-     ORDER BY w.id
-       FOR NO KEY UPDATE
-"""  # noqa: S608 -- the table's name from model metadata; every value is a parameter
-
-
-def lock_for_owners(
-    senders_by_owner: dict[str, set[uuid.UUID]], receivers: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, Wallet]:
-    """Lock and read, in one statement in id order, the user wallets of many end users' movements
-    at once (a hot wallet's batch, `group_commit`): every receiver, and each sender only if the
-    owner who sends from it owns it, so no one's request locks a sending wallet not theirs. The ids
-    are arrays, so the text is one whatever the batch (prepared once, not planned per batch: 3 ms
-    of planning for an ORM `IN` list of a new length, measured on a busy machine)."""
-    receivers = set(receivers)
-    pairs = [(wallet_id, owner) for owner, senders in senders_by_owner.items() for wallet_id in senders]
-    every = sorted(receivers.union(wallet_id for wallet_id, _ in pairs))
-    rows = Wallet.objects.raw(
-        _LOCK_FOR_OWNERS,
-        [
-            every,
-            Wallet.Kind.USER.value,
-            sorted(receivers),
-            [wallet_id for wallet_id, _ in pairs],
-            [owner for _, owner in pairs],
-        ],
-    )
-    return {wallet.id: wallet for wallet in rows}
-
-
 def change_time(locked: Iterable[Wallet]) -> datetime:
     """The time of a change to wallets whose locks are held: now, taken after the locks (not before
     the wait for them), and never earlier than any of their last changes (`updated_at`), so each

@@ -202,7 +202,7 @@ def test_the_api_answers_a_combined_transfer_as_it_answers_any(make_wallet, sett
 
 
 KILLER = """
-import os, signal, sys, uuid
+import os, signal, sys, time, uuid
 import django
 django.setup()
 from wallets import group_commit
@@ -219,7 +219,11 @@ else:
         original(intents)
         os.kill(os.getpid(), signal.SIGKILL)
     group_commit._apply_batch = commit_then_die
-group_commit._combine(group_commit._redis(), wallet, token)
+client = group_commit._redis()
+print("ready", flush=True)
+while client.llen(group_commit._QUEUE.format(wallet)) < int(sys.argv[4]):
+    time.sleep(0.01)
+group_commit._combine(client, wallet, token)
 """
 
 
@@ -230,28 +234,26 @@ def test_a_combiner_killed_mid_batch_loses_and_doubles_nothing(make_wallet, monk
     payers = [make_wallet(f"payer{i}", "10").id for i in range(6)]
     client = group_commit._redis()
     lease = group_commit._LEASE.format(hot)
-    client.set(lease, "killer", px=group_commit.LEASE_MS)  # the killer is the combiner
     answers: list[Any] = [None] * 6
 
     def work(index: int, barrier: Any) -> None:
         barrier.wait()
         answers[index] = hot_transfer(payers[index], hot, "1", f"payer{index}", hot)
 
-    threads = threading.Thread(target=run_in_threads, args=(6, work))
-    threads.start()
-    queue = group_commit._QUEUE.format(hot)
-    deadline = time.monotonic() + 10
-    while client.llen(queue) < 6 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert client.llen(queue) == 6
-    killer = subprocess.run(
-        [sys.executable, "-c", KILLER, where, str(hot), "killer"],
+    killer = subprocess.Popen(
+        [sys.executable, "-c", KILLER, where, str(hot), "killer", "6"],
         cwd=ROOT,
         env={**database_env(), "DJANGO_SETTINGS_MODULE": "walletproject.settings"},
-        capture_output=True,
-        timeout=60,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
-    assert killer.returncode == -signal.SIGKILL, killer.stderr.decode()[-2000:]
+    assert killer.stdout is not None
+    assert killer.stdout.readline().strip() == b"ready"  # set up before the waiters' clocks start
+    client.set(lease, "killer", px=30_000)  # the killer is the combiner (its take renews the lease)
+    threads = threading.Thread(target=run_in_threads, args=(6, work))
+    threads.start()
+    output = killer.communicate(timeout=60)[0]
+    assert killer.returncode == -signal.SIGKILL, output.decode()[-3000:]
     threads.join(30)
     assert not threads.is_alive()
     assert all(answer is not None for answer in answers)
