@@ -336,7 +336,9 @@ Measured from the event's production to Kafka; the relay's commit-to-Kafka lag c
 The machine is shared with other work: the lag's tail follows its load. Earlier runs of this code
 (2026-12-06, `--events 2000 --events-50 40 --duration 15`): lag p99 229 ms at load 8.6, 157 ms
 (p50 65 ms) at load about 7, 858 ms at load 13; with WEBHOOK_PER_ENDPOINT 16, p99 95 ms at load
-5.7; the default run before the one above, p99 355 ms at load 11.7-11.9. Before claims and
+5.7; the default run before the one above, p99 355 ms at load 11.7-11.9; one after it, at load
+10.9-13.4 with the CPUs 84% contended (/proc/pressure/cpu, other test suites running), fell
+behind: 442 deliveries/s to 1 endpoint, the sender getting 24% of a CPU, lag p50 16 s. Before claims and
 records were batched and httpx replaced (same machine, load 4-8): 61-70 deliveries/s to 1 endpoint,
 166-201/s to 50, 5-8 ms of sender CPU per delivery, and the sender fell behind well below 588
 events/s.
