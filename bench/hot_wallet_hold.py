@@ -9,7 +9,9 @@ other client of the database. This runs `services.transfer_create` in N processe
 connection), every transfer touching the hot wallet, and times each step with Django's
 `execute_wrapper`: the lock statement (its wait included), the Python between its answer and the
 write, the write statement, the Python before COMMIT, and the COMMIT (its WAL flush and the
-deferred checks). The hold is everything after the lock's answer.
+deferred checks). The hold is everything after the lock's answer. `--group-commit` runs the same
+transfers through `wallets.group_commit` instead (the wallet held hot), for their rate alone;
+`--rounds` alternates the two, each run right after the other.
 """
 
 from __future__ import annotations
@@ -48,8 +50,11 @@ STEPS = (
 )
 
 
-def work(seed: int, seconds: float, ids: list[uuid.UUID], out: Any) -> None:
+def work(seed: int, seconds: float, ids: list[uuid.UUID], out: Any, grouped: bool = False) -> None:
     connection.close()  # a connection of this process's own
+    if grouped:
+        out.put(work_grouped(seed, seconds, ids))
+        return
     rng = random.Random(seed)
     hot = ids[-1]
     marks: list[float] = []
@@ -91,26 +96,69 @@ def work(seed: int, seconds: float, ids: list[uuid.UUID], out: Any) -> None:
     out.put(rows)
 
 
+def work_grouped(seed: int, seconds: float, ids: list[uuid.UUID]) -> int:
+    """Transfers through the hot wallet's combiner for `seconds`; how many were made."""
+    from wallets import group_commit
+
+    rng = random.Random(seed)
+    hot = ids[-1]
+    made = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        other = rng.choice(ids[:-1])
+        source, target = (hot, other) if rng.random() < 0.5 else (other, hot)
+        group_commit._keep_hot(hot, time.monotonic())
+        group_commit.transfer_create(
+            from_wallet_id=source,
+            to_wallet_id=target,
+            amount=Decimal("0.01"),
+            initiated_by="bench",
+            owner_user_id="bench",
+        )
+        made += 1
+    return made
+
+
+def rate(processes: int, seconds: float, ids: list[uuid.UUID], *, grouped: bool) -> tuple[float, list[Any]]:
+    """Hot transfers per second in `processes` processes, and the ordinary path's step timings."""
+    connection.close()
+    out: Any = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(target=work, args=(seed, seconds, ids, out, grouped))
+        for seed in range(processes)
+    ]
+    for process in workers:
+        process.start()
+    results = [out.get() for _ in workers]
+    for process in workers:
+        process.join()
+    if grouped:
+        return sum(results) / seconds, []
+    rows = [row for result in results for row in result]
+    return len(rows) / seconds, rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--rounds", type=int, default=0, help="alternate the ordinary path and group commit this many times"
+    )
     args = parser.parse_args()
     ids = [uuid.UUID(line) for line in (ROOT / ".stack" / "bench" / "wallets-1001.txt").read_text().split()]
-    connection.close()
-    out: Any = multiprocessing.Queue()
-    workers = [
-        multiprocessing.Process(target=work, args=(seed, args.seconds, ids, out))
-        for seed in range(args.processes)
-    ]
-    for process in workers:
-        process.start()
-    rows = [row for _ in workers for row in out.get()]
-    for process in workers:
-        process.join()
-    print(f"{args.processes} processes, {len(rows)} hot transfers, {len(rows) / args.seconds:.0f}/s")
+    if args.rounds:
+        for round_number in range(args.rounds):
+            order = (False, True) if round_number % 2 == 0 else (True, False)
+            for grouped in order:
+                per_second, _ = rate(args.processes, args.seconds, ids, grouped=grouped)
+                label = "group commit" if grouped else "ordinary"
+                print(f"round {round_number + 1}: {label:12s} {per_second:6.0f} hot transfers/s", flush=True)
+        return
+    per_second, rows = rate(args.processes, args.seconds, ids, grouped=False)
+    print(f"{args.processes} processes, {len(rows)} hot transfers, {per_second:.0f}/s")
     for index, step in enumerate(STEPS):
         column = [row[index] * 1000 for row in rows]
         print(
