@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError, connections
 from django.http import Http404, HttpRequest, JsonResponse
 from psycopg import errors as pg_errors
 from rest_framework import exceptions as drf
@@ -114,6 +114,15 @@ def _database_error(exc: Exception) -> ApplicationError:
     if isinstance(cause, pg_errors.LockNotAvailable | pg_errors.DeadlockDetected):
         logger.warning("lock wait exceeded: %s", cause)
         return Conflict()
+    if isinstance(cause, pg_errors.ReadOnlySqlTransaction):
+        # A write reached a server that is (now) a standby: a failover demoted the node this
+        # connection chose (docs/high-availability.md). Close every connection at the request's
+        # end, so the next request connects again and `target_session_attrs=read-write` finds
+        # the new primary; the client retries with the same Idempotency-Key.
+        logger.warning("write refused by a read-only server (failover?): %s", cause)
+        for alias in connections:
+            connections[alias].close_at = 0.0
+        return ServiceUnavailable()
     logger.error("database unavailable: %s", exc)
     return ServiceUnavailable()
 
@@ -163,7 +172,9 @@ def to_application_error(exc: Exception) -> ApplicationError | None:
             error = ApplicationError(message or _message_of(exc))
             error.status_code, error.code = status, code
             return error
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, InternalError) and isinstance(exc.__cause__, pg_errors.ReadOnlySqlTransaction)
+    ):
         return _database_error(exc)
     return None
 
