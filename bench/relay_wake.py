@@ -18,6 +18,7 @@ shipped trigger is put back at the end, whatever happens.
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
 import sys
 import time
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import http_bench
 from django.db import connection
+from quiet import wait_for_quiet
 
 from kafka_bridge.models import OutboxEvent
 
@@ -63,20 +65,29 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--quiet-timeout", type=float, default=60.0, help="longest wait for a quiet machine")
     parser.add_argument("--out", default=str(http_bench.RESULTS / "relay_wake"))
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # the shipped trigger is put back
+
+    def wrk() -> dict[str, Any]:
+        wait_for_quiet(http_bench.say, timeout=args.quiet_timeout)
+        return http_bench.run_wrk(
+            "transfer", args.concurrency, args.duration, ids_file, token, hot, wait_quiet=False
+        )
+
     token = http_bench.owner_token()
     ids_file = http_bench.prepare_wallets(1000)
     hot = ids_file.read_text().split()[0]
     runs: dict[str, list[dict[str, Any]]] = {form: [] for form in FORMS}
     try:
         use("wake")
-        http_bench.run_wrk("transfer", args.concurrency, args.duration, ids_file, token, hot)  # warm-up
+        wrk()  # warm-up
         for round_number in range(args.rounds):
             order = FORMS if round_number % 2 == 0 else tuple(reversed(FORMS))
             for form in order:
                 use(form)
-                run = http_bench.run_wrk("transfer", args.concurrency, args.duration, ids_file, token, hot)
+                run = wrk()
                 http_bench.say(
                     f"round {round_number + 1} {form}: {run['rps']} transfers/s, p99 {run['p99_ms']} ms"
                 )

@@ -485,10 +485,30 @@ def measure_side(relay: str, code: Code, args: argparse.Namespace) -> dict[str, 
     return result
 
 
+def idle_by_poll_interval(args: argparse.Namespace) -> dict[str, Any]:
+    """Debezium's idle CPU at each of --idle-polls (its poll interval is how often its reader and
+    its task wake when nothing comes): the connector registered again with each, then sampled."""
+    code = Code("debezium", "after", None, args)
+    found: dict[str, Any] = {}
+    try:
+        for poll_ms in (int(value) for value in args.idle_polls.split(",")):
+            settings.DEBEZIUM_POLL_INTERVAL_MS = poll_ms
+            debezium.register()
+            time.sleep(10)
+            found[str(poll_ms)] = idle_cpu("debezium", code, args.idle_seconds)
+            say(f"debezium idle at poll {poll_ms} ms: {found[str(poll_ms)]}")
+    finally:
+        settings.DEBEZIUM_POLL_INTERVAL_MS = args.poll_ms
+        debezium.register()
+    return {"idle_by_poll_ms": found}
+
+
 def measure(relay: str, args: argparse.Namespace) -> dict[str, Any]:
     """This checkout's relay (and with --before, the previous commit's first) in one run."""
     if args.switch:
         switch_to(relay)
+    if relay == "debezium" and args.idle_polls:
+        return idle_by_poll_interval(args)
     results: dict[str, Any] = {}
     if args.before:
         results["before"] = measure_side(relay, Code(relay, "before", worktree(args.before), args), args)
@@ -535,6 +555,8 @@ def measure_on_own_stack(relay: str, args: argparse.Namespace) -> dict[str, Any]
             command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
         if args.before:
             command += ["--before", args.before]
+        if args.idle_polls:
+            command += ["--idle-polls", args.idle_polls]
         subprocess.run(command, check=True, cwd=ROOT, env=env)
     finally:
         stop_own_stack(relay, env)
@@ -558,6 +580,9 @@ def main() -> None:
     parser.add_argument("--lag-duration", type=int, default=30, help="seconds of each paced run")
     parser.add_argument("--settle", type=int, default=10, help="seconds for the history to catch up")
     parser.add_argument("--idle-seconds", type=int, default=30, help="seconds of the idle CPU sample")
+    parser.add_argument(
+        "--idle-polls", default="", help="Debezium only: idle CPU at these poll intervals (ms)"
+    )
     parser.add_argument("--quiet-timeout", type=float, default=60.0, help="longest wait for a quiet machine")
     parser.add_argument("--out", default=str(http_bench.RESULTS / "relays"))
     args = parser.parse_args()
@@ -574,9 +599,8 @@ def main() -> None:
     finally:
         if "debezium" in args.relays and args.on == "shared":
             switch_to("celery")  # the stack's default again: no connector, no slot keeping WAL
-    http_bench.write_results(
-        args.out, {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ"), **results}, report(results)
-    )
+    table = "" if args.idle_polls else report(results)
+    http_bench.write_results(args.out, {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ"), **results}, table)
 
 
 if __name__ == "__main__":
