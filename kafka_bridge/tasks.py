@@ -146,24 +146,27 @@ class PublishFailed(Exception):
 def _wait_for_rows(
     result: PublishResult, drain_started: float, idle_since: float | None, promise: _Promise
 ) -> None:
-    """Between two drains of a lingering task: until a commit wakes it (kafka_bridge/wake.py), at
-    most until the linger could end or OUTBOX_LINGER_POLL_SECONDS (a lost wake-up costs no more),
-    and never sooner than OUTBOX_WAKE_MIN_INTERVAL_SECONDS after the last drain began (under load
-    a drain then takes what a few milliseconds of commits wrote, not one row at a time)."""
+    """Between two drains of a lingering task. After a drain that found rows the relay is awake: it
+    looks again OUTBOX_WAKE_MIN_INTERVAL_SECONDS after that drain began (under load a drain then
+    takes a few milliseconds of commits, and no write NOTIFYs: PostgreSQL serializes the commits of
+    transactions that do). After one that found none it sleeps until a commit wakes it
+    (kafka_bridge/wake.py), at most until the linger could end or OUTBOX_LINGER_POLL_SECONDS (a
+    lost wake-up costs no more)."""
     if result.failed and not result.published:
         # Only rows Kafka refuses are left (they stay, marked failing): retrying them at once on
         # every wake-up would spin; the old poll's pace is enough.
         time.sleep(settings.OUTBOX_LINGER_POLL_SECONDS)
         return
-    now = time.monotonic()
-    linger_ends = max(
-        (idle_since if idle_since is not None else now) + settings.OUTBOX_LINGER_SECONDS,
-        now + (promise.until - time.time()),
-    )
-    timeout = min(settings.OUTBOX_LINGER_POLL_SECONDS, max(0.0, linger_ends - now))
-    woken = wake.wait_for_commit(timeout)
-    if woken is not wake.Woken.TIMEOUT:
-        time.sleep(max(0.0, drain_started + settings.OUTBOX_WAKE_MIN_INTERVAL_SECONDS - time.monotonic()))
+    if not result.claimed or not settings.OUTBOX_WAKE_ON_COMMIT:
+        now = time.monotonic()
+        linger_ends = max(
+            (idle_since if idle_since is not None else now) + settings.OUTBOX_LINGER_SECONDS,
+            now + (promise.until - time.time()),
+        )
+        timeout = min(settings.OUTBOX_LINGER_POLL_SECONDS, max(0.0, linger_ends - now))
+        if wake.wait_for_commit(timeout) is wake.Woken.TIMEOUT:
+            return
+    time.sleep(max(0.0, drain_started + settings.OUTBOX_WAKE_MIN_INTERVAL_SECONDS - time.monotonic()))
 
 
 @shared_task(
