@@ -146,19 +146,20 @@ class PublishFailed(Exception):
 def _wait_for_rows(
     result: PublishResult, drain_started: float, idle_since: float | None, promise: _Promise
 ) -> None:
-    """Between two drains of a lingering task. After a drain that found rows the relay is awake: it
-    looks again OUTBOX_WAKE_MIN_INTERVAL_SECONDS after that drain began (under load a drain then
-    takes a few milliseconds of commits, and no write NOTIFYs: PostgreSQL serializes the commits of
-    transactions that do). After one that found none it sleeps until a commit wakes it
-    (kafka_bridge/wake.py), at most until the linger could end or OUTBOX_LINGER_POLL_SECONDS (a
-    lost wake-up costs no more)."""
+    """Between two drains of a lingering task. While rows came within OUTBOX_WAKE_SLEEP_AFTER_SECONDS
+    the relay stays awake: it looks again OUTBOX_WAKE_MIN_INTERVAL_SECONDS after the last drain
+    began (under load a drain then takes a few milliseconds of commits, and no write NOTIFYs:
+    PostgreSQL serializes the commits of transactions that do). Once it has found nothing for that
+    long it sleeps until a commit wakes it (kafka_bridge/wake.py), at most until the linger could
+    end or OUTBOX_LINGER_POLL_SECONDS (a lost wake-up costs no more)."""
     if result.failed and not result.published:
         # Only rows Kafka refuses are left (they stay, marked failing): retrying them at once on
         # every wake-up would spin; the old poll's pace is enough.
         time.sleep(settings.OUTBOX_LINGER_POLL_SECONDS)
         return
-    if not result.claimed or not settings.OUTBOX_WAKE_ON_COMMIT:
-        now = time.monotonic()
+    now = time.monotonic()
+    quiet_for = now - idle_since if idle_since is not None else 0.0
+    if quiet_for >= settings.OUTBOX_WAKE_SLEEP_AFTER_SECONDS or not settings.OUTBOX_WAKE_ON_COMMIT:
         linger_ends = max(
             (idle_since if idle_since is not None else now) + settings.OUTBOX_LINGER_SECONDS,
             now + (promise.until - time.time()),

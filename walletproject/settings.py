@@ -295,6 +295,9 @@ OUTBOX_WAKE_ON_COMMIT = env.bool("OUTBOX_WAKE_ON_COMMIT", default=True)
 # Under load, a drain starts no sooner than this after the previous one began, so that it takes a
 # few milliseconds of commits at once (the relay's and Kafka's CPU per event) ...
 OUTBOX_WAKE_MIN_INTERVAL_SECONDS = env.float("OUTBOX_WAKE_MIN_INTERVAL_SECONDS", default=0.005)
+# It falls asleep (writes then NOTIFY, which serializes their commits) only after finding nothing
+# for this long; until then it looks every OUTBOX_WAKE_MIN_INTERVAL_SECONDS ...
+OUTBOX_WAKE_SLEEP_AFTER_SECONDS = env.float("OUTBOX_WAKE_SLEEP_AFTER_SECONDS", default=0.05)
 # ... and looks again after this when a write was committing as it was about to fall asleep.
 OUTBOX_WAKE_WRITING_PAUSE_SECONDS = env.float("OUTBOX_WAKE_WRITING_PAUSE_SECONDS", default=0.002)
 # A running publish task promises (in its Redis flag) to keep draining this far ahead, renewed while
