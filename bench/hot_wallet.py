@@ -23,6 +23,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -81,6 +82,8 @@ def main() -> None:
     )
     parser.add_argument("--out", default=str(http_bench.RESULTS / "hot_wallet"))
     args = parser.parse_args()
+    # Stopped (a timeout's SIGTERM), it still stops its web servers: they run in sessions of their own.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     owner, operator = http_bench.owner_token(), operator_token()
     # The hot wallet is the owner's 1,001st: `bench/http_bench.py`'s runs (perhaps another's, at the
