@@ -60,6 +60,12 @@ class _RelayProducer:
     def __init__(self) -> None:
         self.fatal_error: str | None = None
         self.unusable = False  # for the rest of this batch
+        # Batches in a row that sent rows and got none of them acknowledged. Past
+        # OUTBOX_PRODUCER_REBUILD_AFTER_FAILED_BATCHES the producer is replaced like a fatal one:
+        # after a broker restart that lost the tail of its log, an idempotent producer's sequence
+        # numbers are ahead of the broker's (OutOfOrderSequence) and every send times out until a
+        # new producer id starts over; nothing else would ever replace it (seen in issue #37's runs).
+        self.failed_batches = 0
         self.producer = Producer(
             {
                 **reliable_producer_config(
@@ -144,6 +150,15 @@ def get_producer() -> _RelayProducer:
     """The process's producer, created on first use (after a fork) and after a fatal error."""
     global _producer
     with _producer_lock:
+        if (
+            _producer is not None
+            and _producer.failed_batches >= settings.OUTBOX_PRODUCER_REBUILD_AFTER_FAILED_BATCHES
+        ):
+            logger.error(
+                "outbox relay: %d batches in a row got no acknowledgement; rebuilding the Kafka producer",
+                _producer.failed_batches,
+            )
+            _producer = None
         if _producer is None or _producer.fatal_error is not None:
             _producer = _RelayProducer()
         return _producer
@@ -284,6 +299,10 @@ def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) ->
         relay.wait(settings.OUTBOX_DELIVERY_TIMEOUT_SECONDS + 5.0)
 
     delivered = _settle(rows, produced, reports, errors, result)
+    if delivered:
+        relay.failed_batches = 0
+    elif produced:
+        relay.failed_batches += 1
     if errors:
         with transaction.atomic():
             if delivered:

@@ -270,6 +270,11 @@ OUTBOX_PUBLISH_TIME_BUDGET_SECONDS = env.float("OUTBOX_PUBLISH_TIME_BUDGET_SECON
 # Kafka's answer for a message must come within this (librdkafka message.timeout.ms); a message
 # without one is a failure and its row stays pending.
 OUTBOX_DELIVERY_TIMEOUT_SECONDS = env.float("OUTBOX_DELIVERY_TIMEOUT_SECONDS", default=10.0)
+# After this many batches in a row that sent rows and got no acknowledgement, the relay's producer is
+# replaced (a broker that lost its log's tail leaves an idempotent producer stuck: publisher.py).
+OUTBOX_PRODUCER_REBUILD_AFTER_FAILED_BATCHES = env.int(
+    "OUTBOX_PRODUCER_REBUILD_AFTER_FAILED_BATCHES", default=3
+)
 # Lifetime of the Redis flag that coalesces publish tasks (one pending at a time). If a task is lost
 # the flag expires and the next commit schedules again; the sweeper covers the gap meanwhile.
 OUTBOX_COALESCE_SECONDS = env.int("OUTBOX_COALESCE_SECONDS", default=30)

@@ -575,3 +575,30 @@ def test_admin_lists_the_backlog_with_status_and_queues_publish_now(bridge, admi
     assert "3 published in all" in banner
     # A published row's page is gone; the admin says so and goes back to its index.
     assert admin_client.get(f"{changelist}{rows[0].id}/change/").status_code == 302
+
+
+def test_a_producer_that_gets_no_acknowledgement_batch_after_batch_is_replaced(bridge, settings):
+    """A producer that Kafka stops acknowledging (here: a broker address nobody listens on; in the
+    field, an idempotent producer whose sequence numbers a restarted broker no longer knows) is
+    replaced after OUTBOX_PRODUCER_REBUILD_AFTER_FAILED_BATCHES failed batches, without anyone
+    restarting the worker; a batch that gets an acknowledgement resets the count. Nothing is lost."""
+    real_brokers, settings.KAFKA_BROKERS = settings.KAFKA_BROKERS, "127.0.0.1:1"
+    settings.OUTBOX_DELIVERY_TIMEOUT_SECONDS = 1.0
+    settings.OUTBOX_PRODUCER_REBUILD_AFTER_FAILED_BATCHES = 2
+    publisher._producer = None
+    row = _row(str(uuid.uuid4()), 1)
+    try:
+        first = publisher.get_producer()
+        assert publish_pending().delivery_failed
+        assert (publisher.get_producer() is first, first.failed_batches) == (True, 1)
+        assert publish_pending().delivery_failed
+        assert first.failed_batches == 2
+        settings.KAFKA_BROKERS = real_brokers  # Kafka answers again, but only a new producer sees it
+        second = publisher.get_producer()
+        assert second is not first and second.failed_batches == 0
+        assert publish_pending().published == 1
+        assert second.failed_batches == 0
+    finally:
+        publisher._producer = None
+        settings.KAFKA_BROKERS = real_brokers
+    assert not OutboxEvent.objects.filter(id=row.id).exists()
