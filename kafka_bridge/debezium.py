@@ -388,7 +388,14 @@ def ensure_slot(slot: str | None = None) -> bool:
         cursor.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [name])
         if cursor.fetchone():
             return False
-        cursor.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", [name])
+        # Creating a slot waits for every transaction running on the server to end (its snapshot
+        # must be consistent); that wait counts against the session's lock_timeout (5 s), which a
+        # busy server's longer transactions can exceed (seen in a test run beside another suite).
+        cursor.execute("SET lock_timeout = '60s'")
+        try:
+            cursor.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", [name])
+        finally:
+            cursor.execute("RESET lock_timeout")
     return True
 
 
