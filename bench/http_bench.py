@@ -47,7 +47,7 @@ from wallets import services  # noqa: E402
 from wallets.models import Wallet  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from quiet import wait_for_quiet  # noqa: E402
+from quiet import process_group_cpu, wait_for_quiet  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / ".stack" / "bench"
@@ -56,7 +56,6 @@ BASE_URL = f"http://127.0.0.1:{settings.PORT}"
 PGBENCH_DB = "pgbench"
 EXISTS_SQL = f"SELECT 1 FROM pg_database WHERE datname = '{PGBENCH_DB}'"  # noqa: S608 -- a constant
 WALLET_FUNDS = Decimal("1000000")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # The bench wallets' one owner: its token moves money between them as a customer's requests do (an
@@ -128,19 +127,6 @@ def prepare_pgbench(scale: int) -> None:
     if branches != str(scale):
         print(f"pgbench: initialising scale {scale}", flush=True)
         subprocess.run([pgbench_bin(), "-i", "-q", "-s", str(scale), PGBENCH_DB], check=True, env=env)
-
-
-def process_group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) of every live process in a process group."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
 
 
 def web_pgid() -> int:
