@@ -263,6 +263,26 @@ def owner_token(username: str) -> str:
     return out.getvalue().strip()
 
 
+def check_reconcile(results: list[tuple[str, bool, str]], timeout: float) -> subprocess.CompletedProcess[str]:
+    """`reconcile` (no grace: history must equal the ledger now), retried every 3 s until clean or
+    `timeout` seconds: the consumer may still be catching up after the last fault. Checked into
+    `results`; the last run is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reconcile = subprocess.run(
+            [PYTHON, "manage.py", "reconcile", "--history-grace", "0", "--outbox-max-age", "0"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        if reconcile.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    summary = (reconcile.stdout.strip().splitlines() or [reconcile.stderr[-300:]])[-1]
+    check(results, "reconcile clean (history equals ledger)", reconcile.returncode == 0, summary)
+    return reconcile
+
+
 def wait_until(what: str, condition: Any, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -490,21 +510,7 @@ def main() -> int:
         f"{OutboxEvent.objects.count()} pending, "
         f"{time.monotonic() - last_fault_at:.0f}s after the last fault",
     )
-    # The consumer may still be catching up after the last fault: retry until clean or out of time.
-    reconcile = None
-    deadline = time.monotonic() + args.drain_timeout
-    while True:
-        reconcile = subprocess.run(
-            [PYTHON, "manage.py", "reconcile", "--history-grace", "0", "--outbox-max-age", "0"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        if reconcile.returncode == 0 or time.monotonic() > deadline:
-            break
-        time.sleep(3)
-    summary = (reconcile.stdout.strip().splitlines() or [reconcile.stderr[-300:]])[-1]
-    check(results, "reconcile clean (history equals ledger)", reconcile.returncode == 0, summary)
+    reconcile = check_reconcile(results, args.drain_timeout)
     if reconcile.returncode != 0:
         print(reconcile.stdout, reconcile.stderr, flush=True)
 

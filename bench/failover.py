@@ -258,20 +258,7 @@ def one_run(args: argparse.Namespace, number: int) -> dict[str, Any]:
     chaos.check_transfers(results, load.outcomes, wallets)
     drained = chaos.wait_until("the outbox to drain", lambda: not OutboxEvent.objects.exists(), 60)
     chaos.check(results, "outbox drained", drained, f"{OutboxEvent.objects.count()} pending")
-    reconcile = None
-    deadline = time.monotonic() + 60
-    while True:
-        reconcile = subprocess.run(
-            [PYTHON, "manage.py", "reconcile", "--history-grace", "0", "--outbox-max-age", "0"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        if reconcile.returncode == 0 or time.monotonic() > deadline:
-            break
-        time.sleep(3)
-    summary = (reconcile.stdout.strip().splitlines() or [reconcile.stderr[-300:]])[-1]
-    chaos.check(results, "reconcile clean (history equals ledger)", reconcile.returncode == 0, summary)
+    chaos.check_reconcile(results, 60)
     return {
         "run": number,
         "fault": args.fault,
