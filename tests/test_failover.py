@@ -99,28 +99,26 @@ def own_stack_dir(name: str) -> Path:
     return ROOT / ".stack" / f"{name}-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture(scope="module")
-def ha_stack() -> Iterator[dict[str, str]]:
-    stack_dir = own_stack_dir("failover-ha")
-    env = own_stack_env(stack_dir, ha=True)
+def own_stack(name: str, *, ha: bool) -> Iterator[dict[str, str]]:
+    """A whole stack of the test's own (`up`), its environment yielded; down and deleted after."""
+    stack_dir = own_stack_dir(name)
+    env = own_stack_env(stack_dir, ha=ha)
     try:
         run_stack(env, "up")
         yield env
     finally:
         subprocess.run([str(STACK), "down"], capture_output=True, env=env, cwd=ROOT, timeout=600)
         shutil.rmtree(stack_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def ha_stack() -> Iterator[dict[str, str]]:
+    yield from own_stack("failover-ha", ha=True)
 
 
 @pytest.fixture(scope="module")
 def single_stack() -> Iterator[dict[str, str]]:
-    stack_dir = own_stack_dir("failover-single")
-    env = own_stack_env(stack_dir, ha=False)
-    try:
-        run_stack(env, "up")
-        yield env
-    finally:
-        subprocess.run([str(STACK), "down"], capture_output=True, env=env, cwd=ROOT, timeout=600)
-        shutil.rmtree(stack_dir, ignore_errors=True)
+    yield from own_stack("failover-single", ha=False)
 
 
 def failover(env: dict[str, str], fault: str, out: Path) -> dict[str, Any]:
