@@ -1,12 +1,13 @@
 """The Jepsen-style bank workload under faults (bench/chaos.py), short configuration.
 
-Clients transfer money over HTTP, and others hold, capture and void, while Redis restarts (twice a
-round), Kafka is SIGKILLed and restarted, PostgreSQL is stopped and started, and the Celery worker,
-the consumer and the web server are SIGKILLed. Nobody restarts an app process by hand: the stack's
-supervisor must. Afterwards every app process runs again, money is conserved, every answered
-request is in the ledger (or the holds) exactly as answered, each wallet's held is its pending
-holds, the outbox drains within 60 s of the last fault and reconcile (history equals ledger) is
-clean. `make chaos` runs a longer configuration.
+Clients transfer money over HTTP, and others hold, capture and void, while Redis, Kafka (once,
+then twice in a row while the clients reconnect) and PostgreSQL's postmaster are SIGKILLed, Redis is
+restarted by an operator, and the Celery worker, the consumer and the web server are SIGKILLed.
+Nobody restarts anything SIGKILLed by hand: the stack's supervisors must. Afterwards every app
+process runs again, money is conserved, every answered request is in the ledger (or the holds)
+exactly as answered, each wallet's held is its pending holds, the outbox drains within 60 s of the
+last fault, reconcile (history equals ledger) is clean and a transfer made then reaches the history
+API within 5 s. `make chaos` runs a longer configuration.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def app_processes_restored():
 def test_bank_workload_survives_every_fault(app_processes_restored, tmp_path):
     out = tmp_path / "chaos"
     result = subprocess.run(
-        [sys.executable, "bench/chaos.py", "--duration", "70", "--fault-every", "3", "--out", str(out)],
+        [sys.executable, "bench/chaos.py", "--duration", "80", "--fault-every", "3", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -46,14 +47,15 @@ def test_bank_workload_survives_every_fault(app_processes_restored, tmp_path):
     )
     print(result.stdout[-4000:])
     report = json.loads(out.with_suffix(".json").read_text())
-    injected = {name for _, name, outcome in report["faults"] if outcome == "ok"}
+    injected = {name for _, name, outcome in report["faults"] if outcome.startswith("ok")}
     assert injected == {
-        "restart redis",
+        "kill -9 redis",
         "kill -9 worker",
         "kill -9 kafka",
-        "restart redis again",
-        "stop postgres",
+        "restart redis",
+        "kill -9 postgres",
         "kill -9 consumer",
+        "kill -9 kafka mid-rejoin",
         "kill -9 web",
     }, report["faults"]
     answered_ok = {
