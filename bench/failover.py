@@ -16,7 +16,12 @@ Per run it measures the outage (from the kill to the first 2xx of a transfer sen
 the longest gap between two 2xx answers) and checks: every transfer answered 2xx is in the ledger
 exactly once and no answered failure moved money (bench/chaos.py's checks), money conserved, the
 cluster whole again (one leader, the other node a sync standby), the outbox drained, and
-`manage.py reconcile` clean (history equals ledger). Nothing is restarted by hand.
+`manage.py reconcile` clean (history equals ledger). Nothing is restarted by hand. It counts the
+run's events on Kafka and how many of them went twice (the history consumer drops those).
+
+With RELAY=debezium (and DB_HA=patroni) also: the standby holds its copy of the connector's slot
+(Patroni's permanent slot) before the fault, and after it the connector streams from the slot on
+the leader again by itself (measured: from the kill to the slot in use again).
 
     DB_HA=patroni .venv/bin/python bench/failover.py --fault primary --runs 5
     .venv/bin/python bench/failover.py --fault postmaster --runs 1
@@ -29,6 +34,7 @@ import argparse
 import http.client
 import itertools
 import json
+import logging
 import os
 import random
 import signal
@@ -51,9 +57,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "walletproject.settings")
 
 import chaos  # noqa: E402  (django.setup(), the workload's checks)
 import stack_ha  # type: ignore[import-not-found,unused-ignore]  # noqa: E402
+from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import close_old_connections  # noqa: E402
 
+from kafka_bridge import debezium  # noqa: E402
 from kafka_bridge.models import OutboxEvent  # noqa: E402
 from wallets import services  # noqa: E402
 from wallets.models import Wallet  # noqa: E402
@@ -63,6 +71,7 @@ STACK = str(ROOT / "scripts" / "stack")
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 RESULTS = ROOT / "bench" / "results"
 HA = os.environ.get("DB_HA", "off") == "patroni"
+DEBEZIUM = settings.RELAY == "debezium"
 HA_NODES = (
     stack_ha.nodes(
         os.environ.get("DATABASE_URL", stack_ha.DEFAULT_URL),
@@ -183,6 +192,89 @@ def inject(fault: str) -> str:
     raise ValueError(fault)
 
 
+def standby_has_slot() -> bool:
+    """The synchronous standby holds Patroni's copy of the connector's slot (RELAY=debezium), with
+    a catalog_xmin: a failover now finds the slot on the promoted node."""
+    import psycopg
+
+    roles = cluster_roles()
+    standby = next(n for n in HA_NODES if roles[n.name] == "sync standby")
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@127.0.0.1:{standby.port}/{db['NAME']}"
+    with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT catalog_xmin IS NOT NULL FROM pg_replication_slots WHERE slot_name = %s",
+            [settings.DEBEZIUM_SLOT],
+        ).fetchone()
+    return bool(row and row[0])
+
+
+@dataclass
+class RelayWatch:
+    """When the connector streams from the slot on the leader again after the fault (a thread
+    polling the slot's `active` on whichever server the app's connection reaches as primary)."""
+
+    since: float
+    resumed_at: float | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def watch(self) -> None:
+        # connector_state warns of every slot query the failover breaks: not news here.
+        logging.getLogger(debezium.__name__).setLevel(logging.ERROR)
+        seen_down = False
+        while not self.stop.is_set() and self.resumed_at is None:
+            state = debezium.connector_state(timeout=1.0)
+            if state.slot_active and state.status == "ok":
+                if seen_down:
+                    self.resumed_at = time.monotonic()
+            else:
+                seen_down = True
+            close_old_connections()
+            time.sleep(0.2)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.watch, daemon=True)
+        thread.start()
+        return thread
+
+
+def events_on_kafka(wallet_ids: set[str]) -> tuple[int, int]:
+    """The run's wallet events on Kafka (keyed by wallet id): how many, and how many of them carry
+    an event_id seen before on the topic (sent twice)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.KAFKA_BROKERS,
+            "group.id": f"bench-failover-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+        }
+    )
+    topic = settings.KAFKA_TOPIC
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        starts, ends = {}, {}
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            if high > low:
+                starts[partition], ends[partition] = low, high
+        consumer.assign([TopicPartition(topic, partition, offset) for partition, offset in starts.items()])
+        total, seen = 0, set()
+        deadline = time.monotonic() + 60
+        while ends and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error() is not None:
+                continue
+            partition, offset = message.partition(), message.offset()
+            if partition is not None and offset is not None and offset >= ends.get(partition, 0) - 1:
+                ends.pop(partition, None)
+            if (message.key() or b"").decode() not in wallet_ids:
+                continue
+            total += 1
+            seen.add(dict(message.headers() or []).get("event_id"))
+        return total, total - len(seen)
+    finally:
+        consumer.close()
+
+
 def ready_again(fault: str) -> bool:
     if HA:
         return cluster_whole()
@@ -204,13 +296,19 @@ def one_run(args: argparse.Namespace, number: int) -> dict[str, Any]:
         wallets.append(wallet.id)
     initial_total = Decimal("1000.00") * args.wallets
     load = Load([str(w) for w in wallets], chaos.owner_token(f"failover-{run_id}"))
+    results: list[tuple[str, bool, str]] = []
+    if HA and DEBEZIUM:
+        copied = chaos.wait_until("the standby's copy of the slot", standby_has_slot, 120)
+        chaos.check(results, "the standby holds a copy of the connector's slot", copied)
     close_old_connections()
     threads = load.run(args.clients)
     time.sleep(args.warmup)
     roles_before = cluster_roles() if HA else {}
     killed_at = time.monotonic()
+    relay = RelayWatch(killed_at)
     what = inject(args.fault)
     print(f"run {number}: killed {what}", flush=True)
+    watcher = relay.start() if DEBEZIUM else None
     time.sleep(args.after)
     load.stop.set()
     for thread in threads:
@@ -225,7 +323,6 @@ def one_run(args: argparse.Namespace, number: int) -> dict[str, Any]:
         name = "no answer" if answer.status is None else str(answer.status)
         statuses[name] = statuses.get(name, 0) + 1
 
-    results: list[tuple[str, bool, str]] = []
     back = chaos.wait_until("the database to be whole again", lambda: ready_again(args.fault), 120)
     chaos.check(
         results,
@@ -256,9 +353,20 @@ def one_run(args: argparse.Namespace, number: int) -> dict[str, Any]:
     total = sum(balances.values(), Decimal(0)) if balances else Decimal(-1)
     chaos.check(results, "money conserved", total == initial_total, f"{total} vs {initial_total}")
     chaos.check_transfers(results, load.outcomes, wallets)
+    if watcher is not None:
+        watcher.join(timeout=90)
+        relay.stop.set()
+        resumed = relay.resumed_at
+        chaos.check(
+            results,
+            "the connector streams from the slot on the leader again",
+            resumed is not None,
+            f"{(resumed - killed_at) if resumed else float('nan'):.2f} s after the kill",
+        )
     drained = chaos.wait_until("the outbox to drain", lambda: not OutboxEvent.objects.exists(), 60)
     chaos.check(results, "outbox drained", drained, f"{OutboxEvent.objects.count()} pending")
     chaos.check_reconcile(results, 60)
+    on_kafka, sent_twice = events_on_kafka({str(w) for w in wallets})
     return {
         "run": number,
         "fault": args.fault,
@@ -268,6 +376,12 @@ def one_run(args: argparse.Namespace, number: int) -> dict[str, Any]:
         "answers_after_kill": statuses,
         "acknowledged": sum(1 for o in load.outcomes if o.ok),
         "acknowledged_on_a_retry": load.resolved_by_retry,
+        "relay": settings.RELAY,
+        "relay_resumed_after_kill_seconds": (
+            round(relay.resumed_at - killed_at, 2) if relay.resumed_at else None
+        ),
+        "events_on_kafka": on_kafka,
+        "events_sent_twice": sent_twice,
         "invariants": [{"name": n, "holds": ok, "detail": d} for n, ok, d in results],
     }
 

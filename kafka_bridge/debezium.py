@@ -45,6 +45,16 @@ the slot (so that every commit after it is streamed), then the Celery relay drai
 committed before it (a row may go twice: a duplicate), then the connector is registered. Back to
 RELAY=celery: `manage.py relay_setup` deletes the connector and drops the slot (a slot nobody reads
 keeps the WAL forever).
+
+DB_HA=patroni (docs/high-availability.md): relay_setup creates the slot as above (after the
+publication: pgoutput cannot decode a change older than the publication it is asked for), then
+scripts/stack makes it one of Patroni's permanent slots, so that it exists on the standby too
+(copied, then advanced every loop to the primary's confirmed position) and on whichever node is
+promoted; back on the Celery relay scripts/stack takes it out of Patroni's configuration and
+Patroni drops it. The connector reaches the leader through scripts/stack's HAProxy
+(DEBEZIUM_DATABASE_ADDRESS). After a failover it reconnects by itself and resumes from its stored
+offset (or the slot, if that is further): what it sent after its last committed offset goes again
+(duplicates, dropped by event_id).
 """
 
 from __future__ import annotations
@@ -89,6 +99,9 @@ def connector_config(
     """The connector's config for the database Django's default connection uses (`topic`: the
     wallet events' topic instead of KAFKA_TOPIC)."""
     db = connection.settings_dict
+    host, port = db["HOST"] or "127.0.0.1", str(db["PORT"] or 5432)
+    if settings.DEBEZIUM_DATABASE_ADDRESS:
+        host, _, port = settings.DEBEZIUM_DATABASE_ADDRESS.rpartition(":")
     name = settings.DEBEZIUM_CONNECTOR
     prefix = name.replace("-", "_")
     routes = topic_routes()
@@ -104,8 +117,8 @@ def connector_config(
     config = {
         "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
         "tasks.max": "1",  # one reader of the slot: commit order is the order on Kafka
-        "database.hostname": db["HOST"] or "127.0.0.1",
-        "database.port": str(db["PORT"] or 5432),
+        "database.hostname": host,
+        "database.port": port,
         "database.user": db["USER"],
         "database.password": db["PASSWORD"],
         "database.dbname": db["NAME"],
@@ -134,6 +147,12 @@ def connector_config(
         "topic.creation.default.partitions": "1",
         # A Kafka outage: keep retrying (the rows wait in the outbox), never fail the task for it.
         "errors.retry.timeout": "-1",
+        # A lost database connection (a restart, a failover) is retriable, without limit; the task
+        # starts again this long after it (Debezium's default, 10 s, is most of a failover's wait).
+        "retriable.restart.connector.wait.ms": "2000",
+        # Start from the slot's position when the stored offset is behind it (a slot created anew):
+        # what is before the slot's start was published by relay_setup's drain.
+        "offset.mismatch.strategy": "trust_slot",
         # The transforms skip heartbeats (a predicate on the outbox table's topic would stop
         # matching once the router has renamed the record's topic).
         "predicates": "heartbeat",
@@ -400,7 +419,8 @@ def ensure_slot(slot: str | None = None) -> bool:
 
 
 def drop_slot(slot: str | None = None, *, timeout: float = 30.0) -> bool:
-    """Drop the slot once nobody streams from it; True if it existed."""
+    """Drop the slot once nobody streams from it; True if it existed. Under DB_HA=patroni Patroni
+    may drop it at the same moment: gone is gone."""
     name = slot or settings.DEBEZIUM_SLOT
     deadline = time.monotonic() + timeout
     while True:
@@ -410,7 +430,11 @@ def drop_slot(slot: str | None = None, *, timeout: float = 30.0) -> bool:
             if row is None:
                 return False
             if not row[0]:
-                cursor.execute("SELECT pg_drop_replication_slot(%s)", [name])
+                cursor.execute(
+                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                    " WHERE slot_name = %s AND NOT active",
+                    [name],
+                )
                 return True
         if time.monotonic() >= deadline:
             raise RuntimeError(f"replication slot {name} is still in use after {timeout:.0f}s")

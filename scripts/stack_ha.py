@@ -77,7 +77,15 @@ class ClusterSettings:
     loop_wait: int = 1
     retry_timeout: int = 4  # ttl >= loop_wait + 2 * retry_timeout
     synchronous_mode_strict: bool = False
-    logical: bool = False  # wal_level=logical (RELAY=debezium)
+    logical: bool = False  # wal_level=logical (RELAY=debezium, or its slot still on a node)
+    # RELAY=debezium: (slot, database) of the connector's logical slot, which Patroni keeps as a
+    # permanent slot once relay_setup created it: copied to the standby and advanced there every
+    # loop, so that it exists on whichever node is promoted. Not before: Patroni would create it
+    # before the publication exists, and pgoutput cannot decode past a change older than the
+    # publication it is asked for (`publication "..." does not exist`, for good).
+    logical_slot: tuple[str, str] | None = None
+    # RELAY=debezium: the slot's name, which Patroni must not drop as unknown meanwhile.
+    ignored_slot: str | None = None
 
 
 def etcd_command(stack_dir: Path, client_port: int) -> list[str]:
@@ -112,7 +120,12 @@ def etcd_command(stack_dir: Path, client_port: int) -> list[str]:
 
 def dynamic_config(settings: ClusterSettings) -> dict[str, object]:
     """The settings Patroni keeps in etcd: written at bootstrap, and again at every `up` (PATCH
-    /config) so that a change here reaches a cluster that already exists."""
+    /config) so that a change here reaches a cluster that already exists. A key whose value is
+    None is removed by the PATCH (`slots` without RELAY=debezium: Patroni then drops the slot)."""
+    slots = None
+    if settings.logical_slot:
+        name, database = settings.logical_slot
+        slots = {name: {"type": "logical", "database": database, "plugin": "pgoutput"}}
     return {
         "ttl": settings.ttl,
         "loop_wait": settings.loop_wait,
@@ -127,6 +140,10 @@ def dynamic_config(settings: ClusterSettings) -> dict[str, object]:
         # keeps serving instead of demoting itself (one etcd member here: a restart must not stop
         # the writes).
         "failsafe_mode": True,
+        "slots": slots,
+        "ignore_slots": [{"name": settings.ignored_slot, "type": "logical"}]
+        if settings.ignored_slot
+        else None,
         "postgresql": {
             "use_pg_rewind": True,
             "use_slots": True,
@@ -138,6 +155,9 @@ def dynamic_config(settings: ClusterSettings) -> dict[str, object]:
                 "max_wal_senders": 10,
                 "max_replication_slots": 10,
                 "wal_keep_size": "256MB",
+                # A logical slot copied to the standby is usable after a promotion only if the
+                # primary kept the catalog rows it needs: the standby's feedback holds them.
+                "hot_standby_feedback": "on" if settings.logical_slot else "off",
             },
         },
     }
@@ -177,7 +197,7 @@ def patroni_config(
         },
         "etcd3": {"hosts": [f"127.0.0.1:{etcd_port}"]},
         "bootstrap": {
-            "dcs": dynamic_config(settings),
+            "dcs": {key: value for key, value in dynamic_config(settings).items() if value is not None},
             "initdb": [{"encoding": "UTF8"}, {"locale": "C.UTF-8"}, {"auth-local": "trust"}],
         },
         "postgresql": {
@@ -201,6 +221,48 @@ def patroni_config(
         "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False, "nosync": False},
     }
     return json.dumps(config, indent=2) + "\n"
+
+
+def restart_postgresql(node: Node) -> None:
+    """Patroni restarts its PostgreSQL in place (POST /restart): a setting that needs a restart
+    (wal_level) takes effect; the leader stays the leader."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{node.rest_port}/restart",
+        data=b"{}",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=90) as response:  # noqa: S310 (an http:// URL we built)
+        response.read()
+
+
+def haproxy_config(all_nodes: list[Node], port: int) -> str:
+    """HAProxy on loopback `port`, forwarding to the node whose Patroni answers 200 on GET /primary
+    (the leader, running as primary; a standby answers 503). A node marked down has its sessions
+    cut, so a client still talking to a demoted primary reconnects and lands on the new one.
+    Timeouts are long: the connector's replication stream may stay quiet for a while."""
+    servers = "\n".join(
+        f"  server {node.name} 127.0.0.1:{node.port} check port {node.rest_port}" for node in all_nodes
+    )
+    return f"""# Written by scripts/stack at every start (scripts/stack_ha.py: haproxy_config).
+global
+  maxconn 200
+
+defaults
+  mode tcp
+  timeout connect 3s
+  timeout client 1h
+  timeout server 1h
+  timeout check 2s
+
+listen primary
+  bind 127.0.0.1:{port}
+  option httpchk
+  http-check send meth GET uri /primary
+  http-check expect status 200
+  default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+{servers}
+"""
 
 
 def node_state(node: Node) -> dict[str, object] | None:

@@ -6,6 +6,9 @@ loopback ports, stopped and deleted afterwards; the suite's stack is never touch
   outbox drains, history equals the ledger, and the old primary rejoins as the standby by itself.
   Then the standby's postmaster, then etcd: the primary keeps serving.
 - The single server: its postmaster SIGKILLed: the stack's supervisor starts it again, nothing lost.
+- DB_HA=patroni with RELAY=debezium: the primary's postmaster SIGKILLed: as above, and the
+  connector's slot (Patroni's permanent slot) is on the promoted node, the connector streams from
+  it again by itself, and every event reaches history (some may go twice, none is lost).
 
 bench/failover.py injects the fault and checks; docs/high-availability.md has the measured times.
 """
@@ -52,7 +55,7 @@ def free_port_pair(taken: set[int]) -> int:
         return port
 
 
-def own_stack_env(stack_dir: Path, *, ha: bool) -> dict[str, str]:
+def own_stack_env(stack_dir: Path, *, ha: bool, relay: str = "celery") -> dict[str, str]:
     taken: set[int] = set()
     pg, redis, kafka, web, connect = (free_port_pair(taken) for _ in range(5))
     env = {
@@ -64,7 +67,7 @@ def own_stack_env(stack_dir: Path, *, ha: bool) -> dict[str, str]:
         "HISTORY_PORT": str(web + 1),
         "CONNECT_PORT": str(connect),
         "WEBHOOKS": "off",
-        "RELAY": "celery",
+        "RELAY": relay,
         "WEB_CONCURRENCY": "2",
     }
     for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "KAFKA_CONTROLLER_PORT", "TEST_DATABASE_NAME"):
@@ -79,6 +82,7 @@ def own_stack_env(stack_dir: Path, *, ha: bool) -> dict[str, str]:
             ),
             DB_HA_ETCD_PORT=str(free_port_pair(taken)),
             DB_HA_REST_PORT=str(free_port_pair(taken)),
+            DB_HA_PROXY_PORT=str(free_port_pair(taken)),
         )
     else:
         env.update(DB_HA="off", DATABASE_URL=f"postgres://wallet:wallet@127.0.0.1:{pg}/wallet")
@@ -99,10 +103,10 @@ def own_stack_dir(name: str) -> Path:
     return ROOT / ".stack" / f"{name}-{uuid.uuid4().hex[:8]}"
 
 
-def own_stack(name: str, *, ha: bool) -> Iterator[dict[str, str]]:
+def own_stack(name: str, *, ha: bool, relay: str = "celery") -> Iterator[dict[str, str]]:
     """A whole stack of the test's own (`up`), its environment yielded; down and deleted after."""
     stack_dir = own_stack_dir(name)
-    env = own_stack_env(stack_dir, ha=ha)
+    env = own_stack_env(stack_dir, ha=ha, relay=relay)
     try:
         run_stack(env, "up")
         yield env
@@ -280,3 +284,35 @@ def test_down_stops_the_single_server_stack_and_nothing_restarts(single_stack):
         ["pgrep", "-af", single_stack["STACK_DIR"]], capture_output=True, text=True
     ).stdout
     assert leftovers.strip() == "", leftovers
+
+
+# Last in this module, so the stacks above are down before this one (Kafka Connect's JVM too) starts.
+@pytest.fixture(scope="module")
+def ha_debezium_stack() -> Iterator[dict[str, str]]:
+    yield from own_stack("failover-ha-debezium", ha=True, relay="debezium")
+
+
+def test_killed_primary_fails_over_with_debezium_and_loses_no_event(ha_debezium_stack, tmp_path):
+    """RELAY=debezium under DB_HA=patroni: the connector's slot is on the promoted node (Patroni's
+    permanent slot, copied to the standby before the kill), the connector finds the new leader
+    through the stack's HAProxy and streams again by itself, the outbox drains and history equals
+    the ledger; the old primary rejoins as the sync standby."""
+    lines = status_lines(ha_debezium_stack)
+    assert "running (pid" in lines["haproxy"] and "to the leader" in lines["haproxy"], lines["haproxy"]
+    assert "running (pid" in lines["connect"], lines["connect"]
+    run = failover(ha_debezium_stack, "primary", tmp_path / "primary-debezium")
+    names = [check["name"] for check in run["invariants"]]
+    assert "the standby holds a copy of the connector's slot" in names
+    assert "the standby was promoted" in names
+    assert "the connector streams from the slot on the leader again" in names
+    assert "reconcile clean (history equals ledger)" in names
+    assert float(run["first_ok_after_kill_seconds"]) <= 15
+    assert int(run["acknowledged"]) > 50
+    assert run["relay"] == "debezium"
+    # Every acknowledged transfer is on Kafka (two events each, plus the funding): at least as many
+    # events as the ledger made, duplicates apart.
+    assert int(run["events_on_kafka"]) - int(run["events_sent_twice"]) >= 2 * int(run["acknowledged"])
+    after = status_lines(ha_debezium_stack)
+    nodes = (after["patroni-a"], after["patroni-b"])
+    assert sorted(line.endswith(" leader") for line in nodes) == [False, True], nodes
+    assert sorted(line.endswith(" sync standby") for line in nodes) == [False, True], nodes

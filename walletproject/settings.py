@@ -330,6 +330,9 @@ CONNECT_URL = env.str("CONNECT_URL", default=f"http://127.0.0.1:{env.int('CONNEC
 DEBEZIUM_CONNECTOR = env.str("DEBEZIUM_CONNECTOR", default="wallet-outbox")  # its name in Connect
 DEBEZIUM_SLOT = env.str("DEBEZIUM_SLOT", default="wallet_outbox")  # its logical replication slot
 DEBEZIUM_PUBLICATION = env.str("DEBEZIUM_PUBLICATION", default="wallet_outbox")  # the outbox table only
+# host:port the connector connects to; empty: the default connection's. DB_HA=patroni: scripts/stack
+# sets it to its HAProxy, which forwards to whichever node leads (docs/high-availability.md).
+DEBEZIUM_DATABASE_ADDRESS = env.str("DEBEZIUM_DATABASE_ADDRESS", default="")
 # How long the connector's task waits for a batch to fill (Debezium's poll.interval.ms, default 500),
 # and its reader sleeps when the WAL has nothing new: Debezium's latency floor. 5 ms gives events on
 # Kafka in p50 ~15 ms but doubles its idle CPU (0.15 against 0.07 cores at 50 ms; issue #37,
