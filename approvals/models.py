@@ -200,6 +200,51 @@ class UnapprovedStaffMovement(models.Model):
         return f"{self.operator_id} moved {self.amount} {self.currency} at {self.at}"
 
 
+class StaffMovementMinute(models.Model):
+    """What staff moved without a second operator, summed per minute: one row per operator, currency
+    and minute (no wallet) and one per customer wallet and minute (no operator). The policy's window
+    sums read at most the window's minutes of these, not every movement (approvals/policy.py); the
+    row is added to in the movement's own transaction, beside its `UnapprovedStaffMovement` rows."""
+
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the unique (operator, currency, minute) serves it
+    )
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    currency = models.CharField(max_length=3)
+    minute = models.DateTimeField(help_text="the start of the minute its movements were made in")
+    # A sum of money amounts, each up to DECIMAL(19,4)'s largest: exact, four places, wider.
+    amount = MoneyField(max_digits=38)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="staff_minute_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(operator__isnull=True) ^ Q(wallet__isnull=True),
+                name="staff_minute_operator_or_wallet",
+            ),
+            models.UniqueConstraint(
+                fields=["operator", "currency", "minute"],
+                condition=Q(wallet__isnull=True),
+                name="staff_minute_operator_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["wallet", "minute"],
+                condition=Q(wallet__isnull=False),
+                name="staff_minute_wallet_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operator_id or self.wallet_id} moved {self.amount} {self.currency} in {self.minute}"
+
+
 class ApprovalEvent(models.Model):
     """The audit of one step of an approval: who did what, when, through what, and why.
 

@@ -20,6 +20,12 @@ Concurrency: the decision and the movement run under transaction-scoped advisory
 operator's and each customer wallet's (in one order: the operator, then the wallets by key), so
 two staff movements cannot both fit under a limit only one fits; different operators on different
 wallets do not wait for each other. An end user's movement never takes them.
+
+Cost under the locks (issue #37: an operator's funds into one wallet queued on them): the locks and
+the window's sums are one round trip (approvals/sql/staff_window.sql), the records one more, and
+the sums read per-minute totals (`StaffMovementMinute`), at most the window's minutes, not every
+movement in it. The window therefore counts whole minutes: a movement counts from its minute until
+that minute is older than the window, up to one minute longer than the window itself, never less.
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from wallets import staff_gate
@@ -41,7 +46,6 @@ from wallets.services import Note
 
 from . import services, thresholds
 from .api.serializers import approval_data
-from .models import UnapprovedStaffMovement
 
 # pg_advisory_xact_lock(namespace, key)'s namespaces: an operator's (key: the user's pk) and a
 # wallet's (key: 32 bits of its id; two wallets sharing one only wait for each other).
@@ -59,14 +63,31 @@ def _signed32(value: int) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
-def _lock(operator: Any, customers: dict[uuid.UUID, Wallet]) -> None:
-    """The operator's advisory lock, then each customer wallet's, in one statement (its calls run
-    in order: the wallets' keys sorted), held to the end of the transaction."""
+def _lock_and_sum(
+    operator: Any, customers: dict[uuid.UUID, Wallet], currencies: list[str], since: datetime
+) -> tuple[dict[str, Decimal], dict[uuid.UUID, Decimal]]:
+    """Take the operator's advisory lock, then each customer wallet's (their keys sorted), held to
+    the end of the transaction; then what ran without approval since `since`: the operator's total
+    per currency, and each customer wallet's (what staff debited or credited there)."""
     keys = [(OPERATOR_LOCKS, _signed32(int(operator.pk) & 0xFFFF_FFFF))]
     keys += sorted({(WALLET_LOCKS, _signed32(wallet_id.int & 0xFFFF_FFFF)) for wallet_id in customers})
-    calls = ", ".join("pg_advisory_xact_lock(%s, %s)" for _ in keys)
+    moved: dict[str, Decimal] = {}
+    received_or_sent: dict[uuid.UUID, Decimal] = {}
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {calls}", [part for key in keys for part in key])
+        cursor.execute(
+            "SELECT wallet_id, currency, total FROM approvals_lock_and_sum(%s, %s, %s, %s, %s, %s)",
+            [[k[0] for k in keys], [k[1] for k in keys], operator.pk, currencies, list(customers), since],
+        )
+        for wallet_id, currency, total in cursor.fetchall():
+            if wallet_id is None:
+                moved[currency] = total
+            else:
+                received_or_sent[wallet_id] = total
+    return moved, received_or_sent
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
 
 
 def _limit(limits: dict[str, Decimal], default: Decimal, currency: str) -> Decimal:
@@ -74,7 +95,8 @@ def _limit(limits: dict[str, Decimal], default: Decimal, currency: str) -> Decim
 
 
 def _window_start(now: datetime) -> datetime:
-    return now - timedelta(hours=float(settings.APPROVAL_LIMIT_WINDOW_HOURS))
+    """The first minute the window counts: the one holding `now - window` (whole minutes)."""
+    return _minute(now - timedelta(hours=float(settings.APPROVAL_LIMIT_WINDOW_HOURS)))
 
 
 def totals_by_currency(
@@ -95,34 +117,24 @@ def totals_by_currency(
 
 
 def why_wait(
-    operator: Any,
     movement: staff_gate.StaffMovement,
     customers: dict[uuid.UUID, Wallet],
     totals: dict[str, Decimal],
-    now: datetime,
+    moved: dict[str, Decimal],
+    received_or_sent: dict[uuid.UUID, Decimal],
 ) -> str | None:
-    """Why the movement waits for a second operator, or None: it may run now."""
+    """Why the movement waits for a second operator, or None: it may run now. `moved` is what the
+    operator ran without approval in the window, per currency; `received_or_sent`, per wallet."""
     if movement.kind == staff_gate.REVERSE:
         for currency, biggest in totals.items():
             if thresholds.reversal_needs_approval(currency=currency, amount=biggest):
                 return "reversal"
     if any(thresholds.movement_needs_approval(currency=c, amount=total) for c, total in totals.items()):
         return "threshold"
-    # What ran without approval in the window: one query for the operator (by currency), one for
-    # the wallets (by wallet), however many a batch names.
-    recent = UnapprovedStaffMovement.objects.filter(at__gt=_window_start(now)).order_by()
-    moved = dict(
-        recent.filter(operator=operator, wallet__isnull=True, currency__in=list(totals))
-        .values_list("currency")
-        .annotate(total=Sum("amount"))
-    )
     for currency, total in totals.items():
         limit = _limit(settings.APPROVAL_OPERATOR_LIMITS, settings.APPROVAL_OPERATOR_LIMIT_DEFAULT, currency)
         if moved.get(currency, Decimal(0)) + total > limit:
             return "operator_limit"
-    received_or_sent = dict(
-        recent.filter(wallet_id__in=list(customers)).values_list("wallet_id").annotate(total=Sum("amount"))
-    )
     for wallet_id, wallet in customers.items():
         limit = _limit(
             settings.APPROVAL_WALLET_LIMITS, settings.APPROVAL_WALLET_LIMIT_DEFAULT, wallet.currency
@@ -132,6 +144,28 @@ def why_wait(
     return None
 
 
+# The movement's rows (one per currency for the operator, one per customer wallet) and the same
+# amounts added to their minutes' totals, in one statement.
+RECORD_SQL = """
+WITH movement (operator_id, wallet_id, currency, amount) AS (
+    SELECT * FROM unnest(%(operators)s::integer[], %(wallets)s::uuid[], %(currencies)s::text[],
+                         %(amounts)s::numeric[])
+), detail AS (
+    INSERT INTO approvals_unapprovedstaffmovement (operator_id, wallet_id, currency, amount, at)
+    SELECT %(operator)s, wallet_id, currency, amount, %(at)s FROM movement
+), operator_minute AS (
+    INSERT INTO approvals_staffmovementminute AS total (operator_id, wallet_id, currency, minute, amount)
+    SELECT operator_id, NULL, currency, %(minute)s, amount FROM movement WHERE wallet_id IS NULL
+    ON CONFLICT (operator_id, currency, minute) WHERE wallet_id IS NULL
+    DO UPDATE SET amount = total.amount + excluded.amount
+)
+INSERT INTO approvals_staffmovementminute AS total (operator_id, wallet_id, currency, minute, amount)
+SELECT NULL, wallet_id, currency, %(minute)s, amount FROM movement WHERE wallet_id IS NOT NULL
+ON CONFLICT (wallet_id, minute) WHERE wallet_id IS NOT NULL
+DO UPDATE SET amount = total.amount + excluded.amount
+"""
+
+
 def _record(
     operator: Any,
     movement: staff_gate.StaffMovement,
@@ -139,22 +173,27 @@ def _record(
     totals: dict[str, Decimal],
     now: datetime,
 ) -> None:
-    rows = [
-        UnapprovedStaffMovement(operator=operator, wallet=None, currency=currency, amount=total, at=now)
-        for currency, total in totals.items()
-        if total > 0
+    rows: list[tuple[int | None, uuid.UUID | None, str, Decimal]] = [
+        (operator.pk, None, currency, total) for currency, total in totals.items() if total > 0
     ]
     rows += [
-        UnapprovedStaffMovement(
-            operator=operator,
-            wallet_id=wallet_id,
-            currency=wallet.currency,
-            amount=movement.moves[wallet_id],
-            at=now,
-        )
-        for wallet_id, wallet in customers.items()
+        (None, wallet_id, wallet.currency, movement.moves[wallet_id])
+        for wallet_id, wallet in sorted(customers.items())
     ]
-    UnapprovedStaffMovement.objects.bulk_create(rows)
+    operators, wallets, currencies, amounts = (list(column) for column in zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            RECORD_SQL,
+            {
+                "operators": operators,
+                "wallets": wallets,
+                "currencies": currencies,
+                "amounts": amounts,
+                "operator": operator.pk,
+                "at": now,
+                "minute": _minute(now),
+            },
+        )
 
 
 def _request_approval(
@@ -207,9 +246,9 @@ def staff_movement_submit(
         }
         if not customers:
             return run()  # the operator's own wallets, or none known (the movement answers 404)
-        _lock(operator, customers)
         totals = totals_by_currency(movement, wallets)
-        if why_wait(operator, movement, customers, totals, now) is None:
+        moved, received_or_sent = _lock_and_sum(operator, customers, list(totals), _window_start(now))
+        if why_wait(movement, customers, totals, moved, received_or_sent) is None:
             status, body = run()
             _record(operator, movement, customers, totals, now)
             return status, body

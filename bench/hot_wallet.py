@@ -13,6 +13,12 @@ an operator's (they pass the approval policy, as every staff movement does); tra
 wallets' owner's, as in `bench/http_bench.py`. With `--sample-locks` it also samples
 `pg_stat_activity` during the hot runs (`bench/where_time_goes.py`): where the lock holder's time
 goes.
+
+With `--before REF` the two servers are commit REF's code (a worktree in `.stack/hot-before/src`)
+and this checkout's, both with the first of `--settings`, on the same database (migrated to this
+checkout's schema):
+
+    .venv/bin/python bench/hot_wallet.py --before HEAD~1 --concurrency 16,64 --rounds 2
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import http_bench  # noqa: E402  (sets Django up)
 import where_time_goes  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from quiet import wait_for_quiet  # noqa: E402
+from worktrees import checkout  # noqa: E402
 
 from walletproject import serve  # noqa: E402
 
@@ -74,6 +81,7 @@ def main() -> None:
     parser.add_argument("--scenarios", default="hotfund,hot,transfer")
     parser.add_argument("--settings", default="off,on", help=f"values of {SETTING}, alternated")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--before", help="compare commit BEFORE's code with this checkout's, not settings")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=10, help="seconds of discarded transfers per server")
     parser.add_argument("--sample-locks", action="store_true")
@@ -92,13 +100,20 @@ def main() -> None:
     hot = ids_file.read_text().split()[-1]
     log = http_bench.WORK / "hot_wallet_web.log"
     rows: list[dict[str, Any]] = []
-    values = args.settings.split(",")
+    # Each side: its label, the value of the setting it runs with, and whose code it serves.
+    if args.before:
+        before = checkout(args.before, http_bench.WORK / "hot-before" / "src")
+        setting = args.settings.split(",")[0]
+        sides = {"before": (setting, before), "after": (setting, ROOT)}
+    else:
+        sides = {value: (value, ROOT) for value in args.settings.split(",")}
+    values = list(sides)
     with contextlib.ExitStack() as servers:
         urls = {
-            value: servers.enter_context(
-                serve.in_background({**os.environ, SETTING: value}, log, workers=args.workers)
+            label: servers.enter_context(
+                serve.in_background({**os.environ, SETTING: value}, log, workers=args.workers, source=source)
             )
-            for value in values
+            for label, (value, source) in sides.items()
         }
         pgids = {value: server_pgid(url) for value, url in urls.items()}
         for value in values if args.warmup else []:
@@ -187,7 +202,8 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     ratio of the bests, non-2xx answers and p99."""
     lines = [
         f"`.venv/bin/python bench/hot_wallet.py --duration {args.duration} --concurrency {args.concurrency}"
-        f" --rounds {args.rounds}`, {SETTING} {args.settings}, each run right after the other's.",
+        f" --rounds {args.rounds}{f' --before {args.before}' if args.before else ''}`,"
+        f" {SETTING} {args.settings}, each run right after the other's.",
         "",
         "| scenario | clients | setting | successful req/s (rounds) | best | p99 ms (best round) | non-2xx |",
         "|---|---|---|---|---|---|---|",

@@ -60,6 +60,7 @@ from django.db import connection
 from e2e_lag import KafkaArrivals, lag_percentiles, paced_load
 from memory import rss_of
 from quiet import cores_busy_between, cpu_seconds_of, cpu_times, wait_for_quiet
+from worktrees import checkout
 
 from kafka_bridge import debezium
 from kafka_bridge.client import base_config
@@ -330,16 +331,7 @@ def web() -> dict[str, Any]:
 
 def worktree(ref: str) -> Path:
     """Commit `ref`'s code in `.stack/relay-before/src` (made, or moved to `ref`)."""
-    source = BEFORE / "src"
-    commit = subprocess.run(
-        ["git", "rev-parse", f"{ref}^{{commit}}"], check=True, capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
-    if not (source / ".git").exists():
-        BEFORE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "worktree", "add", "--detach", str(source), commit], check=True, cwd=ROOT)
-    else:
-        subprocess.run(["git", "checkout", "--quiet", "--detach", commit], check=True, cwd=source)
-    return source
+    return checkout(ref, BEFORE / "src")
 
 
 def set_wake_trigger(present: bool) -> None:

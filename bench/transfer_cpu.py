@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from before_after import BEFORE, SOURCE, VENV, before_env, database_url, prepare, say  # noqa: E402
 from quiet import cpu_seconds_of, process_group_cpu  # noqa: E402
+from worktrees import checkout  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 LUA = ROOT / "bench" / "lua" / "wallet.lua"
@@ -158,18 +159,7 @@ def measure(side: Side, duration: int) -> dict[str, Any]:
 
 def after_source(ref: str | None) -> Path:
     """Where the after side's code is: this checkout, or a worktree of `ref`."""
-    if ref is None:
-        return ROOT
-    source = BEFORE / "after-src"
-    wanted = subprocess.run(
-        ["git", "rev-parse", ref], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.strip()
-    if source.exists():
-        subprocess.run(["git", "worktree", "remove", "--force", str(source)], cwd=ROOT, check=True)
-    subprocess.run(
-        ["git", "worktree", "add", "--detach", str(source), wanted], cwd=ROOT, check=True, capture_output=True
-    )
-    return source
+    return ROOT if ref is None else checkout(ref, BEFORE / "after-src")
 
 
 def main() -> None:

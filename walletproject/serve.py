@@ -102,10 +102,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def in_background(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[str]:
+def in_background(
+    env: dict[str, str], log: Path, *, workers: int = 2, source: Path | None = None
+) -> Iterator[str]:
     """This launcher in a process group of its own, on PORT and HISTORY_PORT two free loopback
     ports, its output appended to `log`; yields the base URL of PORT once `/health` answers on
-    both, and stops it on the way out; NotHealthy if it never answers."""
+    both, and stops it on the way out; NotHealthy if it never answers. `source`: the checkout
+    whose code it serves (a benchmark's worktree of an earlier commit), this one by default."""
     port, history_port = free_port(), free_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
@@ -113,7 +116,7 @@ def in_background(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterat
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=source or Path(__file__).resolve().parent.parent,
             env={
                 "PYTHONUNBUFFERED": "1",
                 "DJANGO_SETTINGS_MODULE": "walletproject.settings",
