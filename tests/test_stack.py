@@ -25,6 +25,9 @@ from .conftest import ROOT, stack
 
 pytestmark = pytest.mark.stack
 
+# The stack's data, pids and logs: where scripts/stack keeps them (STACK_DIR moves them).
+STACK_HOME = Path(os.environ.get("STACK_DIR") or ROOT / ".stack")
+
 BASE = f"http://127.0.0.1:{settings.PORT}"
 # The readiness report names the database check "database"; the stack calls the service "postgres".
 CHECK_NAME = {"postgres": "database", "redis": "redis", "kafka": "kafka"}
@@ -158,7 +161,7 @@ def test_every_keep_alive_connection_is_served_fairly(web_server):
 def web_workers() -> set[int]:
     """The granian worker processes of the stack's web service (its process group, minus the
     launcher and the two granian main processes, whose parent is the launcher)."""
-    launcher = int((ROOT / ".stack" / "run" / "web.pid").read_text().split()[0])
+    launcher = int((STACK_HOME / "run" / "web.pid").read_text().split()[0])
     workers = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -269,10 +272,10 @@ def test_a_killed_app_process_is_restarted_and_a_stopped_one_stays_stopped():
     was_running = "running (pid" in app_state("worker")
     stack("start", "worker")
     try:
-        log = ROOT / ".stack" / "logs" / "worker.log"
+        log = STACK_HOME / "logs" / "worker.log"
         offset = log.stat().st_size
         before = int(app_state("worker").split("restarts: ")[1])
-        pid = int((ROOT / ".stack" / "run" / "worker.pid").read_text())
+        pid = int((STACK_HOME / "run" / "worker.pid").read_text())
         os.killpg(pid, signal.SIGKILL)
         state = wait_state("worker", f"restarts: {before + 1}")
         state = wait_state("worker", "running (pid")
