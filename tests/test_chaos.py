@@ -39,7 +39,7 @@ def app_processes_restored():
 def test_bank_workload_survives_every_fault(app_processes_restored, tmp_path):
     out = tmp_path / "chaos"
     result = subprocess.run(
-        [sys.executable, "bench/chaos.py", "--duration", "80", "--fault-every", "3", "--out", str(out)],
+        [sys.executable, "bench/chaos.py", "--duration", "70", "--fault-every", "3", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
