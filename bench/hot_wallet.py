@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 import http_bench  # noqa: E402  (sets Django up)
 import where_time_goes  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from quiet import wait_for_quiet  # noqa: E402
+from quiet import cores_busy_between, cpu_times, wait_for_quiet  # noqa: E402
 from worktrees import checkout  # noqa: E402
 
 from walletproject import serve  # noqa: E402
@@ -174,6 +174,7 @@ def measure(
     sampling = args.sample_locks and scenario.startswith("hot")
     if sampling:
         sampler.start()
+    machine_before = cpu_times()
     row = http_bench.run_wrk(
         scenario,
         concurrency,
@@ -185,6 +186,8 @@ def measure(
         base_url=base_url,
         server_pgid=pgid,
     )
+    # The whole machine's busy cores during the run: at 2.0, the CPU, not a lock, is the ceiling.
+    row["cores_busy"] = round(cores_busy_between(machine_before, cpu_times()), 2)
     stop.set()
     if sampling:
         sampler.join()
@@ -205,8 +208,9 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f" --rounds {args.rounds}{f' --before {args.before}' if args.before else ''}`,"
         f" {SETTING} {args.settings}, each run right after the other's.",
         "",
-        "| scenario | clients | setting | successful req/s (rounds) | best | p99 ms (best round) | non-2xx |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | clients | setting | successful req/s (rounds) | best | p99 ms (best round) | cores busy"
+        " (best round) | non-2xx |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     keyed: dict[tuple[str, int, str], list[dict[str, Any]]] = collections.defaultdict(list)
     for row in rows:
@@ -217,7 +221,8 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         shown = ", ".join(f"{v:.0f}" for v in ok)
         lines.append(
             f"| {scenario} | {concurrency} | {value} | {shown} | {ok[best]:.0f} | "
-            f"{runs[best]['p99_ms']:.1f} | {sum(run['errors'] for run in runs)} |"
+            f"{runs[best]['p99_ms']:.1f} | {runs[best].get('cores_busy', '')} | "
+            f"{sum(run['errors'] for run in runs)} |"
         )
     return "\n".join(lines) + "\n"
 
