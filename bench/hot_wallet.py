@@ -206,7 +206,8 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         f"`.venv/bin/python bench/hot_wallet.py --duration {args.duration} --concurrency {args.concurrency}"
         f" --rounds {args.rounds}{f' --before {args.before}' if args.before else ''}`,"
-        f" {SETTING} {args.settings}, each run right after the other's.",
+        f" {SETTING} {args.settings.split(',')[0] if args.before else args.settings},"
+        " each run right after the other's.",
         "",
         "| scenario | clients | setting | successful req/s (rounds) | best | p99 ms (best round) | cores busy"
         " (best round) | non-2xx |",

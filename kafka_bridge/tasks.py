@@ -32,6 +32,7 @@ from typing import Any
 
 import redis
 from celery import Task, shared_task
+from celery.signals import worker_process_init
 from confluent_kafka import KafkaException
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -39,7 +40,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from . import debezium, wake
-from .publisher import PublishResult, publish_pending
+from .publisher import PublishResult, get_producer, publish_pending
 
 logger = logging.getLogger(__name__)
 
@@ -143,15 +144,32 @@ class PublishFailed(Exception):
     """Kafka did not take every row; raised so that Celery retries the task with backoff."""
 
 
+class _Pace:
+    """The rows a second the relay drained over its last whole second (0 in its first)."""
+
+    def __init__(self) -> None:
+        self.rows_per_second = 0.0
+        self.since = time.monotonic()
+        self.rows = 0
+
+    def add(self, rows: int) -> None:
+        now = time.monotonic()
+        if now - self.since >= 1.0:
+            self.rows_per_second = self.rows / (now - self.since)
+            self.since, self.rows = now, 0
+        self.rows += rows
+
+
 def _wait_for_rows(
-    result: PublishResult, drain_started: float, idle_since: float | None, promise: _Promise
+    result: PublishResult, drain_started: float, idle_since: float | None, promise: _Promise, pace: _Pace
 ) -> None:
     """Between two drains of a lingering task. While rows came within OUTBOX_WAKE_SLEEP_AFTER_SECONDS
     the relay stays awake: it looks again OUTBOX_WAKE_MIN_INTERVAL_SECONDS after the last drain
-    began (under load a drain then takes a few milliseconds of commits, and no write NOTIFYs:
-    PostgreSQL serializes the commits of transactions that do). Once it has found nothing for that
-    long it sleeps until a commit wakes it (kafka_bridge/wake.py), at most until the linger could
-    end or OUTBOX_LINGER_POLL_SECONDS (a lost wake-up costs no more)."""
+    began, or OUTBOX_WAKE_BUSY_INTERVAL_SECONDS while it drained OUTBOX_WAKE_BUSY_ROWS_PER_SECOND
+    or more over its last second (under load a drain then takes a few milliseconds of commits,
+    and no write NOTIFYs: PostgreSQL serializes the commits of transactions that do). Once it has
+    found nothing for that long it sleeps until a commit wakes it (kafka_bridge/wake.py), at most
+    until the linger could end or OUTBOX_LINGER_POLL_SECONDS (a lost wake-up costs no more)."""
     if result.failed and not result.published:
         # Only rows Kafka refuses are left (they stay, marked failing): retrying them at once on
         # every wake-up would spin; the old poll's pace is enough.
@@ -167,7 +185,10 @@ def _wait_for_rows(
         timeout = min(settings.OUTBOX_LINGER_POLL_SECONDS, max(0.0, linger_ends - now))
         if wake.wait_for_commit(timeout) is wake.Woken.TIMEOUT:
             return
-    time.sleep(max(0.0, drain_started + settings.OUTBOX_WAKE_MIN_INTERVAL_SECONDS - time.monotonic()))
+    interval = settings.OUTBOX_WAKE_MIN_INTERVAL_SECONDS
+    if pace.rows_per_second >= settings.OUTBOX_WAKE_BUSY_ROWS_PER_SECOND:  # fewer, fuller drains
+        interval = settings.OUTBOX_WAKE_BUSY_INTERVAL_SECONDS
+    time.sleep(max(0.0, drain_started + interval - time.monotonic()))
 
 
 @shared_task(
@@ -200,6 +221,7 @@ def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
     deadline = started + settings.OUTBOX_PUBLISH_TIME_BUDGET_SECONDS
     promise = _Promise(limit=time.time() + settings.OUTBOX_PUBLISH_TIME_BUDGET_SECONDS)
     idle_since: float | None = None
+    pace = _Pace()
     published = 0
     try:
         while True:
@@ -208,6 +230,7 @@ def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
                 time_budget=max(0.1, deadline - drain_started), after_batch=promise.renew
             )
             published += result.published
+            pace.add(result.claimed)
             if result.delivery_failed:
                 _clear_flag()
                 raise PublishFailed("; ".join(result.errors) or "Kafka did not acknowledge every row")
@@ -219,7 +242,7 @@ def publish_outbox(self: Task[Any, Any]) -> dict[str, Any]:
             lingered = idle_since is not None and now - idle_since >= settings.OUTBOX_LINGER_SECONDS
             if now >= deadline or (lingered and promise.kept()):
                 break
-            _wait_for_rows(result, drain_started, idle_since, promise)
+            _wait_for_rows(result, drain_started, idle_since, promise, pace)
     finally:
         wake.stop_listening()
     time.sleep(max(0.0, promise.until - time.time()))  # the last drain starts after the promise
@@ -249,3 +272,23 @@ def sweep_outbox() -> dict[str, Any]:
     if result.delivery_failed:
         logger.warning("outbox sweep: Kafka failed (%s); next sweep retries", "; ".join(result.errors))
     return result.as_dict()
+
+
+# A pool process's producer, connected before its first task: the worker's pool processes take
+# turns running the publish task (each runs it for OUTBOX_PUBLISH_TIME_BUDGET_SECONDS), and a
+# process whose producer was created by its first task made that task's first batch wait for a
+# broker connection, the topic's metadata and an idempotent producer id: 0.5-1.1 s during which
+# every event waited (issue #37, the stalls in bench/e2e_lag.py's tail).
+WARM_TIMEOUT_SECONDS = 2.0  # within Celery's 4 s for a new pool process to report ready
+
+
+@worker_process_init.connect
+def warm_relay_producer(**_: Any) -> None:
+    """Create this process's relay producer and wait (briefly) for its broker connection and the
+    topic's metadata; a Kafka that is down costs only the wait: the first batch connects as before."""
+    if settings.RELAY != "celery":
+        return
+    try:
+        get_producer().producer.list_topics(settings.KAFKA_TOPIC, timeout=WARM_TIMEOUT_SECONDS)
+    except KafkaException as exc:
+        logger.info("outbox relay: producer not connected yet (%s); its first batch will connect", exc)
