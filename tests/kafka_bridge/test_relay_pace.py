@@ -4,6 +4,7 @@ Against the real PostgreSQL and Kafka; the pace's arithmetic is pure."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from kafka_bridge.models import OutboxEvent, RelayStats
 
 def test_the_pace_is_the_rows_of_the_last_whole_second(monkeypatch):
     clock = [100.0]
-    monkeypatch.setattr(tasks.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     pace = tasks._Pace()
     for _ in range(10):  # 10 drains of 30 rows within the first second
         pace.add(30)
