@@ -125,10 +125,13 @@ def single_stack() -> Iterator[dict[str, str]]:
     yield from own_stack("failover-single", ha=False)
 
 
-def failover(env: dict[str, str], fault: str, out: Path) -> dict[str, Any]:
-    """One run of bench/failover.py; every invariant it checked must hold."""
+def run_bench(
+    env: dict[str, str], script: str, out: Path, *args: str
+) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    """One run of a fault bench (bench/failover.py, bench/chaos.py) against a stack of the test's
+    own: its JSON report and the finished process (its output printed for the test's log)."""
     result = subprocess.run(
-        [sys.executable, "bench/failover.py", "--fault", fault, "--after", "20", "--out", str(out)],
+        [sys.executable, script, "--out", str(out), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -136,7 +139,12 @@ def failover(env: dict[str, str], fault: str, out: Path) -> dict[str, Any]:
         timeout=600,
     )
     print(result.stdout[-6000:], result.stderr[-3000:])
-    report = json.loads(out.with_suffix(".json").read_text())
+    return json.loads(out.with_suffix(".json").read_text()), result
+
+
+def failover(env: dict[str, str], fault: str, out: Path) -> dict[str, Any]:
+    """One run of bench/failover.py; every invariant it checked must hold."""
+    report, result = run_bench(env, "bench/failover.py", out, "--fault", fault, "--after", "20")
     run = dict(report["runs"][0])
     broken = [check for check in run["invariants"] if not check["holds"]]
     assert not broken, broken

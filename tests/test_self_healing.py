@@ -13,17 +13,13 @@ docs/faults.md has the measured times.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
-from .test_failover import own_stack, status_lines
+from .test_failover import own_stack, run_bench, status_lines
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 
@@ -45,16 +41,7 @@ def healing_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 
 
 def chaos(env: dict[str, str], out: Path, *args: str) -> dict[str, object]:
-    result = subprocess.run(
-        [sys.executable, "bench/chaos.py", "--out", str(out), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    print(result.stdout[-6000:], result.stderr[-3000:])
-    report: dict[str, object] = json.loads(out.with_suffix(".json").read_text())
+    report, result = run_bench(env, "bench/chaos.py", out, *args)
     return {**report, "returncode": result.returncode}
 
 
