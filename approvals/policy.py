@@ -144,18 +144,17 @@ def why_wait(
     return None
 
 
-# The movement's rows (one per currency for the operator, one per customer wallet) and the same
-# amounts added to their minutes' totals, in one statement.
+# The movement's rows (one per currency for the operator, without a wallet; one per customer
+# wallet) and the same amounts added to their minutes' totals, in one statement.
 RECORD_SQL = """
-WITH movement (operator_id, wallet_id, currency, amount) AS (
-    SELECT * FROM unnest(%(operators)s::integer[], %(wallets)s::uuid[], %(currencies)s::text[],
-                         %(amounts)s::numeric[])
+WITH movement (wallet_id, currency, amount) AS (
+    SELECT * FROM unnest(%(wallets)s::uuid[], %(currencies)s::text[], %(amounts)s::numeric[])
 ), detail AS (
     INSERT INTO approvals_unapprovedstaffmovement (operator_id, wallet_id, currency, amount, at)
     SELECT %(operator)s, wallet_id, currency, amount, %(at)s FROM movement
 ), operator_minute AS (
     INSERT INTO approvals_staffmovementminute AS total (operator_id, wallet_id, currency, minute, amount)
-    SELECT operator_id, NULL, currency, %(minute)s, amount FROM movement WHERE wallet_id IS NULL
+    SELECT %(operator)s, NULL, currency, %(minute)s, amount FROM movement WHERE wallet_id IS NULL
     ON CONFLICT (operator_id, currency, minute) WHERE wallet_id IS NULL
     DO UPDATE SET amount = total.amount + excluded.amount
 )
@@ -173,19 +172,18 @@ def _record(
     totals: dict[str, Decimal],
     now: datetime,
 ) -> None:
-    rows: list[tuple[int | None, uuid.UUID | None, str, Decimal]] = [
-        (operator.pk, None, currency, total) for currency, total in totals.items() if total > 0
+    rows: list[tuple[uuid.UUID | None, str, Decimal]] = [
+        (None, currency, total) for currency, total in totals.items() if total > 0
     ]
     rows += [
-        (None, wallet_id, wallet.currency, movement.moves[wallet_id])
+        (wallet_id, wallet.currency, movement.moves[wallet_id])
         for wallet_id, wallet in sorted(customers.items())
     ]
-    operators, wallets, currencies, amounts = (list(column) for column in zip(*rows, strict=True))
+    wallets, currencies, amounts = (list(column) for column in zip(*rows, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
             RECORD_SQL,
             {
-                "operators": operators,
                 "wallets": wallets,
                 "currencies": currencies,
                 "amounts": amounts,
