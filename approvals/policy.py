@@ -21,11 +21,12 @@ operator's and each customer wallet's (in one order: the operator, then the wall
 two staff movements cannot both fit under a limit only one fits; different operators on different
 wallets do not wait for each other. An end user's movement never takes them.
 
-Cost under the locks (issue #37: an operator's funds into one wallet queued on them): the locks and
-the window's sums are one round trip (approvals/sql/staff_window.sql), the records one more, and
-the sums read per-minute totals (`StaffMovementMinute`), at most the window's minutes, not every
-movement in it. The window therefore counts whole minutes: a movement counts from its minute until
-that minute is older than the window, up to one minute longer than the window itself, never less.
+Cost under the locks (issue #37: an operator's funds into one wallet queued on them): the wallets'
+read, the locks and the window's sums are one round trip (approvals/sql/staff_gate.sql), the
+records one more, and the sums read per-minute totals (`StaffMovementMinute`), at most the
+window's minutes, not every movement in it. The window therefore counts whole minutes: a movement
+counts from its minute until that minute is older than the window, up to one minute longer than
+the window itself, never less.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -47,8 +48,9 @@ from wallets.services import Note
 from . import services, thresholds
 from .api.serializers import approval_data
 
-# pg_advisory_xact_lock(namespace, key)'s namespaces: an operator's (key: the user's pk) and a
-# wallet's (key: 32 bits of its id; two wallets sharing one only wait for each other).
+# pg_advisory_xact_lock(namespace, key)'s namespaces: an operator's (key: the low 32 bits of the
+# user's pk) and a wallet's (key: the low 32 bits of its id; two wallets sharing one only wait for
+# each other). The keys are computed in approvals/sql/staff_gate.sql.
 OPERATOR_LOCKS, WALLET_LOCKS = 0x5741_0001, 0x5741_0002
 TWO_SIDED = {
     staff_gate.TRANSFER,
@@ -59,31 +61,47 @@ TWO_SIDED = {
 }
 
 
-def _signed32(value: int) -> int:
-    return value - (1 << 32) if value >= 1 << 31 else value
+class PolicyWallet(NamedTuple):
+    """What the policy knows of a movement's wallet (approvals/sql/staff_gate.sql reads it)."""
+
+    user_id: str
+    currency: str
+    kind: str
 
 
-def _lock_and_sum(
-    operator: Any, customers: dict[uuid.UUID, Wallet], currencies: list[str], since: datetime
-) -> tuple[dict[str, Decimal], dict[uuid.UUID, Decimal]]:
-    """Take the operator's advisory lock, then each customer wallet's (their keys sorted), held to
-    the end of the transaction; then what ran without approval since `since`: the operator's total
-    per currency, and each customer wallet's (what staff debited or credited there)."""
-    keys = [(OPERATOR_LOCKS, _signed32(int(operator.pk) & 0xFFFF_FFFF))]
-    keys += sorted({(WALLET_LOCKS, _signed32(wallet_id.int & 0xFFFF_FFFF)) for wallet_id in customers})
+def _read_lock_and_sum(
+    operator: Any, wallet_ids: list[uuid.UUID], since: datetime
+) -> tuple[dict[uuid.UUID, PolicyWallet], dict[str, Decimal], dict[uuid.UUID, Decimal]]:
+    """One round trip: the movement's wallets; then, if any is a customer's, the operator's advisory
+    lock and each customer wallet's (held to the end of the transaction) and what ran without
+    approval since `since`: the operator's total per currency, and each customer wallet's (what
+    staff debited or credited there)."""
+    wallets: dict[uuid.UUID, PolicyWallet] = {}
     moved: dict[str, Decimal] = {}
     received_or_sent: dict[uuid.UUID, Decimal] = {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT wallet_id, currency, total FROM approvals_lock_and_sum(%s, %s, %s, %s, %s, %s)",
-            [[k[0] for k in keys], [k[1] for k in keys], operator.pk, currencies, list(customers), since],
+            "SELECT part, wallet_id, user_id, currency, kind, total"
+            " FROM approvals_gate(%s, %s, %s, %s, %s, %s)",
+            [OPERATOR_LOCKS, WALLET_LOCKS, operator.pk, operator.get_username(), wallet_ids, since],
         )
-        for wallet_id, currency, total in cursor.fetchall():
-            if wallet_id is None:
+        for part, wallet_id, user_id, currency, kind, total in cursor.fetchall():
+            if part == "wallet":
+                wallets[wallet_id] = PolicyWallet(user_id, currency, kind)
+            elif part == "operator":
                 moved[currency] = total
             else:
                 received_or_sent[wallet_id] = total
-    return moved, received_or_sent
+    return wallets, moved, received_or_sent
+
+
+def _customers(operator: Any, wallets: dict[uuid.UUID, PolicyWallet]) -> dict[uuid.UUID, PolicyWallet]:
+    """The user wallets that are not the operator's own (the SQL function locks the same ones)."""
+    return {
+        wallet_id: wallet
+        for wallet_id, wallet in wallets.items()
+        if wallet.kind == Wallet.Kind.USER and wallet.user_id != operator.get_username()
+    }
 
 
 def _minute(moment: datetime) -> datetime:
@@ -100,7 +118,7 @@ def _window_start(now: datetime) -> datetime:
 
 
 def totals_by_currency(
-    movement: staff_gate.StaffMovement, wallets: dict[uuid.UUID, Wallet]
+    movement: staff_gate.StaffMovement, wallets: dict[uuid.UUID, PolicyWallet]
 ) -> dict[str, Decimal]:
     """What the movement moves in each currency (each leg once, not once per side; a reversal, its
     largest leg, as the threshold has always weighed it)."""
@@ -118,7 +136,7 @@ def totals_by_currency(
 
 def why_wait(
     movement: staff_gate.StaffMovement,
-    customers: dict[uuid.UUID, Wallet],
+    customers: dict[uuid.UUID, PolicyWallet],
     totals: dict[str, Decimal],
     moved: dict[str, Decimal],
     received_or_sent: dict[uuid.UUID, Decimal],
@@ -168,7 +186,7 @@ DO UPDATE SET amount = total.amount + excluded.amount
 def _record(
     operator: Any,
     movement: staff_gate.StaffMovement,
-    customers: dict[uuid.UUID, Wallet],
+    customers: dict[uuid.UUID, PolicyWallet],
     totals: dict[str, Decimal],
     now: datetime,
 ) -> None:
@@ -231,21 +249,12 @@ def staff_movement_submit(
     """Run a staff movement now, or record it as pending and answer 202 with the approval."""
     now = timezone.now()
     with transaction.atomic(savepoint=False):
-        wallets = {
-            wallet.id: wallet
-            for wallet in Wallet.objects.filter(id__in=list(movement.moves)).only(
-                "id", "user_id", "currency", "kind"
-            )
-        }
-        customers = {
-            wallet_id: wallet
-            for wallet_id, wallet in wallets.items()
-            if wallet.kind == Wallet.Kind.USER and wallet.user_id != operator.get_username()
-        }
+        since = _window_start(now)
+        wallets, moved, received_or_sent = _read_lock_and_sum(operator, list(movement.moves), since)
+        customers = _customers(operator, wallets)
         if not customers:
             return run()  # the operator's own wallets, or none known (the movement answers 404)
         totals = totals_by_currency(movement, wallets)
-        moved, received_or_sent = _lock_and_sum(operator, customers, list(totals), _window_start(now))
         if why_wait(movement, customers, totals, moved, received_or_sent) is None:
             status, body = run()
             _record(operator, movement, customers, totals, now)

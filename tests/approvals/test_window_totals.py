@@ -33,11 +33,13 @@ def fund(wallet_id, amount: str) -> staff_gate.StaffMovement:
 
 def record(operator, wallet, amount: str, at: datetime) -> None:
     movement = fund(wallet.id, amount)
-    policy._record(operator, movement, {wallet.id: wallet}, {wallet.currency: Decimal(amount)}, at)
+    policy_wallet = policy.PolicyWallet(wallet.user_id, wallet.currency, wallet.kind)
+    policy._record(operator, movement, {wallet.id: policy_wallet}, {wallet.currency: Decimal(amount)}, at)
 
 
 def window_sums(operator, wallet, now: datetime):
-    return policy._lock_and_sum(operator, {wallet.id: wallet}, [wallet.currency], policy._window_start(now))
+    _, moved, received_or_sent = policy._read_lock_and_sum(operator, [wallet.id], policy._window_start(now))
+    return moved, received_or_sent
 
 
 def test_the_minutes_add_up_to_the_movements_recorded(maker, make_wallet):
@@ -125,3 +127,36 @@ def test_the_sums_after_the_locks_see_what_committed_while_waiting_for_them(make
         record(operator, carol, "25", now)
     waiter.join(15)
     assert seen == [({"USD": Decimal("25")}, {carol.id: Decimal("25")})]
+
+
+def advisory_locks() -> set[tuple[int, int]]:
+    """This session's advisory locks on two keys, as (namespace, key) unsigned (pg_locks' oids)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT classid::bigint, objid::bigint FROM pg_locks WHERE locktype = 'advisory'"
+            " AND objsubid = 2 AND pid = pg_backend_pid()"
+        )
+        return set(cursor.fetchall())
+
+
+def test_the_gate_locks_the_operator_and_each_customer_wallet_by_their_low_32_bits(make_wallet):
+    """The keys the SQL function computes are the operator's pk and each customer wallet's UUID, their
+    low 32 bits; the operator's own wallet is neither locked nor summed. (Transaction-scoped locks
+    last to the test's end, so the case that takes none comes first.)"""
+    operator = get_user_model().objects.create_user("ops-keys", is_staff=True)
+    carol, dave, own = make_wallet("carol"), make_wallet("dave"), make_wallet("ops-keys")
+    since = policy._window_start(datetime.now(UTC))
+    own_wallet = policy.PolicyWallet("ops-keys", own.currency, "user")
+    assert policy._read_lock_and_sum(operator, [own.id], since) == ({own.id: own_wallet}, {}, {})
+    assert advisory_locks() == set()
+    wallets, _, _ = policy._read_lock_and_sum(operator, [carol.id, own.id, dave.id], since)
+    assert wallets == {
+        carol.id: policy.PolicyWallet("carol", carol.currency, "user"),
+        own.id: own_wallet,
+        dave.id: policy.PolicyWallet("dave", dave.currency, "user"),
+    }
+    assert advisory_locks() == {
+        (policy.OPERATOR_LOCKS, operator.pk & 0xFFFF_FFFF),
+        (policy.WALLET_LOCKS, carol.id.int & 0xFFFF_FFFF),
+        (policy.WALLET_LOCKS, dave.id.int & 0xFFFF_FFFF),
+    }
