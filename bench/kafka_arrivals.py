@@ -2,10 +2,13 @@
 
 Run as a process of its own (no GIL shared with the benchmark's load threads, which would delay
 the stamps): it prints `ready` once it has the partitions' end offsets, stamps every message with
-the wall clock when it is received, and on SIGTERM prints one JSON line, `[[occurred_at, lag_s],
-...]` for the transfer events, where lag = received - the event's `occurred_at` (stamped by the
-write's transaction after its lock, just before the commit: an upper bound of commit to Kafka by
-the rest of that transaction, well under a millisecond). Standard library and confluent-kafka only.
+the wall clock when it is received, and on SIGTERM prints one JSON line, `[[occurred_at, lag_s,
+produced_s], ...]` for the transfer events, where lag = received - the event's `occurred_at`
+(stamped by the write's transaction after its lock, just before the commit: an upper bound of
+commit to Kafka by the rest of that transaction, well under a millisecond), and produced = the
+message's timestamp - `occurred_at`: when the relay handed the event to its producer (Kafka's
+CreateTime, set by the producer at `produce()`, in whole milliseconds; null without one), which
+splits the lag into the relay's pick-up and Kafka's path. Standard library and confluent-kafka only.
 
     python bench/kafka_arrivals.py BROKERS TOPIC      (bench/e2e_lag.py and bench/relays.py start it)
 """
@@ -19,7 +22,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TIMESTAMP_CREATE_TIME, Consumer, TopicPartition
 
 TRANSFER_TYPES = {b"TRANSFER_OUT", b"TRANSFER_IN"}
 
@@ -43,7 +46,7 @@ def main() -> None:
         assignment.append(TopicPartition(topic, partition, high))
     consumer.assign(assignment)
     print("ready", flush=True)
-    arrivals: list[tuple[float, float]] = []
+    arrivals: list[tuple[float, float, float | None]] = []
     while not stopping:
         message = consumer.poll(0.1)
         if message is None or message.error() is not None:
@@ -55,7 +58,9 @@ def main() -> None:
         payload = json.loads(message.value() or b"{}")
         occurred = datetime.strptime(payload["occurred_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
         occurred_at = occurred.replace(tzinfo=UTC).timestamp()
-        arrivals.append((occurred_at, received - occurred_at))
+        kind, stamp_ms = message.timestamp()
+        produced = stamp_ms / 1000 - occurred_at if kind == TIMESTAMP_CREATE_TIME else None
+        arrivals.append((occurred_at, received - occurred_at, produced))
     consumer.close()
     print(json.dumps(arrivals), flush=True)
 

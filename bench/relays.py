@@ -15,7 +15,8 @@ For each relay in turn, on a stack running that relay (below), with its own `rel
   worker that still runs the cleaning sweeper), per 1,000 events and as cores, the whole machine's
   CPU per transfer, and the relay processes' proportional memory (PSS, the largest sample).
 - **commit to Kafka** in those runs: when a consumer tailing the topic receives each transfer event,
-  minus its `occurred_at` (`bench/kafka_arrivals.py`, a process of its own).
+  minus its `occurred_at` (`bench/kafka_arrivals.py`, a process of its own); and **to producer**,
+  the part of it until the relay handed the event to its producer (the message's CreateTime).
 - **idle CPU**: the relay's processes over `--idle-seconds` with no traffic.
 
 Before and after (issue #37: the relay woken on commit, the consumer's batches, Debezium's poll
@@ -311,6 +312,8 @@ def lag_under_load(
         "kafka_p50_ms": kafka["p50_ms"],
         "kafka_p99_ms": kafka["p99_ms"],
         "kafka_max_ms": kafka["max_ms"],
+        "to_producer_p50_ms": kafka["to_producer"]["p50_ms"],
+        "to_producer_p99_ms": kafka["to_producer"]["p99_ms"],
         "relay_cpu_s": round(relay_cpu, 2),
         "relay_cpu_ms_per_1000_events": round(relay_cpu / events * 1e6, 1),
         "relay_cores": round(relay_cpu / duration, 3),
@@ -511,10 +514,11 @@ def measure(relay: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def report(results: dict[str, Any]) -> str:
     lines = [
-        "| relay | code | events/s (backlog) | transfers/s probe | load | to Kafka p50 ms | p99 ms"
-        " | to history p50 ms | p99 ms | relay CPU ms / 1,000 events | relay cores | idle relay cores"
+        "| relay | code | events/s (backlog) | transfers/s probe | load | to producer p50 ms | p99 ms"
+        " | to Kafka p50 ms | p99 ms | to history p50 ms | p99 ms | relay CPU ms / 1,000 events"
+        " | relay cores | idle relay cores"
         " | machine CPU ms / transfer | relay memory MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for relay, sides in results.items():
         for side, r in sides.items():
@@ -526,6 +530,7 @@ def report(results: dict[str, Any]) -> str:
                 lines.append(
                     f"| {relay} | {code} | {r['drain']['events_per_s']:,} ({r['drain']['backlog_events']:,}) "
                     f"| {r['max_transfers_per_s']} | {name}: {load['achieved_transfers_per_s']}/s "
+                    f"| {load['to_producer_p50_ms']} | {load['to_producer_p99_ms']} "
                     f"| {load['kafka_p50_ms']} | {load['kafka_p99_ms']} "
                     f"| {load['p50_ms']} | {load['p99_ms']} | {load['relay_cpu_ms_per_1000_events']} "
                     f"| {load['relay_cores']} | {r['idle_relay_cores']} "
