@@ -57,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import http_bench
 from confluent_kafka import Consumer, TopicPartition
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from e2e_lag import KafkaArrivals, lag_percentiles, paced_load
 from memory import rss_of
 from quiet import cores_busy_between, cpu_seconds_of, cpu_times, wait_for_quiet
@@ -337,13 +337,22 @@ def worktree(ref: str) -> Path:
     return checkout(ref, BEFORE / "src")
 
 
-def set_wake_trigger(present: bool) -> None:
+def set_wake_trigger(present: bool, attempts: int = 12) -> None:
     """The outbox's wake-up trigger (migration kafka_bridge 0004) on or off: the previous code ran
-    without it."""
-    with connection.cursor() as cursor:
-        cursor.execute((WAKE_SQL / "outbox_wake_reverse.sql").read_text())
-        if present:
-            cursor.execute((WAKE_SQL / "outbox_wake.sql").read_text())
+    without it. Its DDL waits for every other lock on the outbox; a connector just started may hold
+    one through its snapshot for longer than the lock timeout (seen once), so it tries again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute((WAKE_SQL / "outbox_wake_reverse.sql").read_text())
+                if present:
+                    cursor.execute((WAKE_SQL / "outbox_wake.sql").read_text())
+            break
+        except OperationalError as error:  # the lock timeout (LockNotAvailable)
+            if attempt == attempts:
+                raise
+            say(f"the outbox's wake-up trigger: {error}; again in 5 s")
+            time.sleep(5)
     connection.close()
 
 
