@@ -23,6 +23,7 @@ import redis
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from django.conf import settings
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kafka_bridge import publisher, tasks
@@ -449,6 +450,33 @@ def test_no_transaction_is_open_while_kafka_answers(bridge, settings):
     assert (row.status, row.attempts) == ("failing", 1)
     assert "delivery failed" in row.last_error or "no delivery report" in row.last_error
     assert published_total() == 0
+
+
+def test_an_empty_outbox_costs_one_statement_and_takes_no_lock(bridge):
+    """The relay looks every few milliseconds under load (issue #37): an empty outbox is one
+    statement, without the lock, so even a relay lock held elsewhere does not lock it out; and a
+    drain ends on a batch smaller than its size, without a last empty read."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"], dbname=db["NAME"]
+    ) as other:
+        with other.transaction():
+            other.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [publisher.RELAY_LOCK_NAME]
+            )
+            with CaptureQueriesContext(connection) as empty:
+                result = publish_pending()
+            assert not result.locked_out and result.claimed == 0
+    assert len(empty.captured_queries) == 1
+    for version in (1, 2, 3):
+        _row("w-short", version)
+    with CaptureQueriesContext(connection) as drain:
+        result = publish_pending(batch_size=10)
+    assert (result.published, result.batches) == (3, 1)
+    reads = [q["sql"] for q in drain.captured_queries if "FROM" in q["sql"] and "SELECT" in q["sql"]]
+    # The look that takes the lock, and the one batch: no third read finding nothing.
+    assert len([sql for sql in reads if "outboxevent" in sql and "DELETE" not in sql]) == 2, reads
+    assert pending_count() == 0
 
 
 def test_a_drain_deletes_exactly_the_rows_kafka_acknowledged_and_counts_them(bridge):
