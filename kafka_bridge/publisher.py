@@ -7,9 +7,11 @@ Why it is shaped this way (../shared/spec/events.md):
   Each batch reads the oldest rows `ORDER BY id` (autocommit: nothing is locked but the advisory
   lock), sends them, waits for Kafka's acks, then deletes the delivered ones in one short
   transaction. A dead relay's lock dies with its database session; its rows are still there.
-  A drain takes the lock only if a row is pending (one statement), and ends on a batch smaller
-  than its size rather than on an empty read: woken every few milliseconds under load, the
-  relay's round trips were most of its CPU (issue #37).
+  A drain takes the lock only if a row is pending, in the same statement: woken every few
+  milliseconds under load, the relay mostly finds the outbox empty, and those looks cost three
+  round trips each (issue #37). Holding the lock, it reads again after each batch: rows committed
+  meanwhile go out at once (ending on a batch smaller than its size instead saved that read but
+  cost 1-3 ms of p50 lag, one more release and look per batch; bench/results/relays_round_trips.md).
   A wallet's rows are inserted under its row lock, so `id` order is that wallet's version order.
 - One long-lived idempotent producer per process (`acks=all`, `enable.idempotence`,
   `enable.gapless.guarantee`: a failed message is never followed by a delivered later one on its
@@ -276,12 +278,11 @@ def _settle(
     return delivered
 
 
-def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) -> int:
-    """Read, send and settle one batch (the relay lock is held). The rows read: 0 when nothing was
-    pending."""
+def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) -> bool:
+    """Read, send and settle one batch (the relay lock is held). False when nothing was pending."""
     rows = _pending_rows(batch_size, blocked)
     if not rows:
-        return 0
+        return False
     result.batches += 1
     result.claimed += len(rows)
 
@@ -334,7 +335,7 @@ def _publish_batch(batch_size: int, blocked: set[str], result: PublishResult) ->
             len(rows),
             "; ".join(reasons[:3]),
         )
-    return len(rows)
+    return True
 
 
 def _delete_published(row_ids: list[int], at: Any) -> None:
@@ -382,8 +383,7 @@ def publish_pending(
     time_budget: float | None = None,
     after_batch: Callable[[], None] | None = None,
 ) -> PublishResult:
-    """Drain the outbox to Kafka until a batch reads fewer rows than its size (whatever was
-    pending when it was read is sent), Kafka fails, or the time budget is spent.
+    """Drain the outbox to Kafka until no row is left, Kafka fails, or the time budget is spent.
 
     Returns what happened; never raises for a Kafka failure (the rows record it). Database
     errors propagate (the caller retries). `after_batch` runs after each batch that found rows.
@@ -399,7 +399,7 @@ def publish_pending(
         if not acquired:
             result.locked_out = True
             return result
-        while read := _publish_batch(size, blocked, result):
+        while _publish_batch(size, blocked, result):
             if after_batch is not None:
                 after_batch()
             if result.delivery_failed:
@@ -407,6 +407,4 @@ def publish_pending(
             if time.monotonic() >= deadline:
                 result.budget_exhausted = True
                 break
-            if read < size:
-                break  # the outbox held no more when this batch was read: no empty read to end on
     return result
