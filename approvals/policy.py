@@ -42,7 +42,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from wallets import staff_gate
-from wallets.models import LedgerTransaction, Wallet
+from wallets.models import LedgerTransaction
 from wallets.services import Note
 
 from . import services, thresholds
@@ -62,11 +62,11 @@ TWO_SIDED = {
 
 
 class PolicyWallet(NamedTuple):
-    """What the policy knows of a movement's wallet (approvals/sql/staff_gate.sql reads it)."""
+    """What the policy knows of a movement's wallet (approvals/sql/staff_gate.sql reads it, and
+    decides which wallets are customers': user wallets not the operator's own, the ones it locks)."""
 
-    user_id: str
     currency: str
-    kind: str
+    customer: bool
 
 
 def _read_lock_and_sum(
@@ -81,27 +81,17 @@ def _read_lock_and_sum(
     received_or_sent: dict[uuid.UUID, Decimal] = {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT part, wallet_id, user_id, currency, kind, total"
-            " FROM approvals_gate(%s, %s, %s, %s, %s, %s)",
+            "SELECT part, wallet_id, currency, customer, total FROM approvals_gate(%s, %s, %s, %s, %s, %s)",
             [OPERATOR_LOCKS, WALLET_LOCKS, operator.pk, operator.get_username(), wallet_ids, since],
         )
-        for part, wallet_id, user_id, currency, kind, total in cursor.fetchall():
+        for part, wallet_id, currency, customer, total in cursor.fetchall():
             if part == "wallet":
-                wallets[wallet_id] = PolicyWallet(user_id, currency, kind)
+                wallets[wallet_id] = PolicyWallet(currency, customer)
             elif part == "operator":
                 moved[currency] = total
             else:
                 received_or_sent[wallet_id] = total
     return wallets, moved, received_or_sent
-
-
-def _customers(operator: Any, wallets: dict[uuid.UUID, PolicyWallet]) -> dict[uuid.UUID, PolicyWallet]:
-    """The user wallets that are not the operator's own (the SQL function locks the same ones)."""
-    return {
-        wallet_id: wallet
-        for wallet_id, wallet in wallets.items()
-        if wallet.kind == Wallet.Kind.USER and wallet.user_id != operator.get_username()
-    }
 
 
 def _minute(moment: datetime) -> datetime:
@@ -251,7 +241,7 @@ def staff_movement_submit(
     with transaction.atomic(savepoint=False):
         since = _window_start(now)
         wallets, moved, received_or_sent = _read_lock_and_sum(operator, list(movement.moves), since)
-        customers = _customers(operator, wallets)
+        customers = {wallet_id: wallet for wallet_id, wallet in wallets.items() if wallet.customer}
         if not customers:
             return run()  # the operator's own wallets, or none known (the movement answers 404)
         totals = totals_by_currency(movement, wallets)

@@ -5,7 +5,8 @@
 -- sums see every movement committed before the locks were granted, and two staff movements cannot
 -- both fit under a limit only one fits.
 --
--- Rows, by `part`: 'wallet' (id, owner, currency, kind) for each of the movement's wallets found;
+-- Rows, by `part`: 'wallet' (id, currency, customer) for each of the movement's wallets found,
+-- `customer` saying whether it is one the policy locks and limits (the only place that decides);
 -- 'operator' (currency, total) per currency of those wallets the operator moved in the window;
 -- 'customer' (id, total) per customer wallet staff debited or credited in it.
 -- A lock key is the low 32 bits of the operator's id, or of the wallet's UUID, as a signed integer.
@@ -16,10 +17,11 @@ CREATE OR REPLACE FUNCTION approvals_gate(
     operator_name text,
     wallet_ids uuid[],
     since timestamptz
-) RETURNS TABLE (part text, wallet_id uuid, user_id text, currency text, kind text, total numeric)
+) RETURNS TABLE (part text, wallet_id uuid, currency text, customer boolean, total numeric)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     wallet record;
+    is_customer boolean;
     customers uuid[] := '{}';
     currencies text[] := '{}';
     lock_key integer;
@@ -27,10 +29,10 @@ BEGIN
     FOR wallet IN
         SELECT w.id, w.user_id, w.currency, w.kind FROM wallets_wallet w WHERE w.id = ANY (wallet_ids)
     LOOP
-        RETURN QUERY SELECT 'wallet', wallet.id, wallet.user_id::text, wallet.currency::text,
-                            wallet.kind::text, NULL::numeric;
+        is_customer := wallet.kind = 'user' AND wallet.user_id <> operator_name;
+        RETURN QUERY SELECT 'wallet', wallet.id, wallet.currency::text, is_customer, NULL::numeric;
         currencies := currencies || wallet.currency::text;
-        IF wallet.kind = 'user' AND wallet.user_id <> operator_name THEN
+        IF is_customer THEN
             customers := customers || wallet.id;
         END IF;
     END LOOP;
@@ -45,13 +47,13 @@ BEGIN
         PERFORM pg_advisory_xact_lock(wallet_locks, lock_key);
     END LOOP;
     RETURN QUERY
-        SELECT 'operator', NULL::uuid, NULL::text, m.currency::text, NULL::text, sum(m.amount)
+        SELECT 'operator', NULL::uuid, m.currency::text, NULL::boolean, sum(m.amount)
           FROM approvals_staffmovementminute m
          WHERE m.operator_id = operator AND m.wallet_id IS NULL
            AND m.currency = ANY (currencies) AND m.minute >= since
          GROUP BY m.currency
         UNION ALL
-        SELECT 'customer', m.wallet_id, NULL::text, NULL::text, NULL::text, sum(m.amount)
+        SELECT 'customer', m.wallet_id, NULL::text, true, sum(m.amount)
           FROM approvals_staffmovementminute m
          WHERE m.wallet_id = ANY (customers) AND m.minute >= since
          GROUP BY m.wallet_id;

@@ -33,7 +33,7 @@ def fund(wallet_id, amount: str) -> staff_gate.StaffMovement:
 
 def record(operator, wallet, amount: str, at: datetime) -> None:
     movement = fund(wallet.id, amount)
-    policy_wallet = policy.PolicyWallet(wallet.user_id, wallet.currency, wallet.kind)
+    policy_wallet = policy.PolicyWallet(wallet.currency, customer=True)
     policy._record(operator, movement, {wallet.id: policy_wallet}, {wallet.currency: Decimal(amount)}, at)
 
 
@@ -146,14 +146,14 @@ def test_the_gate_locks_the_operator_and_each_customer_wallet_by_their_low_32_bi
     operator = get_user_model().objects.create_user("ops-keys", is_staff=True)
     carol, dave, own = make_wallet("carol"), make_wallet("dave"), make_wallet("ops-keys")
     since = policy._window_start(datetime.now(UTC))
-    own_wallet = policy.PolicyWallet("ops-keys", own.currency, "user")
+    own_wallet = policy.PolicyWallet(own.currency, customer=False)
     assert policy._read_lock_and_sum(operator, [own.id], since) == ({own.id: own_wallet}, {}, {})
     assert advisory_locks() == set()
     wallets, _, _ = policy._read_lock_and_sum(operator, [carol.id, own.id, dave.id], since)
     assert wallets == {
-        carol.id: policy.PolicyWallet("carol", carol.currency, "user"),
+        carol.id: policy.PolicyWallet(carol.currency, customer=True),
         own.id: own_wallet,
-        dave.id: policy.PolicyWallet("dave", dave.currency, "user"),
+        dave.id: policy.PolicyWallet(dave.currency, customer=True),
     }
     assert advisory_locks() == {
         (policy.OPERATOR_LOCKS, operator.pk & 0xFFFF_FFFF),
